@@ -62,11 +62,14 @@ if [ -z "${DEVADDR_ASSIGN:-}" ]; then
   DEVADDR_ASSIGN="'$ref' assign --keep-addresses {in}"
   standin=1
 fi
-: "${DEVADDR_ATTACH:=\'$lib/standin-attach.sh\' {vm} {dev} {dom}}"
+[ -n "${DEVADDR_ATTACH:-}" ] ||
+  DEVADDR_ATTACH="'$lib/standin-attach.sh' {vm} {dev} {dom}"
 : "${DEVADDR_DETACH:=true}"
 AGREE_PC=${E2E_AGREE_PC:-100}
 AGREE_Q35=${E2E_AGREE_Q35:-95}
-HOTPLUG_CASES=${E2E_HOTPLUG_CASES:-pc-nics q35-nics}
+# hotplug runs with the whole corpus, or for cases chosen explicitly
+HOTPLUG_CASES=${E2E_HOTPLUG_CASES-pc-nics q35-nics}
+[ $# -gt 0 ] && [ -z "${E2E_HOTPLUG_CASES+set}" ] && HOTPLUG_CASES=""
 GUEST_DIR=${E2E_GUEST_DIR:-/var/cache/devaddr-e2e/guest}
 
 tmp=$(mktemp -d /tmp/devaddr-e2e.XXXXXX) || exit 1
@@ -298,7 +301,8 @@ run_hotplug() { # FILE
       -e "s|<memory unit=\"MiB\">[0-9]*</memory>|<memory unit=\"MiB\">160</memory>|" \
       -e "s|<devices>|<devices><serial type=\"file\"><source path=\"$d/console.log\"/></serial>|" \
       "$d/plain.xml" >"$d/in.xml"
-  if ! run_tpl "$DEVADDR_ASSIGN" "$vm" "$d/in.xml" >"$d/out.xml" 2>"$d/assign.err" ||
+  if ! run_tpl "$DEVADDR_ASSIGN" "$vm" "$d/in.xml" >"$d/out.raw" 2>"$d/assign.err" ||
+     ! xsltproc --stringparam name "$vm" "$lib/rewrite.xsl" "$d/out.raw" >"$d/out.xml" ||
      ! define_vm "$vm" "$d/out.xml" 2>"$d/define.err" ||
      ! $V start "$vm" >/dev/null 2>"$d/start.err"; then
     cat "$d"/*.err | sed 's/^/  /'
@@ -366,7 +370,7 @@ for f in $cases; do
   esac
 done
 
-if [ $# -eq 0 ] && [ -n "$HOTPLUG_CASES" ]; then
+if [ -n "$HOTPLUG_CASES" ]; then
   sh "$lib/build-guest.sh" "$GUEST_DIR"
   rc=$?
   for c in $HOTPLUG_CASES; do
