@@ -63,7 +63,7 @@ case $cmd in
   strip) [ $# -eq 2 ] || die "usage: strip FILE"; strip "$2" ;;
   canon) [ $# -eq 2 ] || die "usage: canon FILE"; canon "$2" ;;
   assign)
-    keep=strip
+    keep=drop
     [ "${2:-}" = --keep-addresses ] && { keep=keep; shift; }
     [ $# -eq 2 ] || die "usage: assign [--keep-addresses] FILE"
     roundtrip "$2" "$keep" ;;
@@ -74,7 +74,7 @@ case $cmd in
     [ "$cmd" = reference ] && shift
     [ $# -eq 1 ] || die "usage: [reference] FILE"
     out=$(mktemp) || die "mktemp failed"
-    if roundtrip "$1" strip >"$out"; then
+    if roundtrip "$1" drop >"$out"; then
       canon "$out"; rc=$?
     else
       rc=1

@@ -252,7 +252,7 @@ run_case() { # FILE
 
 # (4) inputs libvirt rejects; devaddr must reject them too
 run_reject() { # FILE KIND
-  f=$1 kind=$2 c=$2/$(basename "$1" .xml)
+  f=$1 c=$2/$(basename "$1" .xml)
   d=$tmp/$(echo "$c" | tr / -) vm=devaddr-e2e-$(basename "$1" .xml)
   mkdir -p "$d"
   want=$(sed -n 's/^ *expect-error: \(.*\)$/\1/p' "$f" | sed 's/ *-->$//' | head -n 1)

@@ -60,17 +60,17 @@ for d in /var/log/libvirt /var/log/libvirt/qemu /var/lib/libvirt/qemu \
 done
 
 # --- qemu.conf --------------------------------------------------------
-# set KEY = VALUE once: replace an active or commented line, else append
+# set KEY = VALUE once: rewrite an active KEY line, else append one
 conf=/etc/libvirt/qemu.conf
 [ -f "$conf" ] || { mkdir -p /etc/libvirt && : >"$conf"; } || die "cannot create $conf"
 set_conf() {
   key=$1 value=$2
-  if grep -Eq "^[[:space:]]*$key[[:space:]]*=[[:space:]]*$(printf '%s' "$value" |
+  if grep -Eq "^[[:space:]]*${key}[[:space:]]*=[[:space:]]*$(printf '%s' "$value" |
        sed 's/[][\.*^$]/\\&/g')[[:space:]]*\$" "$conf"; then
     return 0
   fi
-  if grep -Eq "^[[:space:]]*$key[[:space:]]*=" "$conf"; then
-    sed -i -E "s|^[[:space:]]*$key[[:space:]]*=.*|$key = $value|" "$conf"
+  if grep -Eq "^[[:space:]]*${key}[[:space:]]*=" "$conf"; then
+    sed -i -E "s|^[[:space:]]*${key}[[:space:]]*=.*|$key = $value|" "$conf"
   else
     printf '%s = %s\n' "$key" "$value" >>"$conf"
   fi
