@@ -156,11 +156,35 @@ unsupported (DaStore *store, const char *name, guint32 version, GError **error)
   return FALSE;
 }
 
-/* *snapshot_seq: the sequence the snapshot covers; *seq_known is FALSE when
- * neither its header nor its trailer survived (accept_data_loss only) */
+/* the oldest segment starts at or below the snapshot: otherwise the
+ * records in between are gone */
 static gboolean
-recover_snapshot (DaStore *store, DaStoreRecordFunc func, gpointer user_data, DaStoreRecovery *report,
-                  gboolean *present, gboolean *seq_known, GError **error)
+check_journal_start (DaStore *store, GArray *bases, guint64 snapshot_seq, gboolean present,
+                     DaStoreRecovery *report, GError **error)
+{
+  g_autofree char *name = NULL;
+  guint64 first;
+
+  if (bases->len == 0 || g_array_index (bases, guint64, 0) <= snapshot_seq)
+    return TRUE;
+  first = g_array_index (bases, guint64, 0);
+  name = da_store_segment_name (first);
+  if (!store->options.accept_data_loss) {
+    g_set_error (error, DA_STORE_ERROR, DA_STORE_ERROR_CORRUPT,
+                 "the journal of %s starts at %s but %s; refusing to start rather than lose records", store->dir,
+                 name, present ? "the snapshot ends below it" : "there is no snapshot");
+    return FALSE;
+  }
+  report_damage (report, DA_STORE_SNAPSHOT_NAME, 0, 0, snapshot_seq, first + 1, 0);
+  return TRUE;
+}
+
+/* report->snapshot_seq: the sequence the snapshot covers; when neither its
+ * header nor its trailer survived (accept_data_loss only) the base of the
+ * oldest segment stands in for it */
+static gboolean
+recover_snapshot (DaStore *store, GArray *bases, DaStoreRecordFunc func, gpointer user_data,
+                  DaStoreRecovery *report, gboolean *present, GError **error)
 {
   DaStoreMapping mapping;
   DaStoreFileHeader header = { 0 }, trailer = { 0 };
@@ -174,7 +198,6 @@ recover_snapshot (DaStore *store, DaStoreRecordFunc func, gpointer user_data, Da
   int errsv = 0;
 
   *present = FALSE;
-  *seq_known = TRUE;
   if (!mapping_open (store, DA_STORE_SNAPSHOT_NAME, O_RDONLY, &mapping, &errsv)) {
     if (errsv == ENOENT)
       return TRUE;
@@ -255,10 +278,12 @@ recover_snapshot (DaStore *store, DaStoreRecordFunc func, gpointer user_data, Da
       report->snapshot_records_lost = known_lost;
     if (scan.gaps->len == 0)
       report_damage (report, DA_STORE_SNAPSHOT_NAME, 0, 0, 0, 0, report->snapshot_records_lost);
-    *seq_known = header_ok || trailer_ok;
+    if (!header_ok && !trailer_ok)
+      report->snapshot_seq = bases->len > 0 ? g_array_index (bases, guint64, 0) : 0;
   }
 
-  if (!deliver_spans (&mapping, scan.spans, TRUE, report->snapshot_seq, 0, func, user_data,
+  if (!check_journal_start (store, bases, report->snapshot_seq, TRUE, report, error) ||
+      !deliver_spans (&mapping, scan.spans, TRUE, report->snapshot_seq, 0, func, user_data,
                       &report->snapshot_records, error)) {
     da_store_scan_clear (&scan);
     mapping_close (&mapping);
@@ -302,6 +327,50 @@ list_segments (DaStore *store, GArray *bases, GError **error)
   }
   closedir (dir);
   g_array_sort (bases, compare_u64);
+  return TRUE;
+}
+
+/* Each segment names the one before it: a missing one is found before any
+ * record is handed over, so that refusing to start hands over nothing. */
+static gboolean
+check_segment_chain (DaStore *store, GArray *bases, DaStoreRecovery *report, GError **error)
+{
+  for (guint i = 1; i < bases->len; i++) {
+    guint64 base = g_array_index (bases, guint64, i);
+    guint64 prev = g_array_index (bases, guint64, i - 1);
+    g_autofree char *name = da_store_segment_name (base);
+    guint8 buf[DA_STORE_FILE_HEADER_SIZE];
+    DaStoreFileHeader header;
+    int errsv = 0;
+    int fd = da_store_open_file (store, name, O_RDONLY, &errsv);
+    ssize_t n;
+
+    if (fd < 0) {
+      g_set_error (error, DA_STORE_ERROR, DA_STORE_ERROR_IO, "cannot read %s/%s: %s", store->dir, name,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+    do
+      n = pread (fd, buf, sizeof buf, 0);
+    while (n < 0 && errno == EINTR);
+    close (fd);
+    /* a damaged header says nothing; recover_segment() reports it */
+    if (n != (ssize_t) sizeof buf ||
+        da_store_file_header_decode (DA_STORE_FILE_JOURNAL, buf, sizeof buf, &header, NULL) != DA_STORE_HEADER_OK ||
+        header.seq != base || header.count == prev)
+      continue;
+    {
+      g_autofree char *missing = da_store_segment_name (header.count);
+
+      if (!store->options.accept_data_loss) {
+        g_set_error (error, DA_STORE_ERROR, DA_STORE_ERROR_CORRUPT,
+                     "journal segment %s/%s is missing (%s follows it); refusing to start rather than lose records",
+                     store->dir, missing, name);
+        return FALSE;
+      }
+      report_damage (report, missing, 0, 0, 0, 0, 0);
+    }
+  }
   return TRUE;
 }
 
@@ -363,18 +432,6 @@ recover_segment (DaStore *store, DaJournalWalk *walk, guint64 base, gboolean las
     return unsupported (store, name, version, error);
   }
   header_ok = hs == DA_STORE_HEADER_OK && header.seq == base;
-  if (header_ok && walk->prev_base != G_MAXUINT64 && header.count != walk->prev_base) {
-    g_autofree char *missing = da_store_segment_name (header.count);
-
-    if (!store->options.accept_data_loss) {
-      g_set_error (error, DA_STORE_ERROR, DA_STORE_ERROR_CORRUPT,
-                   "journal segment %s/%s is missing (%s follows it); refusing to start rather than lose records",
-                   store->dir, missing, name);
-      mapping_close (&mapping);
-      return FALSE;
-    }
-    report_damage (walk->report, missing, 0, 0, walk->last_seq, 0, 0);
-  }
 
   da_store_scan_init (&scan);
   /* a bad header is just more damage: look for intact frames from the start */
@@ -465,7 +522,7 @@ da_store_recover (DaStore *store, DaStoreRecordFunc record_func, gpointer user_d
   g_autoptr (GArray) bases = g_array_new (FALSE, FALSE, sizeof (guint64));
   DaJournalWalk walk = { record_func, user_data, NULL, 0, 0, G_MAXUINT64 };
   gint64 start = g_get_monotonic_time ();
-  gboolean present, seq_known;
+  gboolean present;
   DaStoreSegment *active;
 
   g_return_val_if_fail (store != NULL, FALSE);
@@ -490,26 +547,14 @@ da_store_recover (DaStore *store, DaStoreRecordFunc record_func, gpointer user_d
   }
   if (!list_segments (store, bases, error))
     return FALSE;
-  if (!recover_snapshot (store, record_func, user_data, report, &present, &seq_known, error))
+  if (!check_segment_chain (store, bases, report, error))
     return FALSE;
-  if (!seq_known)
-    report->snapshot_seq = bases->len > 0 ? g_array_index (bases, guint64, 0) : 0;
+  if (!recover_snapshot (store, bases, record_func, user_data, report, &present, error))
+    return FALSE;
   walk.snapshot_seq = report->snapshot_seq;
 
-  /* the oldest segment starts at or below the snapshot: otherwise the
-   * records in between are gone */
-  if (bases->len > 0 && g_array_index (bases, guint64, 0) > report->snapshot_seq) {
-    g_autofree char *name = da_store_segment_name (g_array_index (bases, guint64, 0));
-
-    if (!store->options.accept_data_loss) {
-      g_set_error (error, DA_STORE_ERROR, DA_STORE_ERROR_CORRUPT,
-                   "the journal of %s starts at %s but %s; refusing to start rather than lose records", store->dir,
-                   name, present ? "the snapshot ends below it" : "there is no snapshot");
-      return FALSE;
-    }
-    report_damage (report, DA_STORE_SNAPSHOT_NAME, 0, 0, report->snapshot_seq,
-                   g_array_index (bases, guint64, 0) + 1, 0);
-  }
+  if (!present && !check_journal_start (store, bases, 0, FALSE, report, error))
+    return FALSE;
 
   for (guint i = 0; i < bases->len; i++)
     if (!recover_segment (store, &walk, g_array_index (bases, guint64, i), i + 1 == bases->len, error))
