@@ -40,11 +40,10 @@ da_snapshot_builder_reserve (DaSnapshotBuilder *builder, gsize len)
   guint32 le;
   guint8 *p;
 
-  g_return_val_if_fail (builder != NULL, NULL);
   g_return_val_if_fail (len <= DA_STORE_RECORD_MAX, NULL);
 
   need = builder->len + 4 + len;
-  if (need > builder->allocated) {
+  if (G_UNLIKELY (need > builder->allocated)) {
     /* doubling keeps the copies amortised; large reallocs are remapped, not copied */
     builder->allocated = MAX (need, builder->allocated * 2);
     builder->buf = g_realloc (builder->buf, builder->allocated);

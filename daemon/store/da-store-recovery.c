@@ -76,6 +76,16 @@ mapping_release (gsize offset, gpointer user_data)
   mapping->released = upto;
 }
 
+/* after the checking walk: give back the rest and start counting again
+ * for the walk that hands the records over */
+static void
+mapping_rewind (DaStoreMapping *mapping)
+{
+  if (mapping->data != NULL && mapping->len > mapping->released)
+    madvise (mapping->data + mapping->released, mapping->len - mapping->released, MADV_DONTNEED);
+  mapping->released = 0;
+}
+
 static void
 mapping_unmap (DaStoreMapping *mapping)
 {
@@ -123,6 +133,7 @@ deliver_spans (DaStoreMapping *mapping, GArray *spans, gboolean override, guint6
 {
   gsize next_release = DA_STORE_RELEASE_STEP;
 
+  mapping_rewind (mapping);
   for (guint i = 0; i < spans->len; i++) {
     const DaStoreSpan *span = &g_array_index (spans, DaStoreSpan, i);
     gsize pos = span->start;
