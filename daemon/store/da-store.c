@@ -211,6 +211,23 @@ store_make_dir (const char *dir, GError **error)
                  g_strerror (errsv));
     return FALSE;
   }
+  /* the new directory's own entry must survive a crash too, or every
+   * record written into it could vanish with it */
+  {
+    g_autofree char *parent = g_path_get_dirname (dir);
+    int fd = open (parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0 || fsync (fd) != 0) {
+      int errsv = errno;
+
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, DA_STORE_ERROR, DA_STORE_ERROR_IO, "cannot sync %s after creating %s: %s", parent, dir,
+                   g_strerror (errsv));
+      return FALSE;
+    }
+    close (fd);
+  }
   return TRUE;
 }
 
@@ -914,6 +931,18 @@ store_enqueue (DaStore *store, DaStoreItem *item)
   return seq;
 }
 
+/**
+ * da_store_append:
+ * @store: a recovered store
+ * @record: the record, at most %DA_STORE_RECORD_MAX bytes; referenced, not copied
+ * @done: (nullable): called on the main context once the record is durable
+ *   or has failed, strictly in sequence order
+ * @user_data: for @done
+ *
+ * Queues a record for the writer thread.  Never blocks on disk.
+ *
+ * Returns: the record's sequence number
+ */
 guint64
 da_store_append (DaStore *store, GBytes *record, DaStoreDoneFunc done, gpointer user_data)
 {
@@ -924,6 +953,20 @@ da_store_append (DaStore *store, GBytes *record, DaStoreDoneFunc done, gpointer 
   return store_enqueue (store, store_item_new (DA_STORE_ITEM_RECORD, store->next_seq++, record, done, user_data));
 }
 
+/**
+ * da_store_snapshot:
+ * @store: a recovered store
+ * @payload_records: the caller's whole state as of the last appended
+ *   record, packed by a #DaSnapshotBuilder
+ * @done: (nullable): called once the snapshot is durable or has failed
+ * @user_data: for @done
+ *
+ * Queues a snapshot.  The writer starts a new journal segment at it, writes
+ * snapshot.tmp, syncs it, renames it over snapshot, syncs the directory and
+ * only then deletes the segments it covers.
+ *
+ * Returns: the last sequence the snapshot covers
+ */
 guint64
 da_store_snapshot (DaStore *store, GBytes *payload_records, DaStoreDoneFunc done, gpointer user_data)
 {
@@ -934,6 +977,14 @@ da_store_snapshot (DaStore *store, GBytes *payload_records, DaStoreDoneFunc done
                         store_item_new (DA_STORE_ITEM_SNAPSHOT, store->next_seq - 1, payload_records, done, user_data));
 }
 
+/**
+ * da_store_clear_failure:
+ * @store: a store
+ *
+ * Leaves the failed state: records appended from now on are written again.
+ * Call it after rolling back everything that depended on failed records.
+ * Does nothing when the store is not failed.
+ */
 void
 da_store_clear_failure (DaStore *store)
 {
@@ -958,6 +1009,13 @@ da_store_is_failed (DaStore *store)
   return failed;
 }
 
+/**
+ * da_store_get_counters:
+ * @store: a store
+ * @counters: (out caller-allocates): a consistent copy of the counters
+ *
+ * For server.info; safe to call at any time from the main thread.
+ */
 void
 da_store_get_counters (DaStore *store, DaStoreCounters *counters)
 {
@@ -966,6 +1024,15 @@ da_store_get_counters (DaStore *store, DaStoreCounters *counters)
   g_mutex_unlock (&store->mutex);
 }
 
+/**
+ * da_store_set_fault_hook:
+ * @store: a store
+ * @func: (nullable): called on the writer thread before each step
+ * @user_data: for @func
+ *
+ * For tests only: makes chosen steps fail with an errno or stop as a crash
+ * would.  A simulated crash drops every pending record without a callback.
+ */
 void
 da_store_set_fault_hook (DaStore *store, DaStoreFaultFunc func, gpointer user_data)
 {
@@ -975,6 +1042,14 @@ da_store_set_fault_hook (DaStore *store, DaStoreFaultFunc func, gpointer user_da
   g_mutex_unlock (&store->mutex);
 }
 
+/**
+ * da_store_close:
+ * @store: a store
+ *
+ * Finishes in-flight groups (what SIGTERM needs), delivers every pending
+ * callback on the calling thread, stops the writer and releases the lock.
+ * Blocks until the queue is written.
+ */
 void
 da_store_close (DaStore *store)
 {
