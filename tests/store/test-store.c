@@ -17,7 +17,7 @@ payload_array (void)
 }
 
 static void
-assert_error_no_message (const GError *error, gint code, const char *fragment)
+assert_store_error (const GError *error, gint code, const char *fragment)
 {
   ck_assert_msg (error != NULL, "expected an error");
   ck_assert_msg (g_error_matches (error, DA_STORE_ERROR, code), "unexpected error %d: %s", error->code,
@@ -82,7 +82,7 @@ START_TEST (test_store_lock_same_process)
   ck_assert (first != NULL);
   second = da_store_open (dir, NULL, &error);
   ck_assert (second == NULL);
-  assert_error_no_message (error, DA_STORE_ERROR_LOCKED, dir);
+  assert_store_error (error, DA_STORE_ERROR_LOCKED, dir);
   ck_assert_msg (strstr (error->message, pid) != NULL, "holder not named: %s", error->message);
   g_clear_error (&error);
 
@@ -146,7 +146,7 @@ START_TEST (test_store_lock_other_process)
   ck_assert (read (from_child[0], &byte, 1) == 1 && byte == 'y');
   ck_assert (da_store_open (dir, NULL, &error) == NULL);
   child_pid = g_strdup_printf ("pid %ld", (long) pid);
-  assert_error_no_message (error, DA_STORE_ERROR_LOCKED, child_pid);
+  assert_store_error (error, DA_STORE_ERROR_LOCKED, child_pid);
   g_clear_error (&error);
   close (to_child[1]);
   ck_assert (waitpid (pid, &status, 0) == pid);
@@ -166,7 +166,7 @@ START_TEST (test_store_not_a_directory)
 
   ck_assert (g_file_set_contents (file, "x", 1, NULL));
   ck_assert (da_store_open (file, NULL, &error) == NULL);
-  assert_error_no_message (error, DA_STORE_ERROR_IO, file);
+  assert_store_error (error, DA_STORE_ERROR_IO, file);
   test_remove_dir (dir);
 }
 END_TEST
@@ -333,12 +333,12 @@ START_TEST (test_store_close_drains)
     ck_assert (c->errors->pdata[i] == NULL);
   }
   ck_assert_uint_eq (g_array_index (c->seqs, guint64, 500), 501);
-  assert_error_no_message (c->errors->pdata[500], DA_STORE_ERROR_CLOSED, NULL);
+  assert_store_error (c->errors->pdata[500], DA_STORE_ERROR_CLOSED, NULL);
 
   /* after close, appends fail at once */
   da_store_append (store, expected->pdata[0], test_done_cb, c);
   ck_assert_uint_eq (c->n_done, 502);
-  assert_error_no_message (c->errors->pdata[501], DA_STORE_ERROR_CLOSED, NULL);
+  assert_store_error (c->errors->pdata[501], DA_STORE_ERROR_CLOSED, NULL);
   da_store_free (store);
 
   store = test_open_recover (dir, NULL, &records, NULL);
@@ -358,7 +358,7 @@ START_TEST (test_store_close_before_start)
   da_store_append (store, payload, test_done_cb, c);
   da_store_free (store);
   ck_assert_uint_eq (c->n_done, 1);
-  assert_error_no_message (c->errors->pdata[0], DA_STORE_ERROR_CLOSED, NULL);
+  assert_store_error (c->errors->pdata[0], DA_STORE_ERROR_CLOSED, NULL);
   test_remove_dir (dir);
 }
 END_TEST
@@ -392,8 +392,8 @@ check_failure_then_recovery (int fault_point, int err, const char *strerr)
   da_store_append (store, b, test_done_cb, c);
   da_store_append (store, cc, test_done_cb, c);
   test_wait_done (c, 2);
-  assert_error_no_message (c->errors->pdata[0], DA_STORE_ERROR_UNAVAILABLE, strerr);
-  assert_error_no_message (c->errors->pdata[1], DA_STORE_ERROR_UNAVAILABLE, strerr);
+  assert_store_error (c->errors->pdata[0], DA_STORE_ERROR_UNAVAILABLE, strerr);
+  assert_store_error (c->errors->pdata[1], DA_STORE_ERROR_UNAVAILABLE, strerr);
   ck_assert (da_store_is_failed (store));
   /* nothing of the failed group is left on disk */
   ck_assert_uint_eq (test_file_size (dir, "journal.0000000000000000"), durable);
@@ -401,7 +401,7 @@ check_failure_then_recovery (int fault_point, int err, const char *strerr)
   /* still failed: this one is not even tried */
   da_store_append (store, d, test_done_cb, c);
   test_wait_done (c, 3);
-  assert_error_no_message (c->errors->pdata[2], DA_STORE_ERROR_UNAVAILABLE, "failed earlier");
+  assert_store_error (c->errors->pdata[2], DA_STORE_ERROR_UNAVAILABLE, "failed earlier");
   ck_assert_uint_eq (test_file_size (dir, "journal.0000000000000000"), durable);
   da_store_get_counters (store, &counters);
   ck_assert (counters.failed);
@@ -484,7 +484,7 @@ check_truncate_retried (DaStoreFaultPoint point, int err, const char *what)
   da_store_set_fault_hook (store, truncate_fault, &f);
   da_store_append (store, b, test_done_cb, c);
   test_wait_done (c, 1);
-  assert_error_no_message (c->errors->pdata[0], DA_STORE_ERROR_UNAVAILABLE, what);
+  assert_store_error (c->errors->pdata[0], DA_STORE_ERROR_UNAVAILABLE, what);
   /* the truncate failed: (part of) the failed group is still there */
   ck_assert_uint_gt (test_file_size (dir, "journal.0000000000000000"), durable);
 
@@ -561,9 +561,9 @@ START_TEST (test_store_queued_before_clear_fail)
   ck_assert_uint_eq (g_array_index (c->seqs, guint64, 1), 3);
   ck_assert_uint_eq (g_array_index (c->seqs, guint64, 2), 4);
   ck_assert_uint_eq (g_array_index (c->seqs, guint64, 3), 5);
-  assert_error_no_message (c->errors->pdata[0], DA_STORE_ERROR_UNAVAILABLE, g_strerror (ENOSPC));
-  assert_error_no_message (c->errors->pdata[1], DA_STORE_ERROR_UNAVAILABLE, "failed earlier");
-  assert_error_no_message (c->errors->pdata[2], DA_STORE_ERROR_UNAVAILABLE, "failed earlier");
+  assert_store_error (c->errors->pdata[0], DA_STORE_ERROR_UNAVAILABLE, g_strerror (ENOSPC));
+  assert_store_error (c->errors->pdata[1], DA_STORE_ERROR_UNAVAILABLE, "failed earlier");
+  assert_store_error (c->errors->pdata[2], DA_STORE_ERROR_UNAVAILABLE, "failed earlier");
   ck_assert (c->errors->pdata[3] == NULL);
   ck_assert_uint_eq (ctx.after_seq, 5);
   ck_assert (!da_store_is_failed (store));
@@ -696,8 +696,8 @@ START_TEST (test_store_snapshot_discarded_after_failure)
   state = da_snapshot_builder_steal (builder);
   ck_assert_uint_eq (da_store_snapshot (store, state, test_done_cb, c), 2);
   test_wait_done (c, 2);
-  assert_error_no_message (c->errors->pdata[0], DA_STORE_ERROR_UNAVAILABLE, g_strerror (ENOSPC));
-  assert_error_no_message (c->errors->pdata[1], DA_STORE_ERROR_UNAVAILABLE, "snapshot at 2");
+  assert_store_error (c->errors->pdata[0], DA_STORE_ERROR_UNAVAILABLE, g_strerror (ENOSPC));
+  assert_store_error (c->errors->pdata[1], DA_STORE_ERROR_UNAVAILABLE, "snapshot at 2");
   ck_assert (!test_file_exists (dir, "snapshot"));
   ck_assert (!test_file_exists (dir, "snapshot.tmp"));
   da_store_free (store);
@@ -718,7 +718,7 @@ START_TEST (test_store_snapshot_invalid_payload)
   store = test_open_started (dir, NULL, NULL);
   da_store_snapshot (store, payload, test_done_cb, c);
   test_wait_done (c, 1);
-  assert_error_no_message (c->errors->pdata[0], DA_STORE_ERROR_INVALID, "record 1");
+  assert_store_error (c->errors->pdata[0], DA_STORE_ERROR_INVALID, "record 1");
   ck_assert (!da_store_is_failed (store));
   test_append_sync (store, a);
   da_store_free (store);
