@@ -364,7 +364,7 @@ random_tree (GRand *rand, guint depth)
   case 1:
     return json_node_init_boolean (json_node_alloc (), g_rand_boolean (rand));
   case 2: {
-    gint64 v = ((gint64) g_rand_int (rand) << 32) | g_rand_int (rand);
+    gint64 v = (gint64) (((guint64) g_rand_int (rand) << 32) | g_rand_int (rand));
 
     return json_node_init_int (json_node_alloc (), g_rand_boolean (rand) ? v : v % 1000);
   }
