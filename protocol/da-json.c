@@ -180,7 +180,7 @@ read_hex4 (const guchar *p, const guchar *end, gunichar *out)
   return TRUE;
 }
 
-/* @self->p is at a backslash inside a string; decode one escape into @out */
+/* *@pp is at a backslash inside a string: decode one escape into @out, move past it */
 static gboolean
 parse_escape (DaJsonParser *self, const guchar **pp, GString *out)
 {
