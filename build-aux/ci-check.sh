@@ -29,6 +29,7 @@ stage check "$top" make -j2 check
 # the sanitizer build runs from the distributed sources, so it also proves
 # that the tarball holds everything the tests need
 rm -rf "$top/_build-asan"
+mkdir -p "$top/_build-asan"
 if make distdir distdir="$top/_build-asan/src" >/dev/null; then
   stage asan "$top/_build-asan/src" sh -c \
     './configure --enable-sanitizers --enable-werror -q && make -j2 check'
