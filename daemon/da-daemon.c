@@ -275,15 +275,12 @@ commit_done (guint64 seq, const GError *error, gpointer user_data)
     maybe_snapshot (daemon);
     return;
   }
-  /* a record that an earlier failure already rolled back fails too */
-  if (commit != NULL && commit->seq <= seq) {
-    while ((commit = g_queue_peek_head (&daemon->commits)) != NULL && commit->seq < seq)
-      g_queue_pop_head (&daemon->commits); /* cannot happen: callbacks come in order */
-    if (commit != NULL && commit->seq == seq) {
-      g_warning ("store: record %" G_GUINT64_FORMAT " failed: %s; undoing every change not yet durable",
-                 seq, error->message);
-      roll_back_from (daemon, seq, error);
-    }
+  /* callbacks come in order, so the failed record heads the queue, unless
+   * an earlier failure already rolled it back */
+  if (commit != NULL && commit->seq == seq) {
+    g_warning ("store: record %" G_GUINT64_FORMAT " failed: %s; undoing every change not yet durable",
+               seq, error->message);
+    roll_back_from (daemon, seq, error);
   }
   release_replies (daemon);
 }
@@ -303,29 +300,38 @@ snapshot_done (guint64 seq, const GError *error, gpointer user_data)
   g_debug ("store: snapshot at %" G_GUINT64_FORMAT " is durable", seq);
 }
 
+typedef struct {
+  DaSnapshotBuilder *builder;
+  GByteArray *scratch;
+} Dump;
+
+/* a snapshot is a series of records of one change each */
 static void
 dump_change (const DaChange *change, gpointer user_data)
 {
-  GByteArray *one = g_byte_array_sized_new (64);
+  Dump *dump = user_data;
   guint8 head[2] = { DA_RECORD_VERSION, 1 };
-  g_autoptr (GBytes) bytes = NULL;
 
-  g_byte_array_append (one, head, sizeof head);
-  da_record_append_change (one, change);
-  bytes = g_byte_array_free_to_bytes (one);
-  da_snapshot_builder_add_bytes (user_data, bytes);
+  g_byte_array_set_size (dump->scratch, 0);
+  g_byte_array_append (dump->scratch, head, sizeof head);
+  da_record_append_change (dump->scratch, change);
+  da_snapshot_builder_add (dump->builder, dump->scratch->data, dump->scratch->len);
 }
 
 static void
 maybe_snapshot (DaDaemon *daemon)
 {
   g_autoptr (DaSnapshotBuilder) builder = NULL;
+  g_autoptr (GByteArray) scratch = NULL;
+  Dump dump;
 
   if (daemon->snapshot_running || daemon->records_since_snapshot < daemon->config->snapshot_records
       || da_store_is_failed (daemon->store))
     return;
-  builder = da_snapshot_builder_new ();
-  da_engine_dump (daemon->engine, g_get_real_time (), dump_change, builder);
+  builder = da_snapshot_builder_new ((gsize) da_engine_get_n_reservations (daemon->engine) * 64);
+  scratch = g_byte_array_sized_new (256);
+  dump = (Dump) { builder, scratch };
+  da_engine_dump (daemon->engine, g_get_real_time (), dump_change, &dump);
   daemon->snapshot_running = TRUE;
   daemon->records_since_snapshot = 0;
   da_store_snapshot (daemon->store, da_snapshot_builder_steal (builder), snapshot_done, daemon);
@@ -594,7 +600,7 @@ da_daemon_start (DaDaemon *daemon, GError **error)
   summary = da_store_recovery_describe (&report);
   daemon->recovery_summary = g_strdup_printf ("%s; %" G_GUINT64_FORMAT " changes applied%s", summary, rec.applied,
                                               rec.skipped > 0 ? ", some records skipped" : "");
-  g_info ("recovered %s in %" G_GINT64_FORMAT " ms: %u vms, %" G_GUINT64_FORMAT " reservations",
+  g_info ("%s in %" G_GINT64_FORMAT " ms: %u vms, %" G_GUINT64_FORMAT " reservations",
           daemon->recovery_summary, report.duration_usec / 1000, da_engine_get_n_vms (daemon->engine),
           da_engine_get_n_reservations (daemon->engine));
   daemon->state_seq = daemon->durable_seq = report.last_seq;

@@ -642,6 +642,10 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   change->alias = g_strdup (res->alias);
   change->time = now;
   change->expired = expired;
+  /* what was freed, for watchers; replay needs only the alias */
+  change->type = g_strdup (da_address_type_get_name (pool->type));
+  change->start = res->start;
+  change->count = res->count;
 
   detach_reservation (res);
   if (cooled)

@@ -98,7 +98,7 @@ typedef enum {
   DA_CHANGE_POOL_ADD,         /* scope, type, start, end, tag (NULL: pool keys) */
   DA_CHANGE_RESERVE,          /* scope, type, alias, start, count, mode, state, flags, time = hold deadline, cursor */
   DA_CHANGE_STATE,            /* scope, alias, state, time = hold deadline */
-  DA_CHANGE_RELEASE,          /* scope, alias, time = release time, expired */
+  DA_CHANGE_RELEASE,          /* scope, alias, time = release time, expired; type, start, count say what was freed */
   DA_CHANGE_COOL,             /* scope, type, start, end, time = end of cool-down (snapshots) */
   DA_CHANGE_CURSOR,           /* scope, type, start = next-fit cursor (snapshots) */
 } DaChangeKind;
