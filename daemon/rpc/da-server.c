@@ -306,6 +306,8 @@ bind_socket (DaServer *server, const char *path, gboolean read_only, GError **er
   if (socket == NULL)
     return FALSE;
   address = g_unix_socket_address_new (path);
+  /* a burst of hotplug scripts connecting at once must not see EAGAIN */
+  g_socket_set_listen_backlog (socket, 512);
   if (!g_socket_bind (socket, address, FALSE, error) || !g_socket_listen (socket, error)) {
     g_prefix_error (error, "%s: ", path);
     return FALSE;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -40,6 +41,8 @@ da_test_daemon_new (const char *const *extra_args)
   daemon->state_dir = g_build_filename (daemon->dir, "state", NULL);
   daemon->log_path = g_build_filename (daemon->dir, "devaddrd.log", NULL);
   daemon->notify_path = g_build_filename (daemon->dir, "notify", NULL);
+  daemon->config_path = g_build_filename (daemon->dir, "devaddrd.conf", NULL);
+  daemon->config_text = g_strdup ("");
   daemon->extra_args = g_strdupv ((char **) extra_args);
   return daemon;
 }
@@ -88,6 +91,13 @@ wait_ready (DaTestDaemon *daemon, GError **error)
   }
 }
 
+void
+da_test_daemon_set_config (DaTestDaemon *daemon, const char *text)
+{
+  g_free (daemon->config_text);
+  daemon->config_text = g_strdup (text);
+}
+
 gboolean
 da_test_daemon_start (DaTestDaemon *daemon, GError **error)
 {
@@ -104,6 +114,8 @@ da_test_daemon_start (DaTestDaemon *daemon, GError **error)
     if (!g_socket_bind (daemon->notify, address, FALSE, error))
       return FALSE;
   }
+  if (!g_file_set_contents (daemon->config_path, daemon->config_text, -1, error))
+    return FALSE;
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", daemon->notify_path, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_FDS");
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_PID");
@@ -113,7 +125,7 @@ da_test_daemon_start (DaTestDaemon *daemon, GError **error)
   g_ptr_array_add (argv, (gpointer) "--local");
   g_ptr_array_add (argv, daemon->dir);
   g_ptr_array_add (argv, (gpointer) "--config");
-  g_ptr_array_add (argv, (gpointer) "/dev/null");
+  g_ptr_array_add (argv, daemon->config_path);
   g_ptr_array_add (argv, (gpointer) "--verbose");
   for (guint i = 0; daemon->extra_args != NULL && daemon->extra_args[i] != NULL; i++)
     g_ptr_array_add (argv, daemon->extra_args[i]);
@@ -181,6 +193,8 @@ da_test_daemon_free (DaTestDaemon *daemon)
   g_free (daemon->state_dir);
   g_free (daemon->log_path);
   g_free (daemon->notify_path);
+  g_free (daemon->config_path);
+  g_free (daemon->config_text);
   g_strfreev (daemon->extra_args);
   g_free (daemon);
 }

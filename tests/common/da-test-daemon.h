@@ -20,10 +20,14 @@ typedef struct {
   char **extra_args;
   GSubprocess *process;
   char *notify_path;
+  char *config_path;
+  char *config_text;
   GSocket *notify;
 } DaTestDaemon;
 
 DaTestDaemon *da_test_daemon_new (const char *const *extra_args);
+/* devaddrd.conf contents for the next start (default: empty) */
+void da_test_daemon_set_config (DaTestDaemon *daemon, const char *text);
 gboolean da_test_daemon_start (DaTestDaemon *daemon, GError **error);
 /* SIGTERM and wait; returns the exit status (-1 when killed by a signal) */
 int da_test_daemon_stop (DaTestDaemon *daemon);
