@@ -297,7 +297,7 @@ da_reservation_get_flags (const DaReservation *res)
 gint64
 da_reservation_get_deadline (const DaReservation *res)
 {
-  gint64 *deadline = g_hash_table_lookup (res->pool->scope->engine->held, res);
+  gint64 *deadline = res->state == DA_STATE_HELD ? g_hash_table_lookup (res->pool->scope->engine->held, res) : NULL;
 
   return deadline != NULL ? *deadline : 0;
 }
@@ -308,12 +308,13 @@ da_reservation_format_address (const DaReservation *res)
   return da_address_type_format_key (res->pool->type, res->start);
 }
 
+/* the side table holds exactly the held reservations; most never are */
 static void
-set_held (DaEngine *engine, DaReservation *res, gint64 deadline)
+set_held (DaEngine *engine, DaReservation *res, gboolean was_held, gint64 deadline)
 {
   if (res->state == DA_STATE_HELD)
     g_hash_table_replace (engine->held, res, g_memdup2 (&deadline, sizeof deadline));
-  else
+  else if (was_held)
     g_hash_table_remove (engine->held, res);
 }
 
@@ -329,7 +330,7 @@ attach_reservation (DaReservation *res, gint64 deadline)
   pool->used_keys += res->count;
   pool->n_reservations++;
   engine->n_reservations++;
-  set_held (engine, res, deadline);
+  set_held (engine, res, FALSE, deadline);
 }
 
 static void
@@ -340,7 +341,8 @@ detach_reservation (DaReservation *res)
 
   da_range_map_steal (pool->used, res->start);
   g_hash_table_remove (pool->scope->aliases, res->alias);
-  g_hash_table_remove (engine->held, res);
+  if (res->state == DA_STATE_HELD)
+    g_hash_table_remove (engine->held, res);
   pool->used_keys -= res->count;
   pool->n_reservations--;
   engine->n_reservations--;
@@ -574,6 +576,8 @@ prim_reserve (DaPool *pool, const char *alias, guint64 start, guint64 count, DaM
   attach_reservation (res, deadline);
   if (move_cursor)
     pool->cursor = start + (count - 1) == G_MAXUINT64 ? 0 : start + count;
+  if (txn == NULL)
+    return res;
 
   change = change_new (DA_CHANGE_RESERVE, pool->scope);
   change->type = g_strdup (da_address_type_get_name (pool->type));
@@ -603,7 +607,9 @@ prim_state (DaReservation *res, DaState state, gint64 deadline, DaTxn *txn)
   Undo *undo;
 
   res->state = (guint8) state;
-  set_held (engine, res, deadline);
+  set_held (engine, res, old_state == DA_STATE_HELD, deadline);
+  if (txn == NULL)
+    return;
 
   change = change_new (DA_CHANGE_STATE, res->pool->scope);
   change->alias = g_strdup (res->alias);
@@ -638,6 +644,14 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   DaChange *change;
   Undo *undo;
 
+  detach_reservation (res);
+  if (cooled)
+    add_cooling (pool, res->start, res->start + (res->count - 1), now + engine->cooldown);
+  if (txn == NULL) {
+    g_free (res);
+    return;
+  }
+
   change = change_new (DA_CHANGE_RELEASE, pool->scope);
   change->alias = g_strdup (res->alias);
   change->time = now;
@@ -646,19 +660,10 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   change->type = g_strdup (da_address_type_get_name (pool->type));
   change->start = res->start;
   change->count = res->count;
-
-  detach_reservation (res);
-  if (cooled)
-    add_cooling (pool, res->start, res->start + (res->count - 1), now + engine->cooldown);
-
   undo = txn_record (txn, change, UNDO_RELEASED, pool->scope->name);
-  if (undo != NULL) {
-    undo->res = res;
-    undo->deadline = deadline;
-    undo->cooled = cooled;
-  } else {
-    g_free (res);
-  }
+  undo->res = res;
+  undo->deadline = deadline;
+  undo->cooled = cooled;
 }
 
 static DaScope *
@@ -753,11 +758,15 @@ undo_apply (DaEngine *engine, Undo *undo)
     res->pool->cursor = undo->cursor;
     g_free (res);
     break;
-  case UNDO_STATE:
+  case UNDO_STATE: {
+    gboolean was_held;
+
     g_return_if_fail (res != NULL);
+    was_held = res->state == DA_STATE_HELD;
     res->state = (guint8) undo->state;
-    set_held (engine, res, undo->deadline);
+    set_held (engine, res, was_held, undo->deadline);
     break;
+  }
   case UNDO_RELEASED: {
     DaReservation *back = g_steal_pointer (&undo->res);
 
@@ -1170,12 +1179,12 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
   g_autofree char *failure = NULL;
   guint64 start;
   DaMode mode;
-  Atomic atomic;
-  DaReservation *res = NULL;
 
   if (!da_name_validate ("alias", request->alias, error))
     return NULL;
-  type = lookup_type (scope->engine, request->type, error);
+  /* the pool's own type when it exists: one lookup less per reservation */
+  pool = request->type != NULL ? da_scope_get_pool (scope, request->type) : NULL;
+  type = pool != NULL ? pool->type : lookup_type (scope->engine, request->type, error);
   if (type == NULL)
     return NULL;
   if (c->count == 0) {
@@ -1186,11 +1195,10 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
   if (existing != NULL)
     return reserve_existing (scope, existing, request, holder, error);
 
-  label = scope_label (scope);
-  atomic_begin (&atomic, scope->engine, txn);
-  pool = da_scope_ensure_pool (scope, request->type, atomic.txn, error);
-  if (pool == NULL)
-    goto out;
+  /* a pool made here and not used stays: it holds nothing and is what the
+   * next request would make; a caller's transaction takes it back */
+  if (pool == NULL && (pool = da_scope_ensure_pool (scope, request->type, txn, error)) == NULL)
+    return NULL;
 
   if (request->has_address) {
     g_autofree char *text = NULL;
@@ -1198,13 +1206,13 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
     gpointer other;
 
     if (!da_address_type_validate_key (type, request->address, error))
-      goto out;
+      return NULL;
     text = da_address_type_format_key (type, request->address);
     if (request->address > G_MAXUINT64 - (c->count - 1)) {
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
                    "%s address %s with count %" G_GUINT64_FORMAT " goes past the end of the address space",
                    request->type, text, c->count);
-      goto out;
+      return NULL;
     }
     if (da_range_map_next (pool->used, request->address, &taken, &other)
         && taken.start <= request->address + (c->count - 1)) {
@@ -1213,36 +1221,37 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
 
       if (holder != NULL)
         *holder = in_the_way;
+      label = scope_label (scope);
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT,
                    "cannot reserve %s address %s for %s in %s: %s is held by %s (%s)",
                    request->type, text, request->alias, label, at, in_the_way->alias,
                    da_mode_to_string ((DaMode) in_the_way->mode));
-      goto out;
+      return NULL;
     }
     if (!da_pool_check_exact (pool, c, request->address, &failure)) {
+      label = scope_label (scope);
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
                    "cannot reserve %s address %s for %s in %s: %s", request->type, text, request->alias, label, failure);
-      goto out;
+      return NULL;
     }
     start = request->address;
   } else {
-    guint64 random = ((guint64) g_rand_int (scope->engine->rand) << 32) | g_rand_int (scope->engine->rand);
+    guint64 random = c->policy == DA_POLICY_RANDOM
+                     ? ((guint64) g_rand_int (scope->engine->rand) << 32) | g_rand_int (scope->engine->rand) : 0;
 
     if (!da_pool_allocate (pool, c, now, random, &start, &failure)) {
+      label = scope_label (scope);
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED,
                    "no free %s address for %s in %s: %s", request->type, request->alias, label, failure);
-      goto out;
+      return NULL;
     }
   }
 
   mode = request->has_mode ? request->mode : request->has_address ? DA_MODE_STATIC : DA_MODE_DYNAMIC;
-  res = prim_reserve (pool, request->alias, start, c->count, mode,
-                      request->hold_until > 0 ? DA_STATE_HELD : DA_STATE_ACTIVE,
-                      request->flags, request->hold_until,
-                      !request->has_address && c->policy == DA_POLICY_NEXT_FIT, atomic.txn);
-out:
-  atomic_end (&atomic, res != NULL);
-  return res;
+  return prim_reserve (pool, request->alias, start, c->count, mode,
+                       request->hold_until > 0 ? DA_STATE_HELD : DA_STATE_ACTIVE,
+                       request->flags, request->hold_until,
+                       !request->has_address && c->policy == DA_POLICY_NEXT_FIT, txn);
 }
 
 gboolean
@@ -1308,12 +1317,13 @@ da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint6
                   int *state_after, GError **error)
 {
   DaReservation *res = lookup_or_fail (scope, alias, error);
-  g_autofree char *label = scope_label (scope);
   int after = -1;
 
   if (res == NULL)
     return FALSE;
   if (res->flags & DA_RESERVATION_BUILTIN) {
+    g_autofree char *label = scope_label (scope);
+
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT,
                  "%s belongs to the machine template of %s and cannot be released", alias, label);
     return FALSE;
