@@ -245,23 +245,6 @@ bench_reserve (DaTestDaemon *devaddrd, double seconds)
 
 /* ---- 3. restart with a million reservations ---- */
 
-typedef struct {
-  DaSnapshotBuilder *builder;
-  GByteArray *scratch;
-} Dump;
-
-static void
-dump_change (const DaChange *change, gpointer user_data)
-{
-  Dump *dump = user_data;
-  guint8 head[2] = { DA_RECORD_VERSION, 1 };
-
-  g_byte_array_set_size (dump->scratch, 0);
-  g_byte_array_append (dump->scratch, head, sizeof head);
-  da_record_append_change (dump->scratch, change);
-  da_snapshot_builder_add (dump->builder, dump->scratch->data, dump->scratch->len);
-}
-
 static gboolean
 no_records (guint64 seq, const guint8 *data, gsize len, gpointer user_data, GError **error)
 {
@@ -288,11 +271,9 @@ write_big_state (const char *state_dir, guint vms, guint per_vm)
   g_autoptr (DaEngine) engine = da_engine_new (catalog);
   g_autoptr (DaStore) store = NULL;
   g_autoptr (DaSnapshotBuilder) builder = da_snapshot_builder_new (64 * 1024 * 1024);
-  g_autoptr (GByteArray) scratch = g_byte_array_new ();
   DaStoreOptions options = { 0 };
   g_auto (DaStoreRecovery) report = { 0 };
   gboolean done = FALSE;
-  Dump dump = { builder, scratch };
   DaRequest request;
 
   for (guint v = 0; v < vms; v++) {
@@ -313,7 +294,7 @@ write_big_state (const char *state_dir, guint vms, guint per_vm)
         g_error ("%s", error->message);
     }
   }
-  da_engine_dump (engine, 0, dump_change, &dump);
+  da_record_snapshot (engine, 0, builder);
   store = da_store_open (state_dir, &options, &error);
   if (store == NULL || !da_store_recover (store, no_records, NULL, &report, &error) || !da_store_start (store, NULL, &error))
     g_error ("%s", error->message);

@@ -300,38 +300,16 @@ snapshot_done (guint64 seq, const GError *error, gpointer user_data)
   g_debug ("store: snapshot at %" G_GUINT64_FORMAT " is durable", seq);
 }
 
-typedef struct {
-  DaSnapshotBuilder *builder;
-  GByteArray *scratch;
-} Dump;
-
-/* a snapshot is a series of records of one change each */
-static void
-dump_change (const DaChange *change, gpointer user_data)
-{
-  Dump *dump = user_data;
-  guint8 head[2] = { DA_RECORD_VERSION, 1 };
-
-  g_byte_array_set_size (dump->scratch, 0);
-  g_byte_array_append (dump->scratch, head, sizeof head);
-  da_record_append_change (dump->scratch, change);
-  da_snapshot_builder_add (dump->builder, dump->scratch->data, dump->scratch->len);
-}
-
 static void
 maybe_snapshot (DaDaemon *daemon)
 {
   g_autoptr (DaSnapshotBuilder) builder = NULL;
-  g_autoptr (GByteArray) scratch = NULL;
-  Dump dump;
 
   if (daemon->snapshot_running || daemon->records_since_snapshot < daemon->config->snapshot_records
       || da_store_is_failed (daemon->store))
     return;
   builder = da_snapshot_builder_new ((gsize) da_engine_get_n_reservations (daemon->engine) * 64);
-  scratch = g_byte_array_sized_new (256);
-  dump = (Dump) { builder, scratch };
-  da_engine_dump (daemon->engine, g_get_real_time (), dump_change, &dump);
+  da_record_snapshot (daemon->engine, g_get_real_time (), builder);
   daemon->snapshot_running = TRUE;
   daemon->records_since_snapshot = 0;
   da_store_snapshot (daemon->store, da_snapshot_builder_steal (builder), snapshot_done, daemon);

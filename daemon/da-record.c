@@ -189,3 +189,29 @@ da_record_decode (const guint8 *data, gsize len, GError **error)
   }
   return g_steal_pointer (&changes);
 }
+
+typedef struct {
+  DaSnapshotBuilder *builder;
+  GByteArray *scratch;
+} Dump;
+
+static void
+dump_change (const DaChange *change, gpointer user_data)
+{
+  Dump *dump = user_data;
+  guint8 head[2] = { DA_RECORD_VERSION, 1 };
+
+  g_byte_array_set_size (dump->scratch, 0);
+  g_byte_array_append (dump->scratch, head, sizeof head);
+  da_record_append_change (dump->scratch, change);
+  da_snapshot_builder_add (dump->builder, dump->scratch->data, dump->scratch->len);
+}
+
+void
+da_record_snapshot (DaEngine *engine, gint64 now, DaSnapshotBuilder *builder)
+{
+  Dump dump = { builder, g_byte_array_sized_new (256) };
+
+  da_engine_dump (engine, now, dump_change, &dump);
+  g_byte_array_unref (dump.scratch);
+}

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "daemon/alloc/da-engine.h"
+#include "daemon/store/da-snapshot-builder.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,8 @@ G_BEGIN_DECLS
 
 void da_record_append_change (GByteArray *out, const DaChange *change);
 GBytes *da_record_encode (GPtrArray *changes);
+/* the whole engine as snapshot records, one change each */
+void da_record_snapshot (DaEngine *engine, gint64 now, DaSnapshotBuilder *builder);
 /* the changes of a record; a malformed record is an error, never a crash */
 GPtrArray *da_record_decode (const guint8 *data, gsize len, GError **error);
 
