@@ -94,9 +94,17 @@ da_config_load (DaConfig *config, const char *path, gboolean required, GError **
   g_auto (GStrv) catalog = NULL;
   guint64 v;
 
-  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local)) {
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  /* read first: GKeyFile refuses what is not a regular file, /dev/null too */
+  if (!g_file_get_contents (path, &contents, &length, &local)) {
     if (!required && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
       return TRUE;
+    g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", path);
+    return FALSE;
+  }
+  if (!g_key_file_load_from_data (file, contents, length, G_KEY_FILE_NONE, &local)) {
     g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", path);
     return FALSE;
   }
