@@ -147,6 +147,7 @@ typedef struct {
   GArray *added;             /* KEYS_ADDED: DaRange newly covered; KEYS_REMOVED: taken out */
   gboolean tag_created;      /* KEYS_ADDED: the tag is new; KEYS_REMOVED: the tag is gone */
   gboolean cooled;
+  GArray *replaced_cooling;  /* RELEASED: cool-downs the new one replaced (Cooling) */
   guint64 cursor;
   DaState state;
   gint64 deadline;
@@ -174,6 +175,8 @@ undo_free (Undo *undo)
   g_free (undo->res);
   if (undo->added != NULL)
     g_array_unref (undo->added);
+  if (undo->replaced_cooling != NULL)
+    g_array_unref (undo->replaced_cooling);
   g_free (undo);
 }
 
@@ -662,14 +665,27 @@ prim_state (DaReservation *res, DaState state, gint64 deadline, DaTxn *txn)
   }
 }
 
+typedef struct {
+  DaRange range;
+  gint64 until;
+} Cooling;
+
+/* entries it overlaps are stale (those keys were reserved again since);
+ * they go to replaced, if given, so that an undo can put them back */
 static void
-add_cooling (DaPool *pool, guint64 start, guint64 end, gint64 until)
+add_cooling (DaPool *pool, guint64 start, guint64 end, gint64 until, GArray *replaced)
 {
   DaRange old;
+  gpointer value;
 
-  /* entries it overlaps are stale: those keys were reserved again since */
-  while (da_range_map_next (pool->cooling, start, &old, NULL) && old.start <= end)
+  while (da_range_map_next (pool->cooling, start, &old, &value) && old.start <= end) {
+    if (replaced != NULL) {
+      Cooling c = { old, *(gint64 *) value };
+
+      g_array_append_val (replaced, c);
+    }
     da_range_map_remove (pool->cooling, old.start, 0);
+  }
   da_range_map_insert (pool->cooling, start, end, g_memdup2 (&until, sizeof until));
 }
 
@@ -680,6 +696,7 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   DaEngine *engine = pool->scope->engine;
   gint64 deadline = da_reservation_get_deadline (res);
   gboolean cooled = engine->cooldown > 0;
+  g_autoptr (GArray) replaced = NULL;
   DaChange *change;
   Undo *undo;
 
@@ -689,14 +706,17 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   change->expired = expired;
 
   detach_reservation (res);
-  if (cooled)
-    add_cooling (pool, res->start, res->start + (res->count - 1), now + engine->cooldown);
+  if (cooled) {
+    replaced = g_array_new (FALSE, FALSE, sizeof (Cooling));
+    add_cooling (pool, res->start, res->start + (res->count - 1), now + engine->cooldown, replaced);
+  }
 
   undo = txn_record (txn, change, UNDO_RELEASED, pool->scope->name);
   if (undo != NULL) {
     undo->res = res;
     undo->deadline = deadline;
     undo->cooled = cooled;
+    undo->replaced_cooling = g_steal_pointer (&replaced);
   } else {
     g_free (res);
   }
@@ -817,8 +837,14 @@ undo_apply (DaEngine *engine, Undo *undo)
   case UNDO_RELEASED: {
     DaReservation *back = g_steal_pointer (&undo->res);
 
-    if (undo->cooled)
+    if (undo->cooled) {
       da_range_map_remove (back->pool->cooling, back->start, 0);
+      for (guint i = 0; undo->replaced_cooling != NULL && i < undo->replaced_cooling->len; i++) {
+        Cooling *c = &g_array_index (undo->replaced_cooling, Cooling, i);
+
+        da_range_map_insert (back->pool->cooling, c->range.start, c->range.end, g_memdup2 (&c->until, sizeof c->until));
+      }
+    }
     attach_reservation (back, undo->deadline);
     break;
   }
@@ -1633,7 +1659,7 @@ da_engine_apply (DaEngine *engine, const DaChange *change, GError **error)
       return FALSE;
     if (change->start > change->end)
       return replay_error (error, change, "bad range");
-    add_cooling (pool, change->start, change->end, change->time);
+    add_cooling (pool, change->start, change->end, change->time, NULL);
     return TRUE;
   case DA_CHANGE_CURSOR:
     pool = replay_pool (engine, scope, change->type, error);

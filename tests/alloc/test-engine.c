@@ -694,6 +694,35 @@ START_TEST (test_drop_and_restore_builtin)
 }
 END_TEST
 
+START_TEST (test_rollback_restores_cooldown)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  DaTxn *txn;
+
+  /* released, the slot cools down; reserved and released again inside a
+   * transaction that is rolled back, the first cool-down is what is left */
+  reserve_ok (vm, "pci", "net0", "0000:00:05.0", NULL);
+  ck_assert (da_scope_release (vm, "net0", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  before = da_test_dump (engine);
+  ck_assert_ptr_nonnull (strstr (before, "cool scope=vm1"));
+  txn = da_txn_new (engine);
+  {
+    DaRequest request;
+
+    da_test_request (&request, engine, "pci", "net1", "0000:00:05.0", NULL);
+    ck_assert (da_scope_reserve (vm, &request, NOW, txn, NULL, &error) != NULL);
+  }
+  ck_assert (da_scope_release (vm, "net1", DA_RELEASE_NOW, NOW + 5 * G_USEC_PER_SEC, txn, NULL, &error));
+  da_txn_rollback (txn);
+  after = da_test_dump (engine);
+  ck_assert_str_eq (before, after);
+}
+END_TEST
+
 static char *
 replay_into_fresh_engine (GPtrArray *changes)
 {
@@ -960,6 +989,7 @@ main (void)
   tcase_add_test (tc, test_search_matches_brute_force);
   tcase_add_test (tc, test_drop_and_restore_builtin);
   tcase_add_test (tc, test_remove_keys);
+  tcase_add_test (tc, test_rollback_restores_cooldown);
   suite_add_tcase (s, tc);
   return da_test_run (s);
 }
