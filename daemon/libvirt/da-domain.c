@@ -408,6 +408,29 @@ parsed_clear (Parsed *parsed)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Parsed, parsed_clear)
 
+/* whitespace between elements, and in an empty <devices>, so that the
+ * output is indented evenly (libxml2 keeps blanks where an element holds
+ * nothing else) */
+static void
+drop_blanks (xmlNode *node)
+{
+  gboolean has_elements = strcmp ((const char *) node->name, "devices") == 0;
+  xmlNode *next;
+
+  for (xmlNode *child = node->children; child != NULL; child = child->next)
+    if (child->type == XML_ELEMENT_NODE)
+      has_elements = TRUE;
+  for (xmlNode *child = node->children; child != NULL; child = next) {
+    next = child->next;
+    if (child->type == XML_ELEMENT_NODE) {
+      drop_blanks (child);
+    } else if (child->type == XML_TEXT_NODE && has_elements && xmlIsBlankNode (child)) {
+      xmlUnlinkNode (child);
+      xmlFreeNode (child);
+    }
+  }
+}
+
 /* check the text ourselves, then let libvirt-gconfig parse what passed;
  * its node is the tree everything is read from and written to */
 static gboolean
@@ -428,6 +451,7 @@ parse_element (const char *xml, gsize len, const DaDomainOptions *options, const
                  (const char *) root->name, root_name);
     return FALSE;
   }
+  drop_blanks (root);
   /* only the root element goes on (gconfig wants it first in the document),
    * without blanks, so that what is added later is indented like the rest */
   text = da_xml_node_to_string (root, FALSE);
