@@ -107,6 +107,7 @@ da_device_new (DaDevKind kind, xmlNode *node)
   dev->node = node;
   dev->index = -1;
   dev->ports = -1;
+  dev->usb_bus = -1;
   dev->given.multifunction = -1;
   dev->addr.multifunction = -1;
   return dev;
@@ -485,9 +486,12 @@ da_device_read (DaDomainCtx *ctx, DaDevice *dev, GError **error)
       g_prefix_error (error, "<%s>: ", (const char *) node->name);
       return FALSE;
     }
-    if (dev->given.kind != DA_ADDR_NONE) {
+    /* a virtio-serial address without a port names the controller only */
+    if (dev->given.kind != DA_ADDR_NONE && !(dev->given.kind == DA_ADDR_VIRTIO_SERIAL && dev->given.v[2] == 0)) {
       dev->addr = dev->given;
       dev->fixed = TRUE;
+    } else if (g_strcmp0 (da_xml_attr (address, "type"), "usb") == 0) {
+      dev->usb_bus = (int) dev->given.v[0];
     }
   }
   return TRUE;

@@ -133,8 +133,29 @@ set_port (DaDomainCtx *ctx, DaDevice *dev, guint64 key)
   dev->res_type = "virtio-serial";
 }
 
-/* virDomainVirtioSerialAddrAutoAssign: a console may take port 0 (and is
- * then not written), a channel never does */
+/* A virtio console needs no address in libvirt's XML: libvirt picks port
+ * 0 for it in a scratch copy and never marks it used (port 0 of a
+ * controller is for a console, and a channel never gets one).  devaddr
+ * records the port 0 a console is on, the first free one, and nothing
+ * more: a console never adds a controller. */
+static gboolean
+reserve_console_port (DaDomainCtx *ctx, DaDevice *dev, GError **error)
+{
+  DaAddressType *type = da_catalog_get_type (ctx->catalog, "virtio-serial");
+  DaConstraint c;
+  guint64 key;
+
+  da_constraint_init (&c, type, TRUE);
+  c.not_tags[0] = NULL;
+  c.tags[0] = "console";
+  if (!da_domain_reserve_dynamic (ctx, dev->alias, "virtio-serial", &c, &key, NULL))
+    return TRUE;
+  set_port (ctx, dev, key);
+  dev->hidden = TRUE;
+  return TRUE;
+}
+
+/* virDomainVirtioSerialAddrAutoAssign for a channel: ports from 1 */
 static gboolean
 assign_port (DaDomainCtx *ctx, DaDevice *dev, gboolean console, GError **error)
 {
@@ -216,14 +237,16 @@ da_domain_assign_virtio_serial (DaDomainCtx *ctx, GError **error)
         continue;
       if (dev->given.kind == DA_ADDR_VIRTIO_SERIAL && dev->given.v[2] != 0)
         continue;
-      /* import adds nothing, but a console's port is in use all the same */
-      if (ctx->importing && kind == DA_DEV_CHANNEL)
+      if (kind == DA_DEV_CONSOLE && dev->given.kind != DA_ADDR_VIRTIO_SERIAL) {
+        if (!reserve_console_port (ctx, dev, error))
+          return FALSE;
+        continue;
+      }
+      /* import adds nothing */
+      if (ctx->importing)
         continue;
       if (!assign_port (ctx, dev, kind == DA_DEV_CONSOLE, error))
         return FALSE;
-      /* libvirt reserves a console's port but does not write it */
-      if (kind == DA_DEV_CONSOLE && dev->given.kind != DA_ADDR_VIRTIO_SERIAL)
-        dev->hidden = TRUE;
     }
   }
   return TRUE;
@@ -365,8 +388,17 @@ assign_usb_port (DaDomainCtx *ctx, DaDevice *dev, GPtrArray *buses, GPtrArray *h
   for (guint i = 0; i < buses->len; i++) {
     DaDevice *controller = g_ptr_array_index (buses, i);
 
+    /* a bus the XML asked for, or the first with a free port */
+    if (dev->usb_bus >= 0 && controller->index != dev->usb_bus)
+      continue;
     if (find_port (ctx, dev, (guint64) controller->index, NULL, 0, hubs))
       return TRUE;
+  }
+  if (dev->usb_bus >= 0 && da_domain_find_controller (ctx, "usb", dev->usb_bus) == NULL) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
+                 "%s (%s): USB bus %d requested but no controller with that index is present", dev->key, dev->alias,
+                 dev->usb_bus);
+    return FALSE;
   }
   g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED, "%s (%s): no free USB ports", dev->key, dev->alias);
   return FALSE;

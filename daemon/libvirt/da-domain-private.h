@@ -93,6 +93,7 @@ typedef struct {
   char *target;         /* a disk's target dev */
   int index;            /* controller index, -1 */
   int ports;            /* virtio-serial/USB controller ports=, -1 */
+  int usb_bus;          /* a USB address with a bus but no port: that bus, else -1 */
   const char *drive_type; /* engine type of a disk's drive address */
   guint connect;        /* PCI connect flags; 0: no PCI address */
   DaAddr given;         /* the <address> written in the XML */

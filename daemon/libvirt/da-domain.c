@@ -579,6 +579,12 @@ insert_disk (GPtrArray *list, DaDevice *dev)
 }
 
 static gboolean
+is_ich9_usb (DaDevice *dev)
+{
+  return dev->model != NULL && g_str_has_prefix (dev->model, "ich9-");
+}
+
+static gboolean
 collect_devices (DaDomainCtx *ctx, GError **error)
 {
   ctx->devices_node = da_xml_child (ctx->domain, "devices");
@@ -611,7 +617,9 @@ collect_devices (DaDomainCtx *ctx, GError **error)
     for (guint j = 0; j < i; j++) {
       DaDevice *other = g_ptr_array_index (ctx->controllers, j);
 
-      if (strcmp (other->type, dev->type) == 0 && other->index == dev->index) {
+      /* an ICH9 USB2 set is one controller index in four elements */
+      if (strcmp (other->type, dev->type) == 0 && other->index == dev->index
+          && !(strcmp (dev->type, "usb") == 0 && is_ich9_usb (dev) && is_ich9_usb (other))) {
         g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "there are two %s controllers with index %d",
                      dev->type, dev->index);
         return FALSE;
@@ -657,7 +665,12 @@ move_device_before (DaDomainCtx *ctx, DaDevice *dev, DaDevice *before)
 {
   xmlUnlinkNode (dev->node);
   xmlAddPrevSibling (before->node, dev->node);
-  g_ptr_array_remove (ctx->devices, dev);
+  for (guint i = 0; i < ctx->devices->len; i++) {
+    if (g_ptr_array_index (ctx->devices, i) == dev) {
+      g_ptr_array_steal_index (ctx->devices, i);
+      break;
+    }
+  }
   for (guint i = 0; i < ctx->devices->len; i++) {
     if (g_ptr_array_index (ctx->devices, i) == before) {
       g_ptr_array_insert (ctx->devices, (gint) i, dev);
@@ -677,6 +690,27 @@ add_videos (DaDomainCtx *ctx, GError **error)
     if (is_primary_video (g_ptr_array_index (videos, i))) {
       move_device_before (ctx, g_ptr_array_index (videos, i), g_ptr_array_index (videos, 0));
       break;
+    }
+  }
+  /* QEMU has one primary display device; only qxl and virtio come as extras */
+  for (guint i = 0; videos->len > 1 && i < videos->len; i++) {
+    if (g_strcmp0 (((DaDevice *) g_ptr_array_index (videos, i))->model, "none") == 0) {
+      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                   "a 'none' video type must be the only video device defined for the domain");
+      return FALSE;
+    }
+  }
+  if (videos->len > 1) {
+    g_autoptr (GPtrArray) ordered = devices_of (ctx, DA_DEV_VIDEO);
+
+    for (guint i = 1; i < ordered->len; i++) {
+      DaDevice *dev = g_ptr_array_index (ordered, i);
+
+      if (g_strcmp0 (dev->model, "qxl") != 0 && g_strcmp0 (dev->model, "virtio") != 0) {
+        g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                     "video[%u]: video type '%s' is only valid as primary video device", i + 1, dev->model);
+        return FALSE;
+      }
     }
   }
   if (videos->len == 0 && has_element (ctx, "graphics")) {
@@ -856,6 +890,17 @@ add_implicit_devices (DaDomainCtx *ctx, GError **error)
   }
   if (!add_console_compat (ctx, error))
     return FALSE;
+  /* i440fx has the one PIIX3 IDE controller */
+  for (guint i = 0; i < ctx->controllers->len; i++) {
+    DaDevice *dev = g_ptr_array_index (ctx->controllers, i);
+
+    if (strcmp (dev->type, "ide") == 0 && dev->index > 0) {
+      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                   "controller[type=ide,index=%d]: only a single IDE controller is supported for this machine type",
+                   dev->index);
+      return FALSE;
+    }
+  }
   /* qemuDomainDefAddImplicitInputDevice (x86) */
   add_input (ctx, "mouse", "ps2");
   add_input (ctx, "keyboard", "ps2");
