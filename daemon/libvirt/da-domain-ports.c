@@ -374,7 +374,8 @@ find_port (DaDomainCtx *ctx, DaDevice *dev, guint64 bus, const guint64 *path, gu
   for (guint i = 0; i < below->len; i++) {
     guint64 next[4] = { 0 };
 
-    memcpy (next, path, depth * sizeof (guint64));
+    for (guint j = 0; j < depth; j++)
+      next[j] = path[j];
     next[depth] = g_array_index (below, guint64, i);
     if (find_port (ctx, dev, bus, next, depth + 1, hubs))
       return TRUE;

@@ -57,7 +57,7 @@ load_schema (const char *path)
     return g_hash_table_lookup (schemas, path);
   rng = NULL;
   if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-    g_info ("%s is not installed: domain XML is not validated against libvirt's schema", path);
+    g_message ("%s is not installed: domain XML is not validated against libvirt's schema", path);
   } else {
     parser = xmlRelaxNGNewParserCtxt (path);
     if (parser != NULL) {

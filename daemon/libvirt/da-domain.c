@@ -238,7 +238,7 @@ da_domain_drop_builtin (DaDomainCtx *ctx, const char *alias, GError **error)
 /* the VM's state before a domain is (re)applied */
 
 static void
-append_set (GString *out, DaAddressType *type, const DaRangeMap *set)
+append_set (GString *out, const DaRangeMap *set)
 {
   DaRangeMapIter iter;
   DaRange r;
@@ -246,7 +246,6 @@ append_set (GString *out, DaAddressType *type, const DaRangeMap *set)
   da_range_map_iter_init (&iter, set, 0);
   while (da_range_map_iter_next (&iter, &r, NULL))
     g_string_append_printf (out, " %" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", r.start, r.end);
-  (void) type;
 }
 
 /* everything a snapshot of the scope would hold but time */
@@ -263,10 +262,10 @@ scope_fingerprint (DaScope *scope)
     g_autoptr (GPtrArray) reservations = da_pool_list_reservations (pool);
 
     g_string_append_printf (out, "pool %s:", da_address_type_get_name (type));
-    append_set (out, type, da_pool_get_ranges (pool));
+    append_set (out, da_pool_get_ranges (pool));
     for (guint j = 0; tags[j] != NULL; j++) {
       g_string_append_printf (out, "\n tag %s:", tags[j]);
-      append_set (out, type, da_pool_get_tag (pool, tags[j]));
+      append_set (out, da_pool_get_tag (pool, tags[j]));
     }
     for (guint j = 0; j < reservations->len; j++) {
       DaReservation *res = g_ptr_array_index (reservations, j);
