@@ -423,7 +423,8 @@ reserve_statics (PciRun *run, GError **error)
                    "%s (%s): invalid PCI address, only PCI domain 0 is available", dev->key, dev->alias);
       return FALSE;
     }
-    if (bus >= run->buses->len) {
+    /* on import, a bus nobody provides is not in the pool: the engine says so */
+    if (run->buses != NULL && bus >= run->buses->len) {
       if (!run->dry) {
         g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
                      "%s (%s): invalid PCI address, only PCI buses up to %u are available", dev->key, dev->alias,
@@ -856,10 +857,11 @@ typedef struct {
   const char *res_type;
 } Saved;
 
+/* import: the buses of the XML's controllers and every address in it */
 static gboolean
 import_pci (DaDomainCtx *ctx, GError **error)
 {
-  PciRun run = { ctx, FALSE, g_array_new (FALSE, FALSE, sizeof (PciBus)), -1, 0 };
+  PciRun run = { ctx, FALSE, NULL, -1, 0 };
   gboolean ok = TRUE;
 
   for (guint i = 0; ok && i < ctx->controllers->len; i++) {
@@ -870,27 +872,11 @@ import_pci (DaDomainCtx *ctx, GError **error)
     if (da_catalog_get_bus_model (ctx->catalog, dev->model ?: "") == NULL) {
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s has model %s, which devaddr does not know",
                    dev->key, dev->model ?: "(none)");
-      ok = FALSE;
-      break;
+      return FALSE;
     }
     ok = da_scope_add_bus (ctx->scope, dev->model, (guint64) dev->index, NULL, ctx->txn, error);
-    while (ok && (int) run.buses->len <= dev->index) {
-      PciBus bus = { NULL, FALSE };
-
-      g_array_append_val (run.buses, bus);
-    }
-    if (ok)
-      g_array_index (run.buses, PciBus, dev->index).model = dev->model;
   }
-  /* a written address on a bus nobody provides is the engine's to refuse */
-  while (ok && run.buses->len < 256) {
-    PciBus bus = { "pci-bridge", FALSE };
-
-    g_array_append_val (run.buses, bus);
-  }
-  ok = ok && reserve_statics (&run, error);
-  g_array_unref (run.buses);
-  return ok;
+  return ok && reserve_statics (&run, error);
 }
 
 gboolean

@@ -878,9 +878,13 @@ add_implicit_devices (DaDomainCtx *ctx, GError **error)
     DaDevice *dev = g_ptr_array_index (ctx->devices, i);
 
     if (dev->kind == DA_DEV_SMARTCARD) {
-      int index = dev->given.kind == DA_ADDR_OTHER ? (int) g_ascii_strtoll (da_xml_child_attr (dev->node, "address", "controller") ?: "0", NULL, 10) : 0;
+      /* a smartcard's <address type='ccid' controller=N> names its controller */
+      const char *controller = da_xml_child_attr (dev->node, "address", "controller");
+      guint64 index = 0;
 
-      add_implicit_controller (ctx, "ccid", index, NULL, &local);
+      if (controller != NULL && (!da_parse_u64 (controller, &index) || index > 1023))
+        index = 0;
+      add_implicit_controller (ctx, "ccid", (int) index, NULL, &local);
       if (local != NULL) {
         g_propagate_error (error, g_steal_pointer (&local));
         return FALSE;

@@ -110,6 +110,13 @@ da_xml_parse_untrusted (const char *text, gsize len, gsize max_size, const char 
   g_autoptr (DaXmlDoc) doc = NULL;
   const char *why;
 
+  static gsize initialized = 0;
+
+  /* libxml2's globals, once, before threads race to do it */
+  if (g_once_init_enter (&initialized)) {
+    xmlInitParser ();
+    g_once_init_leave (&initialized, 1);
+  }
   if (max_size == 0)
     max_size = DA_XML_DEFAULT_MAX_SIZE;
   if (what == NULL)

@@ -612,6 +612,25 @@ START_TEST (test_buses_follow_the_xml)
   /* fewer devices, fewer root ports: the buses that are gone leave the pool */
   r2 = assign_ok (engine, "vm", small, NULL);
   ck_assert (!da_range_map_lookup (da_pool_get_ranges (pool), bus3, NULL, NULL));
+  /* what was added: USB, SATA, the root, three root ports, balloon, PS/2 */
+  ck_assert_uint_eq (r2->added->len, 9);
+  {
+    gboolean found = FALSE;
+
+    for (guint i = 0; i < r2->added->len; i++) {
+      DaDomainAddition *add = g_ptr_array_index (r2->added, i);
+
+      if (add->index == 1 && strcmp (add->element, "controller") == 0) {
+        ck_assert_str_eq (add->type, "pcie-root-port");
+        ck_assert_str_eq (add->alias, "pci.1");
+        ck_assert_str_eq (add->address, "pci 0000:00:01.0");
+        found = TRUE;
+      }
+      if (strcmp (add->element, "input") == 0)
+        ck_assert_ptr_null (add->address);
+    }
+    ck_assert (found);
+  }
   ck_assert (!da_range_map_lookup (da_pool_get_tag (pool, "hotplug"), bus3, NULL, NULL));
   ck_assert (da_range_map_lookup (da_pool_get_tag (pool, "hotplug"), da_test_key (engine, "pci", "0000:03:00.0"), NULL, NULL));
 }
