@@ -287,7 +287,7 @@ aggregate_candidate (DaDomainCtx *ctx, guint64 *key)
  * the first whole free slot on a bus that takes the device; in the dry run
  * a new bus when there is none */
 static gboolean
-reserve_next (PciRun *run, DaDevice *dev, guint flags, int function, GError **error)
+reserve_next (PciRun *run, DaDevice *dev, const char *what, guint flags, int function, GError **error)
 {
   DaDomainCtx *ctx = run->ctx;
   g_autofree char *dummy = NULL;
@@ -305,7 +305,7 @@ reserve_next (PciRun *run, DaDevice *dev, guint flags, int function, GError **er
   } else {
     dummy = g_strdup_printf ("devaddr-dry-run-%u", run->n_dummies++);
     alias = dummy;
-    who = "a spare slot";
+    who = what;
   }
   da_constraint_init (&c, ctx->pci_type, TRUE);
   if (function > 0)
@@ -365,7 +365,7 @@ place (PciRun *run, DaDevice *dev, GError **error)
 {
   if (!wants_address (dev))
     return TRUE;
-  return reserve_next (run, dev, dev->connect, -1, error);
+  return reserve_next (run, dev, NULL, dev->connect, -1, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -539,7 +539,7 @@ place_usb2 (PciRun *run, DaDevice *dev, GError **error)
       return reserve_at (run, dev, dev->alias,
                          da_pci_key (ctx, (guint) other->addr.v[1], (guint) other->addr.v[2], (guint) function), error);
   }
-  if (!reserve_next (run, dev, dev->connect, function, error))
+  if (!reserve_next (run, dev, NULL, dev->connect, function, error))
     return FALSE;
   if (function == 0)
     dev->addr.multifunction = 1;
@@ -721,7 +721,8 @@ pci_pass (PciRun *run, GArray *added, GError **error)
   /* i440fx: keep one slot for a future pci-bridge, so that a bus that
    * would be full gets a bridge now (RULES.md §4.4) */
   if (run->dry && ctx->machine == DA_MACHINE_PC && some_slot_free (run)
-      && !reserve_next (run, NULL, DA_PCI_PCI_DEVICE | DA_PCI_AUTOASSIGN, -1, error))
+      && !reserve_next (run, NULL, "the slot kept for a future pci-bridge", DA_PCI_PCI_DEVICE | DA_PCI_AUTOASSIGN, -1,
+                        error))
     return FALSE;
   if (!assign_slots (run, error))
     return FALSE;
@@ -730,7 +731,7 @@ pci_pass (PciRun *run, GArray *added, GError **error)
 
   /* a new q35 domain gets one empty root port for hotplug (RULES.md §4.7) */
   if (ctx->machine == DA_MACHINE_Q35 && run->max_index <= 0 && (int) run->buses->len > run->max_index + 1
-      && !reserve_next (run, NULL, DA_PCI_PCIE_DEVICE | DA_PCI_AUTOASSIGN, -1, error))
+      && !reserve_next (run, NULL, "the spare root port", DA_PCI_PCIE_DEVICE | DA_PCI_AUTOASSIGN, -1, error))
     return FALSE;
   /* the controllers of the new buses need slots too, and may add more */
   for (guint i = 1; i < run->buses->len; i++) {
@@ -743,8 +744,12 @@ pci_pass (PciRun *run, GArray *added, GError **error)
     g_array_append_val (added, model);
     flags = is (model, "pcie-root-port") ? DA_PCI_PCIE_ROOT_PORT | DA_PCI_AGGREGATE_SLOT
             : is (model, "pcie-to-pci-bridge") ? DA_PCI_PCIE_TO_PCI_BRIDGE : DA_PCI_PCI_BRIDGE;
-    if (!reserve_next (run, NULL, flags, -1, error))
-      return FALSE;
+    {
+      g_autofree char *what = g_strdup_printf ("the %s for PCI bus %u", model, i);
+
+      if (!reserve_next (run, NULL, what, flags, -1, error))
+        return FALSE;
+    }
   }
   return TRUE;
 }
