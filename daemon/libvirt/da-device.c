@@ -216,12 +216,6 @@ parse_address (xmlNode *node, DaAddr *addr, GError **error)
   return TRUE;
 }
 
-gboolean
-da_addr_is_pci (const DaAddr *addr)
-{
-  return addr->kind == DA_ADDR_PCI;
-}
-
 guint64
 da_addr_key (DaDomainCtx *ctx, const DaAddr *addr, const char *type_name)
 {
@@ -528,12 +522,6 @@ da_device_apply_defaults (DaDomainCtx *ctx, DaDevice *dev, GError **error)
   if (dev->kind == DA_DEV_SERIAL && dev->bus == NULL)
     dev->bus = g_strdup ("isa-serial");
   return TRUE;
-}
-
-const char *
-da_disk_bus (DaDevice *dev)
-{
-  return dev->kind == DA_DEV_DISK ? dev->model : NULL;
 }
 
 static gboolean
@@ -924,9 +912,8 @@ da_domain_note_addition (DaDomainCtx *ctx, DaDevice *dev)
   DaDomainAddition *a = g_new0 (DaDomainAddition, 1);
 
   a->element = g_strdup ((const char *) dev->node->name);
-  a->type = g_strdup (dev->kind == DA_DEV_CONTROLLER && dev->model != NULL ? dev->model
-                      : dev->kind == DA_DEV_CONTROLLER || dev->kind == DA_DEV_INPUT ? dev->type
-                      : dev->model != NULL ? dev->model : dev->type);
+  /* an input's type (mouse), else the model (pcie-root-port, virtio), else the type (usb) */
+  a->type = g_strdup (dev->kind == DA_DEV_INPUT || dev->model == NULL ? dev->type : dev->model);
   a->index = dev->kind == DA_DEV_CONTROLLER ? dev->index : -1;
   a->alias = g_strdup (dev->alias);
   a->address = dev->hidden ? NULL : da_addr_format (&dev->addr);

@@ -145,12 +145,9 @@ gboolean da_device_read (DaDomainCtx *ctx, DaDevice *dev, GError **error);
 gboolean da_device_apply_defaults (DaDomainCtx *ctx, DaDevice *dev, GError **error);
 /* libvirt's connect flags for the device on this machine */
 guint da_device_connect_flags (DaDomainCtx *ctx, DaDevice *dev);
-/* "ide" for disks on the IDE bus, ... */
-const char *da_disk_bus (DaDevice *dev);
 gboolean da_device_is_usb (DaDevice *dev);
 gboolean da_device_is_virtio_serial (DaDevice *dev);
 
-gboolean da_addr_is_pci (const DaAddr *addr);
 guint64 da_addr_key (DaDomainCtx *ctx, const DaAddr *addr, const char *type);
 void da_addr_from_key (DaDomainCtx *ctx, DaAddr *addr, DaAddrKind kind, const char *type, guint64 key);
 /* "pci 0000:00:03.0", "drive 0:1:0:0", "virtio-serial 0:0:1", "usb 0:1.2" */
