@@ -20,10 +20,15 @@ G_BEGIN_DECLS
  * Reservations a previous assign/import/attach made (DA_RESERVATION_DOMAIN)
  * are replaced by those of this XML, so devices that are gone are released
  * and addresses written in the XML are kept; reservations made through the
- * engine API (hotplug scripts) stay and are avoided.  The bus topology
- * (PCI buses, drive, virtio-serial and USB controllers) of the VM's pools is
- * rebuilt from the XML.  Assigning the same XML twice gives the same result
- * and changes nothing the second time.
+ * engine API (hotplug scripts) stay and are avoided.  A device attached
+ * live and missing from the XML is released too: give assign the
+ * persistent XML with the device in it to keep its address.  The bus
+ * topology (PCI buses, drive, virtio-serial and USB controllers) of the
+ * VM's pools is rebuilt from the XML.  Assigning the same XML twice gives
+ * the same result and changes nothing the second time; feeding the result
+ * back gives it again, its addresses now static.  Devices without an
+ * address in the XML get libvirt's answer for this XML, so an address
+ * stays stable when the XML carries it.
  *
  * da_domain_import() adopts a domain libvirt already defined (virsh
  * dumpxml): every address in it is recorded as static and nothing is added.
@@ -33,9 +38,11 @@ G_BEGIN_DECLS
  * clashes in the result.
  *
  * da_device_attach() places one device element of a running VM on a
- * hotpluggable bus: function 0 of a whole free slot, next-fit so that an
- * address just freed is not handed out again at once.  The element comes
- * back with its <address>, ready for `virsh attach-device --live`.
+ * hotpluggable bus (PCI Express devices on a root port, others on a PCI
+ * bus): function 0 of a whole free slot, next fit so that an address just
+ * freed is not handed out again at once (unless it is the only one left).
+ * The element comes back with its <address>, ready for `virsh
+ * attach-device --live`; its reservation is active at once.
  * da_device_detach() releases what attach (or assign) reserved for a device,
  * found by alias or by the element's <address>, in one or two phases.
  *
@@ -47,7 +54,9 @@ G_BEGIN_DECLS
  * builtin reservation; where libvirt gives a template place to another
  * device (no video on i440fx: the first device takes 00:02.0) the builtin is
  * dropped for that VM with da_scope_drop_builtin(), and restored by a later
- * assign that needs it.
+ * assign that needs it.  The PIIX3 IDE function (00:01.1) stays reserved
+ * without an IDE disk: QEMU's i440fx always has it, though libvirt would
+ * let a device be given that address.
  *
  * Every function is all or nothing: on error the engine is as it was
  * (savepoints in txn, or a private transaction when txn is NULL).
