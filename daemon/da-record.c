@@ -178,7 +178,7 @@ da_record_decode (const guint8 *data, gsize len, GError **error)
     c->count = get_varint (&r);
     time = get_varint (&r);
     c->time = (gint64) (time >> 1) ^ -(gint64) (time & 1);
-    if (c->kind < DA_CHANGE_SCOPE_CREATE || c->kind > DA_CHANGE_CURSOR || c->scope == NULL || bits > 3
+    if (c->kind < DA_CHANGE_SCOPE_CREATE || c->kind > DA_CHANGE_LAST || c->scope == NULL || bits > 3
         || c->mode > DA_MODE_STATIC || c->state > DA_STATE_RELEASING)
       r.bad = TRUE;
   }

@@ -89,6 +89,7 @@ da_change_kind_to_string (DaChangeKind kind)
   case DA_CHANGE_RELEASE: return "release";
   case DA_CHANGE_COOL: return "cool";
   case DA_CHANGE_CURSOR: return "cursor";
+  case DA_CHANGE_POOL_REMOVE: return "pool-remove";
   default: return "unknown";
   }
 }
@@ -127,6 +128,7 @@ typedef enum {
   UNDO_SCOPE_DELETED,
   UNDO_POOL_CREATED,
   UNDO_KEYS_ADDED,
+  UNDO_KEYS_REMOVED,
   UNDO_RESERVED,
   UNDO_STATE,
   UNDO_RELEASED,
@@ -142,9 +144,10 @@ typedef struct {
   DaScope *detached_scope;   /* SCOPE_DELETED: kept whole until commit */
   GHashTable *detached_held; /* SCOPE_DELETED: hold deadlines of its reservations */
   DaReservation *res;        /* RELEASED: kept whole until commit */
-  GArray *added;             /* KEYS_ADDED: DaRange newly covered */
-  gboolean tag_created;
+  GArray *added;             /* KEYS_ADDED: DaRange newly covered; KEYS_REMOVED: taken out */
+  gboolean tag_created;      /* KEYS_ADDED: the tag is new; KEYS_REMOVED: the tag is gone */
   gboolean cooled;
+  GArray *replaced_cooling;  /* RELEASED: cool-downs the new one replaced (Cooling) */
   guint64 cursor;
   DaState state;
   gint64 deadline;
@@ -172,6 +175,8 @@ undo_free (Undo *undo)
   g_free (undo->res);
   if (undo->added != NULL)
     g_array_unref (undo->added);
+  if (undo->replaced_cooling != NULL)
+    g_array_unref (undo->replaced_cooling);
   g_free (undo);
 }
 
@@ -556,6 +561,49 @@ prim_pool_add (DaScope *scope, DaAddressType *type, guint64 start, guint64 end, 
   return TRUE;
 }
 
+/* take [start, end] out of the pool keys (tag NULL) or out of one tag; a
+ * tag left without keys is gone, as if it had never been added */
+static void
+prim_pool_remove (DaPool *pool, guint64 start, guint64 end, const char *tag, DaTxn *txn)
+{
+  DaRangeMap *set = tag != NULL ? g_hash_table_lookup (pool->tags, tag) : pool->ranges;
+  g_autoptr (GArray) removed = g_array_new (FALSE, FALSE, sizeof (DaRange));
+  DaRangeMapIter iter;
+  DaRange have;
+  gboolean tag_gone = FALSE;
+  DaChange *change;
+  Undo *undo;
+
+  if (set == NULL)
+    return;
+  da_range_map_iter_init (&iter, set, start);
+  while (da_range_map_iter_next (&iter, &have, NULL) && have.start <= end) {
+    DaRange piece = { MAX (have.start, start), MIN (have.end, end) };
+
+    g_array_append_val (removed, piece);
+  }
+  if (removed->len == 0)
+    return;
+  da_range_map_remove (set, start, end);
+  if (tag != NULL && da_range_map_n_ranges (set) == 0) {
+    g_hash_table_remove (pool->tags, tag);
+    tag_gone = TRUE;
+  }
+
+  change = change_new (DA_CHANGE_POOL_REMOVE, pool->scope);
+  change->type = g_strdup (da_address_type_get_name (pool->type));
+  change->start = start;
+  change->end = end;
+  change->tag = g_strdup (tag);
+  undo = txn_record (txn, change, UNDO_KEYS_REMOVED, pool->scope->name);
+  if (undo != NULL) {
+    undo->type = g_strdup (da_address_type_get_name (pool->type));
+    undo->tag = g_strdup (tag);
+    undo->added = g_steal_pointer (&removed);
+    undo->tag_created = tag_gone;
+  }
+}
+
 static DaReservation *
 prim_reserve (DaPool *pool, const char *alias, guint64 start, guint64 count, DaMode mode, DaState state,
               guint flags, gint64 deadline, gboolean move_cursor, DaTxn *txn)
@@ -623,14 +671,27 @@ prim_state (DaReservation *res, DaState state, gint64 deadline, DaTxn *txn)
   }
 }
 
+typedef struct {
+  DaRange range;
+  gint64 until;
+} Cooling;
+
+/* entries it overlaps are stale (those keys were reserved again since);
+ * they go to replaced, if given, so that an undo can put them back */
 static void
-add_cooling (DaPool *pool, guint64 start, guint64 end, gint64 until)
+add_cooling (DaPool *pool, guint64 start, guint64 end, gint64 until, GArray *replaced)
 {
   DaRange old;
+  gpointer value;
 
-  /* entries it overlaps are stale: those keys were reserved again since */
-  while (da_range_map_next (pool->cooling, start, &old, NULL) && old.start <= end)
+  while (da_range_map_next (pool->cooling, start, &old, &value) && old.start <= end) {
+    if (replaced != NULL) {
+      Cooling c = { old, *(gint64 *) value };
+
+      g_array_append_val (replaced, c);
+    }
     da_range_map_remove (pool->cooling, old.start, 0);
+  }
   da_range_map_insert (pool->cooling, start, end, g_memdup2 (&until, sizeof until));
 }
 
@@ -641,12 +702,16 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   DaEngine *engine = pool->scope->engine;
   gint64 deadline = da_reservation_get_deadline (res);
   gboolean cooled = engine->cooldown > 0;
+  g_autoptr (GArray) replaced = NULL;
   DaChange *change;
   Undo *undo;
 
   detach_reservation (res);
+  /* the cool-down entries a release replaces come back with its undo */
+  if (cooled && txn != NULL)
+    replaced = g_array_new (FALSE, FALSE, sizeof (Cooling));
   if (cooled)
-    add_cooling (pool, res->start, res->start + (res->count - 1), now + engine->cooldown);
+    add_cooling (pool, res->start, res->start + (res->count - 1), now + engine->cooldown, replaced);
   if (txn == NULL) {
     g_free (res);
     return;
@@ -664,6 +729,7 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   undo->res = res;
   undo->deadline = deadline;
   undo->cooled = cooled;
+  undo->replaced_cooling = g_steal_pointer (&replaced);
 }
 
 static DaScope *
@@ -752,6 +818,21 @@ undo_apply (DaEngine *engine, Undo *undo)
       g_hash_table_remove (pool->tags, undo->tag);
     break;
   }
+  case UNDO_KEYS_REMOVED: {
+    DaRangeMap *set;
+
+    g_return_if_fail (pool != NULL);
+    if (undo->tag != NULL && undo->tag_created)
+      g_hash_table_replace (pool->tags, g_strdup (undo->tag), da_range_map_new_set ());
+    set = undo->tag != NULL ? g_hash_table_lookup (pool->tags, undo->tag) : pool->ranges;
+    g_return_if_fail (set != NULL);
+    for (guint i = 0; i < undo->added->len; i++) {
+      DaRange *r = &g_array_index (undo->added, DaRange, i);
+
+      da_range_map_insert (set, r->start, r->end, NULL);
+    }
+    break;
+  }
   case UNDO_RESERVED:
     g_return_if_fail (res != NULL);
     detach_reservation (res);
@@ -770,8 +851,14 @@ undo_apply (DaEngine *engine, Undo *undo)
   case UNDO_RELEASED: {
     DaReservation *back = g_steal_pointer (&undo->res);
 
-    if (undo->cooled)
+    if (undo->cooled) {
       da_range_map_remove (back->pool->cooling, back->start, 0);
+      for (guint i = 0; undo->replaced_cooling != NULL && i < undo->replaced_cooling->len; i++) {
+        Cooling *c = &g_array_index (undo->replaced_cooling, Cooling, i);
+
+        da_range_map_insert (back->pool->cooling, c->range.start, c->range.end, g_memdup2 (&c->until, sizeof c->until));
+      }
+    }
     attach_reservation (back, undo->deadline);
     break;
   }
@@ -971,6 +1058,25 @@ add_pieces (DaScope *scope, DaAddressType *type, GPtrArray *pieces, DaTxn *txn, 
   return TRUE;
 }
 
+/* a fixed place of the machine template, reserved as builtin */
+static DaReservation *
+reserve_builtin (DaScope *scope, const DaTemplateReservation *tres, DaTxn *txn, DaReservation **holder,
+                 GError **error)
+{
+  DaAddressType *type = lookup_type (scope->engine, tres->type, error);
+  DaRequest request = { 0 };
+
+  if (type == NULL || !da_address_type_parse (type, tres->address, &request.address, error))
+    return NULL;
+  request.type = tres->type;
+  request.alias = tres->alias;
+  request.has_address = TRUE;
+  request.flags = DA_RESERVATION_BUILTIN;
+  da_constraint_init (&request.constraint, type, FALSE);
+  request.constraint.count = tres->count;
+  return da_scope_reserve (scope, &request, 0, txn, holder, error);
+}
+
 DaScope *
 da_engine_create_vm (DaEngine *engine, const char *vm, const char *template_name, DaTxn *txn, GError **error)
 {
@@ -1010,22 +1116,8 @@ da_engine_create_vm (DaEngine *engine, const char *vm, const char *template_name
 
     ok = type != NULL && add_pieces (scope, type, tpool->pieces, atomic.txn, error);
   }
-  for (guint i = 0; ok && i < tmpl->reservations->len; i++) {
-    DaTemplateReservation *tres = g_ptr_array_index (tmpl->reservations, i);
-    DaAddressType *type = lookup_type (engine, tres->type, error);
-    DaRequest request = { 0 };
-
-    ok = type != NULL && da_address_type_parse (type, tres->address, &request.address, error);
-    if (!ok)
-      break;
-    request.type = tres->type;
-    request.alias = tres->alias;
-    request.has_address = TRUE;
-    request.flags = DA_RESERVATION_BUILTIN;
-    da_constraint_init (&request.constraint, type, FALSE);
-    request.constraint.count = tres->count;
-    ok = da_scope_reserve (scope, &request, 0, atomic.txn, NULL, error) != NULL;
-  }
+  for (guint i = 0; ok && i < tmpl->reservations->len; i++)
+    ok = reserve_builtin (scope, g_ptr_array_index (tmpl->reservations, i), atomic.txn, NULL, error) != NULL;
   if (!ok)
     g_prefix_error (error, "template %s: ", tmpl->name);
   atomic_end (&atomic, ok);
@@ -1141,6 +1233,47 @@ da_scope_add_bus (DaScope *scope, const char *model_name, guint64 index, const c
     g_prefix_error (error, "bus %s %" G_GUINT64_FORMAT ": ", model_name, index);
   atomic_end (&atomic, ok);
   return ok;
+}
+
+gboolean
+da_scope_remove_keys (DaScope *scope, const char *type_name, guint64 start, guint64 end, DaTxn *txn,
+                      GError **error)
+{
+  DaAddressType *type = lookup_type (scope->engine, type_name, error);
+  DaPool *pool;
+  DaRange taken;
+  gpointer holder;
+  g_auto (GStrv) tags = NULL;
+  Atomic atomic;
+
+  if (type == NULL)
+    return FALSE;
+  if (start > end || end > da_address_type_get_key_max (type)) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
+                 "keys %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT " are outside the %s address space", start, end, type_name);
+    return FALSE;
+  }
+  pool = da_scope_get_pool (scope, type_name);
+  if (pool == NULL)
+    return TRUE;
+  if (da_range_map_next (pool->used, start, &taken, &holder) && taken.start <= end) {
+    g_autofree char *label = scope_label (scope);
+    g_autofree char *first = da_address_type_format_key (type, start);
+    g_autofree char *last = da_address_type_format_key (type, end);
+    g_autofree char *at = da_reservation_format_address (holder);
+
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT,
+                 "cannot take %s addresses %s-%s out of %s: %s holds %s", type_name, first, last, label,
+                 ((DaReservation *) holder)->alias, at);
+    return FALSE;
+  }
+  tags = da_pool_list_tags (pool);
+  atomic_begin (&atomic, scope->engine, txn);
+  for (guint i = 0; tags[i] != NULL; i++)
+    prim_pool_remove (pool, start, end, tags[i], atomic.txn);
+  prim_pool_remove (pool, start, end, NULL, atomic.txn);
+  atomic_end (&atomic, TRUE);
+  return TRUE;
 }
 
 static DaReservation *
@@ -1353,6 +1486,51 @@ da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint6
   return TRUE;
 }
 
+gboolean
+da_scope_drop_builtin (DaScope *scope, const char *alias, gint64 now, DaTxn *txn, GError **error)
+{
+  DaReservation *res = lookup_or_fail (scope, alias, error);
+
+  if (res == NULL)
+    return FALSE;
+  if (!(res->flags & DA_RESERVATION_BUILTIN)) {
+    g_autofree char *label = scope_label (scope);
+
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                 "%s in %s is not part of the machine template", alias, label);
+    return FALSE;
+  }
+  prim_release (res, now, FALSE, txn);
+  return TRUE;
+}
+
+DaReservation *
+da_scope_restore_builtin (DaScope *scope, const char *alias, DaTxn *txn, DaReservation **holder, GError **error)
+{
+  const DaTemplate *tmpl = da_catalog_get_template (scope->engine->catalog, scope->template_name);
+  DaReservation *res = alias != NULL ? da_scope_lookup (scope, alias) : NULL;
+  g_autofree char *label = scope_label (scope);
+
+  if (res != NULL) {
+    if (res->flags & DA_RESERVATION_BUILTIN)
+      return res;
+    if (holder != NULL)
+      *holder = res;
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT,
+                 "%s in %s is a reservation of its own, not the machine's", alias, label);
+    return NULL;
+  }
+  for (guint i = 0; tmpl != NULL && alias != NULL && i < tmpl->reservations->len; i++) {
+    DaTemplateReservation *tres = g_ptr_array_index (tmpl->reservations, i);
+
+    if (strcmp (tres->alias, alias) == 0)
+      return reserve_builtin (scope, tres, txn, holder, error);
+  }
+  g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_NOT_FOUND, "the template of %s has no reservation %s",
+               label, alias != NULL ? alias : "");
+  return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* constraints */
 
@@ -1496,13 +1674,23 @@ da_engine_apply (DaEngine *engine, const DaChange *change, GError **error)
       return FALSE;
     if (change->start > change->end)
       return replay_error (error, change, "bad range");
-    add_cooling (pool, change->start, change->end, change->time);
+    add_cooling (pool, change->start, change->end, change->time, NULL);
     return TRUE;
   case DA_CHANGE_CURSOR:
     pool = replay_pool (engine, scope, change->type, error);
     if (pool == NULL)
       return FALSE;
     pool->cursor = change->start;
+    return TRUE;
+  case DA_CHANGE_POOL_REMOVE:
+    pool = replay_pool (engine, scope, change->type, error);
+    if (pool == NULL)
+      return FALSE;
+    if (change->start > change->end)
+      return replay_error (error, change, "bad range");
+    if (change->tag == NULL && da_range_map_intersects (pool->used, change->start, change->end))
+      return replay_error (error, change, "a reservation holds some of the keys");
+    prim_pool_remove (pool, change->start, change->end, change->tag, NULL);
     return TRUE;
   case DA_CHANGE_SCOPE_CREATE:
   default:

@@ -46,6 +46,9 @@ typedef enum {
 
 typedef enum {
   DA_RESERVATION_BUILTIN = 1 << 0, /* part of the machine template */
+  DA_RESERVATION_DOMAIN = 1 << 1,  /* made for a device of the VM's domain XML
+                                    * (daemon/libvirt); re-assigning the domain
+                                    * replaces these, and only these */
 } DaReservationFlags;
 
 typedef enum {
@@ -101,7 +104,10 @@ typedef enum {
   DA_CHANGE_RELEASE,          /* scope, alias, time = release time, expired; type, start, count say what was freed */
   DA_CHANGE_COOL,             /* scope, type, start, end, time = end of cool-down (snapshots) */
   DA_CHANGE_CURSOR,           /* scope, type, start = next-fit cursor (snapshots) */
+  DA_CHANGE_POOL_REMOVE,      /* scope, type, start, end, tag (NULL: pool keys) */
 } DaChangeKind;
+
+#define DA_CHANGE_LAST DA_CHANGE_POOL_REMOVE
 
 typedef struct {
   DaChangeKind kind;
@@ -180,6 +186,9 @@ DaPool *da_scope_ensure_pool (DaScope *scope, const char *type, DaTxn *txn, GErr
 gboolean da_scope_add_keys (DaScope *scope, const char *type, guint64 start, guint64 end, const char *tag, DaTxn *txn, GError **error);
 /* instantiate a bus model at index (params "name=value") into its pool */
 gboolean da_scope_add_bus (DaScope *scope, const char *model, guint64 index, const char *const *params, DaTxn *txn, GError **error);
+/* take keys [start, end] out of a pool and out of every tag of it (a bus
+ * that is gone); a conflict when a reservation holds any of them */
+gboolean da_scope_remove_keys (DaScope *scope, const char *type, guint64 start, guint64 end, DaTxn *txn, GError **error);
 
 /* Reserve one address (or run) for an alias.  Reserving an alias that
  * exists with the same type and a compatible request returns the existing
@@ -197,6 +206,15 @@ DaReservation *da_scope_commit (DaScope *scope, const char *alias, DaTxn *txn, G
 gboolean da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint64 now, DaTxn *txn,
                            int *state_after, GError **error);
 DaReservation *da_scope_lookup (DaScope *scope, const char *alias);
+
+/* Builtin reservations (the machine template's fixed places) cannot be
+ * released.  A machine whose real layout leaves a template place free
+ * (libvirt hands i440fx slot 2 to the first device when there is no video)
+ * drops it explicitly for one VM, and can restore it from the template
+ * later.  Restoring a builtin that is present returns it. */
+gboolean da_scope_drop_builtin (DaScope *scope, const char *alias, gint64 now, DaTxn *txn, GError **error);
+DaReservation *da_scope_restore_builtin (DaScope *scope, const char *alias, DaTxn *txn,
+                                        DaReservation **holder, GError **error);
 /* the reservation holding key in the pool of type, or NULL */
 DaReservation *da_scope_lookup_address (DaScope *scope, const char *type, guint64 key);
 

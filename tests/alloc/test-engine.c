@@ -642,6 +642,170 @@ START_TEST (test_replay_changes_and_snapshot)
 }
 END_TEST
 
+START_TEST (test_drop_and_restore_builtin)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  DaReservation *res, *holder = NULL;
+  DaTxn *txn;
+
+  /* users still cannot release a builtin ... */
+  ck_assert (!da_scope_release (vm, "primary-video", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+  /* ... and dropping is for builtins only */
+  reserve_ok (vm, "pci", "net0", NULL, NULL);
+  ck_assert (!da_scope_drop_builtin (vm, "net0", NOW, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID));
+  g_clear_error (&error);
+  ck_assert (!da_scope_drop_builtin (vm, "nothing", NOW, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_NOT_FOUND));
+  g_clear_error (&error);
+
+  /* dropped, slot 2 goes to the next device; rolled back, it is back */
+  txn = da_txn_new (engine);
+  ck_assert_msg (da_scope_drop_builtin (vm, "primary-video", NOW, txn, &error), "%s", error ? error->message : "");
+  ck_assert_ptr_null (da_scope_lookup (vm, "primary-video"));
+  assert_address (reserve_ok (vm, "pci", "balloon0", NULL, NULL), "0000:00:02.0");
+  /* restoring while a device holds the place is a conflict naming it */
+  ck_assert_ptr_null (da_scope_restore_builtin (vm, "primary-video", txn, &holder, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  ck_assert_str_eq (da_reservation_get_alias (holder), "balloon0");
+  g_clear_error (&error);
+  ck_assert (da_scope_release (vm, "balloon0", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  da_txn_rollback (txn);
+  res = da_scope_lookup (vm, "primary-video");
+  ck_assert (res != NULL && (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN));
+
+  /* restore puts it back at the template's address, as a builtin */
+  ck_assert (da_scope_drop_builtin (vm, "primary-video", NOW, NULL, &error));
+  res = da_scope_restore_builtin (vm, "primary-video", NULL, NULL, &error);
+  ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+  assert_address (res, "0000:00:02.0");
+  ck_assert (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN);
+  /* restoring what is there returns it; an alias of a device's own is not a builtin */
+  ck_assert_ptr_eq (da_scope_restore_builtin (vm, "primary-video", NULL, NULL, &error), res);
+  ck_assert_ptr_null (da_scope_restore_builtin (vm, "net0", NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+  ck_assert_ptr_null (da_scope_restore_builtin (vm, "no-such-part", NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_NOT_FOUND));
+}
+END_TEST
+
+START_TEST (test_rollback_restores_cooldown)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  DaTxn *txn;
+
+  /* released, the slot cools down; reserved and released again inside a
+   * transaction that is rolled back, the first cool-down is what is left */
+  reserve_ok (vm, "pci", "net0", "0000:00:05.0", NULL);
+  ck_assert (da_scope_release (vm, "net0", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  before = da_test_dump (engine);
+  ck_assert_ptr_nonnull (strstr (before, "cool scope=vm1"));
+  txn = da_txn_new (engine);
+  {
+    DaRequest request;
+
+    da_test_request (&request, engine, "pci", "net1", "0000:00:05.0", NULL);
+    ck_assert (da_scope_reserve (vm, &request, NOW, txn, NULL, &error) != NULL);
+  }
+  ck_assert (da_scope_release (vm, "net1", DA_RELEASE_NOW, NOW + 5 * G_USEC_PER_SEC, txn, NULL, &error));
+  da_txn_rollback (txn);
+  after = da_test_dump (engine);
+  ck_assert_str_eq (before, after);
+}
+END_TEST
+
+static char *
+replay_into_fresh_engine (GPtrArray *changes)
+{
+  g_autoptr (DaEngine) fresh = da_test_engine ();
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < changes->len; i++)
+    ck_assert_msg (da_engine_apply (fresh, g_ptr_array_index (changes, i), &error), "change %u: %s", i,
+                   error ? error->message : "");
+  return da_test_dump (fresh);
+}
+
+START_TEST (test_remove_keys)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  g_autoptr (GPtrArray) dumped = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
+  g_autoptr (GPtrArray) journal = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *live = NULL;
+  g_autofree char *from_journal = NULL;
+  g_autofree char *from_snapshot = NULL;
+  guint64 first = da_test_key (engine, "pci", "0000:01:00.0");
+  guint64 last = da_test_key (engine, "pci", "0000:01:1f.7");
+  DaTxn *txn = da_txn_new (engine);
+  DaScope *vm = da_engine_create_vm (engine, "q1", "q35", txn, &error);
+  DaRequest request;
+  GPtrArray *changes;
+
+  ck_assert (vm != NULL);
+  ck_assert (da_scope_add_bus (vm, "pcie-root-port", 1, NULL, txn, &error));
+  ck_assert (da_scope_add_bus (vm, "pcie-root-port", 2, NULL, txn, &error));
+  before = da_test_dump (engine);
+
+  /* a bus that is gone: its keys leave the pool and every tag */
+  {
+    guint savepoint = da_txn_savepoint (txn);
+
+    ck_assert_msg (da_scope_remove_keys (vm, "pci", first, last, txn, &error), "%s", error ? error->message : "");
+    ck_assert (!da_range_map_intersects (da_pool_get_ranges (da_scope_get_pool (vm, "pci")), first, last));
+    ck_assert (!da_range_map_intersects (da_pool_get_tag (da_scope_get_pool (vm, "pci"), "hotplug"), first, last));
+    da_test_request (&request, engine, "pci", "hp0", NULL, NULL);
+    request.constraint.tags[0] = "hotplug";
+    assert_address (da_scope_reserve (vm, &request, NOW, txn, NULL, &error), "0000:02:00.0");
+    /* rolled back, the bus is there as it was */
+    da_txn_rollback_to (txn, savepoint);
+    after = da_test_dump (engine);
+    ck_assert_str_eq (before, after);
+  }
+
+  /* removing every key of a tag removes the tag */
+  ck_assert (da_scope_remove_keys (vm, "pci", first, da_test_key (engine, "pci", "0000:02:1f.7"), txn, &error));
+  ck_assert_ptr_null (da_pool_get_tag (da_scope_get_pool (vm, "pci"), "hotplug"));
+  /* keys a reservation holds stay, and the conflict names the holder */
+  ck_assert (da_scope_add_bus (vm, "pcie-root-port", 1, NULL, txn, &error));
+  request.alias = "hp1";
+  ck_assert (da_scope_reserve (vm, &request, NOW, txn, NULL, &error) != NULL);
+  ck_assert (!da_scope_remove_keys (vm, "pci", first, last, txn, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  ck_assert_msg (strstr (error->message, "hp1") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  /* a pool that was never made has nothing to remove */
+  ck_assert (da_scope_remove_keys (vm, "usb", 0, 10, txn, &error));
+  ck_assert (da_scope_release (vm, "hp1", DA_RELEASE_NOW, NOW, txn, NULL, &error));
+  ck_assert (da_scope_remove_keys (vm, "pci", first, last, txn, &error));
+  ck_assert (da_scope_add_bus (vm, "pci-bridge", 3, NULL, txn, &error));
+
+  /* the journal and a snapshot rebuild the same pools */
+  changes = da_txn_get_changes (txn);
+  for (guint i = 0; i < changes->len; i++)
+    g_ptr_array_add (journal, da_change_copy (g_ptr_array_index (changes, i)));
+  da_txn_free (txn);
+  da_engine_dump (engine, 0, collect, dumped);
+  live = da_test_dump (engine);
+  from_journal = replay_into_fresh_engine (journal);
+  from_snapshot = replay_into_fresh_engine (dumped);
+  ck_assert_str_eq (live, from_journal);
+  ck_assert_str_eq (live, from_snapshot);
+  ck_assert_ptr_nonnull (strstr (live, "pool-add scope=q1 tmpl=(null) type=pci alias=(null) tag=hotplug"));
+}
+END_TEST
+
 /* ---- the search against brute force ---- */
 
 typedef struct {
@@ -823,6 +987,9 @@ main (void)
   tcase_add_test (tc, test_rollback_restores_everything);
   tcase_add_test (tc, test_replay_changes_and_snapshot);
   tcase_add_test (tc, test_search_matches_brute_force);
+  tcase_add_test (tc, test_drop_and_restore_builtin);
+  tcase_add_test (tc, test_remove_keys);
+  tcase_add_test (tc, test_rollback_restores_cooldown);
   suite_add_tcase (s, tc);
   return da_test_run (s);
 }

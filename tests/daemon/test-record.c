@@ -13,7 +13,7 @@ random_change (GRand *rand)
   DaChange *c = g_new0 (DaChange, 1);
   guint64 big[] = { 0, 1, 127, 128, 0xffffffff, G_MAXUINT64, G_MAXUINT64 - 1 };
 
-  c->kind = (DaChangeKind) g_rand_int_range (rand, DA_CHANGE_SCOPE_CREATE, DA_CHANGE_CURSOR + 1);
+  c->kind = (DaChangeKind) g_rand_int_range (rand, DA_CHANGE_SCOPE_CREATE, DA_CHANGE_LAST + 1);
   c->scope = g_strdup (names[g_rand_int_range (rand, 1, G_N_ELEMENTS (names))]);
   c->template_name = g_strdup (names[g_rand_int_range (rand, 0, G_N_ELEMENTS (names))]);
   c->type = g_strdup (names[g_rand_int_range (rand, 0, G_N_ELEMENTS (names))]);
