@@ -365,7 +365,7 @@ da_method_addr_release (DaMethodContext *ctx, DaParams *params, GError **error)
     return NULL;
   out = json_object_new ();
   json_object_set_string_member (out, "alias", alias);
-  json_object_set_string_member (out, "state", after < 0 ? "free" : da_state_to_string ((DaState) after));
+  json_object_set_string_member (out, "state", after < 0 ? "released" : da_state_to_string ((DaState) after));
   return object_node (out);
 }
 

@@ -65,5 +65,9 @@ JsonNode *da_method_addr_release (DaMethodContext *ctx, DaParams *params, GError
 JsonNode *da_method_addr_lookup (DaMethodContext *ctx, DaParams *params, GError **error);
 JsonNode *da_method_pool_stats (DaMethodContext *ctx, DaParams *params, GError **error);
 JsonNode *da_method_watch (DaMethodContext *ctx, DaParams *params, GError **error);
+JsonNode *da_method_domain_assign (DaMethodContext *ctx, DaParams *params, GError **error);
+JsonNode *da_method_domain_import (DaMethodContext *ctx, DaParams *params, GError **error);
+JsonNode *da_method_device_attach (DaMethodContext *ctx, DaParams *params, GError **error);
+JsonNode *da_method_device_detach (DaMethodContext *ctx, DaParams *params, GError **error);
 
 G_END_DECLS

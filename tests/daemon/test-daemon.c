@@ -120,7 +120,7 @@ START_TEST (test_every_method)
   ck_assert (json_object_has_member (json_object_get_object_member (stats, "tags"), "hotplug"));
   ck_assert_uint_eq (json_array_get_length (json_object_get_array_member (stats, "buses")), 1);
   ck_assert_str_eq (json_object_get_string_member (begin, "state"), "releasing");
-  ck_assert_str_eq (json_object_get_string_member (confirm, "state"), "free");
+  ck_assert_str_eq (json_object_get_string_member (confirm, "state"), "released");
   ck_assert_uint_eq (json_array_get_length (json_object_get_array_member (vm, "reservations")), 9);
   ck_assert_uint_eq (json_array_get_length (json_node_get_array (list)), 2);
   ck_assert_uint_ge (json_array_get_length (json_node_get_array (types)), 15);
