@@ -199,8 +199,8 @@ node_n (gpointer node, gboolean is_leaf)
   return is_leaf ? ((DaLeaf *) node)->n : ((DaInner *) node)->n;
 }
 
-/* the number of elements <= key in a sorted array; branch-free so the
- * compiler can use conditional moves */
+/* the number of elements <= key in a sorted array of n; branch-free so
+ * that a random key costs no mispredicted branches */
 static inline guint
 upper_bound (const guint64 *a, guint n, guint64 key)
 {
@@ -217,6 +217,8 @@ upper_bound (const guint64 *a, guint n, guint64 key)
   }
   return (guint) (base - a) + (*base <= key);
 }
+
+#define LEAF_UPPER(leaf, key) upper_bound (LEAF_START (leaf), (leaf)->n, (key))
 
 /* the child whose keys may contain key: the last one starting at or
  * before it, or the first */
@@ -330,6 +332,15 @@ inner_gaps_around (const DaInner *inner, guint i)
   return m;
 }
 
+/* Whether a node's longest gap is known without a rescan after gaps up to
+ * removed were replaced by gaps up to added: it is MAX (old_max, added)
+ * unless a removed gap held the old maximum and nothing as long came in. */
+static inline gboolean
+new_max_gap (gboolean removed_any, guint64 removed, guint64 added, guint64 old_max)
+{
+  return !removed_any || removed < old_max || added >= old_max;
+}
+
 /* The node at path level lvl (the leaf when lvl == height) now has summary
  * s: store it in the parent and go up while something changes.  A node's
  * longest gap is updated without a rescan unless the gaps that changed
@@ -355,7 +366,7 @@ path_propagate (DaPath *path, guint lvl, DaSummary s)
     old_max = path->node[lvl - 1]->gap[path->index[lvl - 1]];
     s.first = p->first[0];
     s.last = p->last[p->n - 1];
-    s.gap = removed < old_max ? MAX (old_max, added) : inner_max_gap (p);
+    s.gap = new_max_gap (TRUE, removed, added, old_max) ? MAX (old_max, added) : inner_max_gap (p);
   }
 }
 
@@ -375,11 +386,39 @@ leaf_changed (DaRangeMap *map, DaPath *path, gboolean removed_any, guint64 remov
   old_max = parent->gap[path->index[map->height - 1]];
   s.first = LEAF_START (leaf)[0];
   s.last = LEAF_END (leaf)[leaf->n - 1];
-  s.gap = !removed_any || removed < old_max ? MAX (old_max, added) : leaf_max_gap (leaf);
+  s.gap = new_max_gap (removed_any, removed, added, old_max) ? MAX (old_max, added) : leaf_max_gap (leaf);
   path_propagate (path, map->height, s);
 }
 
 /* --------------------------------------------------------------- search */
+
+/* Asks for all the cache lines a node will need at once: the binary search
+ * would otherwise wait for them one after the other, each a trip to memory
+ * in a large map.  Leaves also get their ends (every search reads one) and,
+ * before a change moves entries, their values. */
+static inline void
+prefetch_lines (const void *p, gsize size)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  for (gsize off = 0; off < size; off += 64)
+    __builtin_prefetch ((const char *) p + off);
+#endif
+}
+
+/* map is only read when values is set */
+static inline void
+prefetch_node (const DaRangeMap *map, gconstpointer node, gboolean is_leaf, gboolean values)
+{
+  if (is_leaf) {
+    const DaLeaf *leaf = node;
+
+    prefetch_lines (leaf, G_STRUCT_OFFSET (DaLeaf, keys) + 2 * LEAF_MAX * sizeof (guint64));
+    if (values && !map->is_set)
+      prefetch_lines (LEAF_VALUE (leaf), LEAF_MAX * sizeof (gpointer));
+  } else {
+    prefetch_lines (((const DaInner *) node)->first, INNER_MAX * sizeof (guint64));
+  }
+}
 
 static DaLeaf *
 descend (const DaRangeMap *map, guint64 key, DaPath *path)
@@ -395,6 +434,7 @@ descend (const DaRangeMap *map, guint64 key, DaPath *path)
       path->index[l] = i;
     }
     node = inner->child[i];
+    prefetch_node (map, node, l + 1 == map->height, path != NULL);
   }
   if (path != NULL)
     path->leaf = node;
@@ -408,7 +448,7 @@ static gboolean
 locate_next (const DaRangeMap *map, guint64 key, DaPath *path, guint *pos)
 {
   DaLeaf *leaf = descend (map, key, path);
-  guint i = upper_bound (LEAF_START (leaf), leaf->n, key);
+  guint i = LEAF_UPPER (leaf, key);
 
   if (i > 0 && LEAF_END (leaf)[i - 1] >= key) {
     *pos = i - 1;
@@ -776,7 +816,7 @@ remove_exact (DaRangeMap *map, guint64 start, gpointer *value)
   if (map->root == NULL)
     return FALSE;
   leaf = descend (map, start, &path);
-  i = upper_bound (LEAF_START (leaf), leaf->n, start);
+  i = LEAF_UPPER (leaf, start);
   if (i == 0 || LEAF_START (leaf)[i - 1] != start)
     return FALSE;
   leaf_get (map, leaf, i - 1, NULL, value);
@@ -994,7 +1034,7 @@ set_insert (DaRangeMap *map, guint64 start, guint64 end)
     } else {
       remove_exact (map, fs, NULL);
       leaf = descend (map, rs, &path);
-      pos = upper_bound (LEAF_START (leaf), leaf->n, rs) - 1;
+      pos = LEAF_UPPER (leaf, rs) - 1;
     }
   }
   leaf_modify (map, &path, pos, new_start, new_end);
@@ -1115,7 +1155,7 @@ da_range_map_lookup (const DaRangeMap *map, guint64 key, DaRange *range, gpointe
   if (map->root == NULL)
     return FALSE;
   leaf = descend (map, key, NULL);
-  i = upper_bound (LEAF_START (leaf), leaf->n, key);
+  i = LEAF_UPPER (leaf, key);
   if (i == 0 || LEAF_END (leaf)[i - 1] < key)
     return FALSE;
   leaf_get (map, leaf, i - 1, range, value);
@@ -1132,7 +1172,7 @@ find_next (const DaRangeMap *map, guint64 key, const DaLeaf **leaf_out, guint *p
   if (map->root == NULL)
     return FALSE;
   leaf = descend (map, key, NULL);
-  i = upper_bound (LEAF_START (leaf), leaf->n, key);
+  i = LEAF_UPPER (leaf, key);
   if (i > 0 && LEAF_END (leaf)[i - 1] >= key) {
     i--;
   } else if (i == leaf->n) {
@@ -1173,7 +1213,7 @@ da_range_map_prev (const DaRangeMap *map, guint64 key, DaRange *range, gpointer 
   /* the leaf reached holds the last range starting at or before key,
    * unless every range starts after it */
   leaf = descend (map, key, NULL);
-  i = upper_bound (LEAF_START (leaf), leaf->n, key);
+  i = LEAF_UPPER (leaf, key);
   if (i == 0)
     return FALSE;
   leaf_get (map, leaf, i - 1, range, value);
@@ -1265,7 +1305,7 @@ find_first_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64
     const DaLeaf *leaf = node;
     const guint64 *start = LEAF_START (leaf);
     const guint64 *end = LEAF_END (leaf);
-    guint j = upper_bound (start, leaf->n, lo);
+    guint j = LEAF_UPPER (leaf, lo);
 
     /* the run before entry j ends at start[j] - 1, so it matters from the
      * first entry starting after lo */
@@ -1282,9 +1322,11 @@ find_first_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64
     for (guint i = inner_child_for (inner, lo); i < inner->n; i++) {
       if (inner->first[i] >= hi)
         break;
-      if (inner->gap[i] >= count && inner->last[i] > lo
-          && find_first_in (inner->child[i], height - 1, lo, hi, count, found))
-        return TRUE;
+      if (inner->gap[i] >= count && inner->last[i] > lo) {
+        prefetch_node (NULL, inner->child[i], height == 1, FALSE);
+        if (find_first_in (inner->child[i], height - 1, lo, hi, count, found))
+          return TRUE;
+      }
       if (i + 1 < inner->n && inner->first[i + 1] - inner->last[i] >= 2
           && run_fits_first (inner->last[i] + 1, inner->first[i + 1] - 1, lo, hi, count, found))
         return TRUE;
@@ -1302,7 +1344,7 @@ find_last_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 
     const DaLeaf *leaf = node;
     const guint64 *start = LEAF_START (leaf);
     const guint64 *end = LEAF_END (leaf);
-    guint j = upper_bound (start, leaf->n, hi);
+    guint j = LEAF_UPPER (leaf, hi);
 
     /* entry j is the first starting after hi: the run before it is the
      * highest that can reach into [lo, hi] */
@@ -1322,9 +1364,11 @@ find_last_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 
         return TRUE;
       if (inner->last[i] <= lo)
         break;
-      if (inner->gap[i] >= count && inner->first[i] < hi
-          && find_last_in (inner->child[i], height - 1, lo, hi, count, found))
-        return TRUE;
+      if (inner->gap[i] >= count && inner->first[i] < hi) {
+        prefetch_node (NULL, inner->child[i], height == 1, FALSE);
+        if (find_last_in (inner->child[i], height - 1, lo, hi, count, found))
+          return TRUE;
+      }
       if (i == 0)
         break;
     }
@@ -1398,7 +1442,7 @@ largest_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 *b
     const DaLeaf *leaf = node;
     const guint64 *start = LEAF_START (leaf);
     const guint64 *end = LEAF_END (leaf);
-    guint j = upper_bound (start, leaf->n, lo);
+    guint j = LEAF_UPPER (leaf, lo);
 
     for (j = MAX (j, 1); j < leaf->n; j++) {
       if (end[j - 1] >= hi)
@@ -1414,10 +1458,12 @@ largest_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 *b
         break;
       if (inner->gap[i] > *best && inner->last[i] > lo) {
         /* a child wholly inside the window is summed up by its gap */
-        if (inner->first[i] >= lo && inner->last[i] <= hi)
+        if (inner->first[i] >= lo && inner->last[i] <= hi) {
           *best = inner->gap[i];
-        else
+        } else {
+          prefetch_node (NULL, inner->child[i], height == 1, FALSE);
           largest_in (inner->child[i], height - 1, lo, hi, best);
+        }
       }
       if (i + 1 < inner->n && inner->first[i + 1] - inner->last[i] >= 2)
         run_clip_max (inner->last[i] + 1, inner->first[i + 1] - 1, lo, hi, best);
