@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "da-alias-index.h"
 #include "da-engine.h"
 
 G_BEGIN_DECLS
 
-/* a reservation is one allocation with its alias stored inline; hold
- * deadlines live in the engine's side table, since few are ever held */
+/* a reservation is one allocation with its alias stored inline, kept
+ * small because a host may hold millions: hold deadlines live in the
+ * engine's side table, since few are ever held, and a run longer than
+ * 2^32 - 1 keys keeps count 0 and its length in the pool's map */
 struct _DaReservation {
   DaPool *pool;
   guint64 start;
-  guint64 count;
+  guint32 count;
+  guint32 hash;  /* of the alias, for the scope's alias index */
   guint8 state;
   guint8 mode;
   guint8 flags;
   char alias[];
 };
 
-#define DA_RESERVATION_FROM_ALIAS(alias_ptr) \
-  ((DaReservation *) (void *) ((char *) (alias_ptr) - G_STRUCT_OFFSET (DaReservation, alias)))
 
 struct _DaPool {
   DaScope *scope;
@@ -37,7 +39,7 @@ struct _DaScope {
   char *name;           /* "" for the host */
   char *template_name;
   GHashTable *pools;    /* type name -> DaPool */
-  GHashTable *aliases;  /* set of reservation alias pointers */
+  DaAliasIndex aliases; /* alias -> DaReservation */
 };
 
 struct _DaEngine {

@@ -149,6 +149,7 @@ typedef struct {
   gboolean cooled;
   GArray *replaced_cooling;  /* RELEASED: cool-downs the new one replaced (Cooling) */
   guint64 cursor;
+  guint64 count;             /* RELEASED: the run's length */
   DaState state;
   gint64 deadline;
 } Undo;
@@ -275,10 +276,21 @@ da_reservation_get_start (const DaReservation *res)
   return res->start;
 }
 
+/* valid while the reservation is in its pool */
+static guint64
+reservation_count (const DaReservation *res)
+{
+  DaRange run;
+
+  if (res->count != 0 || !da_range_map_lookup (res->pool->used, res->start, &run, NULL))
+    return res->count;
+  return run.end - run.start + 1;
+}
+
 guint64
 da_reservation_get_count (const DaReservation *res)
 {
-  return res->count;
+  return reservation_count (res);
 }
 
 DaMode
@@ -325,32 +337,35 @@ set_held (DaEngine *engine, DaReservation *res, gboolean was_held, gint64 deadli
 
 /* put a detached reservation (back) into its pool and scope */
 static void
-attach_reservation (DaReservation *res, gint64 deadline)
+attach_reservation (DaReservation *res, guint64 count, gint64 deadline)
 {
   DaPool *pool = res->pool;
   DaEngine *engine = pool->scope->engine;
 
-  da_range_map_insert (pool->used, res->start, res->start + (res->count - 1), res);
-  g_hash_table_add (pool->scope->aliases, res->alias);
-  pool->used_keys += res->count;
+  da_range_map_insert (pool->used, res->start, res->start + (count - 1), res);
+  da_alias_index_insert (&pool->scope->aliases, res);
+  pool->used_keys += count;
   pool->n_reservations++;
   engine->n_reservations++;
   set_held (engine, res, FALSE, deadline);
 }
 
-static void
+/* returns the run's length, which a long run keeps only in the map */
+static guint64
 detach_reservation (DaReservation *res)
 {
   DaPool *pool = res->pool;
   DaEngine *engine = pool->scope->engine;
+  guint64 count = reservation_count (res);
 
   da_range_map_steal (pool->used, res->start);
-  g_hash_table_remove (pool->scope->aliases, res->alias);
+  da_alias_index_remove (&pool->scope->aliases, res);
   if (res->state == DA_STATE_HELD)
     g_hash_table_remove (engine->held, res);
-  pool->used_keys -= res->count;
+  pool->used_keys -= count;
   pool->n_reservations--;
   engine->n_reservations--;
+  return count;
 }
 
 static gchar *
@@ -371,7 +386,7 @@ scope_new (DaEngine *engine, const char *name, const char *template_name)
   scope->name = g_strdup (name);
   scope->template_name = g_strdup (template_name);
   scope->pools = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) da_pool_free);
-  scope->aliases = g_hash_table_new (g_str_hash, g_str_equal);
+  da_alias_index_init (&scope->aliases, G_STRUCT_OFFSET (DaReservation, hash), G_STRUCT_OFFSET (DaReservation, alias));
   return scope;
 }
 
@@ -380,7 +395,7 @@ scope_free (DaScope *scope)
 {
   if (scope == NULL)
     return;
-  g_hash_table_unref (scope->aliases);
+  da_alias_index_clear (&scope->aliases);
   g_hash_table_unref (scope->pools);
   g_free (scope->name);
   g_free (scope->template_name);
@@ -414,7 +429,7 @@ da_scope_get_template (DaScope *scope)
 guint
 da_scope_get_n_reservations (DaScope *scope)
 {
-  return g_hash_table_size (scope->aliases);
+  return da_alias_index_size (&scope->aliases);
 }
 
 DaPool *
@@ -458,9 +473,7 @@ da_scope_list_reservations (DaScope *scope)
 DaReservation *
 da_scope_lookup (DaScope *scope, const char *alias)
 {
-  const char *key = g_hash_table_lookup (scope->aliases, alias);
-
-  return key != NULL ? DA_RESERVATION_FROM_ALIAS (key) : NULL;
+  return da_alias_index_lookup (&scope->aliases, alias);
 }
 
 DaReservation *
@@ -616,12 +629,13 @@ prim_reserve (DaPool *pool, const char *alias, guint64 start, guint64 count, DaM
 
   res->pool = pool;
   res->start = start;
-  res->count = count;
+  res->count = count <= G_MAXUINT32 ? (guint32) count : 0;
+  res->hash = da_alias_hash (alias);
   res->mode = (guint8) mode;
   res->state = (guint8) state;
   res->flags = (guint8) flags;
   memcpy (res->alias, alias, len + 1);
-  attach_reservation (res, deadline);
+  attach_reservation (res, count, deadline);
   if (move_cursor)
     pool->cursor = start + (count - 1) == G_MAXUINT64 ? 0 : start + count;
   if (txn == NULL)
@@ -704,14 +718,15 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   gboolean cooled = engine->cooldown > 0;
   g_autoptr (GArray) replaced = NULL;
   DaChange *change;
+  guint64 count;
   Undo *undo;
 
-  detach_reservation (res);
+  count = detach_reservation (res);
   /* the cool-down entries a release replaces come back with its undo */
   if (cooled && txn != NULL)
     replaced = g_array_new (FALSE, FALSE, sizeof (Cooling));
   if (cooled)
-    add_cooling (pool, res->start, res->start + (res->count - 1), now + engine->cooldown, replaced);
+    add_cooling (pool, res->start, res->start + (count - 1), now + engine->cooldown, replaced);
   if (txn == NULL) {
     g_free (res);
     return;
@@ -724,9 +739,10 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   /* what was freed, for watchers; replay needs only the alias */
   change->type = g_strdup (da_address_type_get_name (pool->type));
   change->start = res->start;
-  change->count = res->count;
+  change->count = count;
   undo = txn_record (txn, change, UNDO_RELEASED, pool->scope->name);
   undo->res = res;
+  undo->count = count;
   undo->deadline = deadline;
   undo->cooled = cooled;
   undo->replaced_cooling = g_steal_pointer (&replaced);
@@ -859,7 +875,7 @@ undo_apply (DaEngine *engine, Undo *undo)
         da_range_map_insert (back->pool->cooling, c->range.start, c->range.end, g_memdup2 (&c->until, sizeof c->until));
       }
     }
-    attach_reservation (back, undo->deadline);
+    attach_reservation (back, undo->count, undo->deadline);
     break;
   }
   default:
@@ -1283,7 +1299,7 @@ reserve_existing (DaScope *scope, DaReservation *res, const DaRequest *request, 
   g_autofree char *address = da_reservation_format_address (res);
 
   if (strcmp (da_address_type_get_name (res->pool->type), request->type) == 0
-      && res->count == request->constraint.count
+      && reservation_count (res) == request->constraint.count
       && (!request->has_address || request->address == res->start)
       && res->state != DA_STATE_RELEASING)
     return res;
@@ -1752,7 +1768,7 @@ dump_scope (DaScope *scope, gint64 now, DaChangeFunc func, gpointer user_data)
     while (da_range_map_iter_next (&iter, NULL, &value)) {
       DaReservation *res = value;
       DaChange change = { .kind = DA_CHANGE_RESERVE, .scope = scope->name, .type = type_name,
-                          .alias = res->alias, .start = res->start, .count = res->count,
+                          .alias = res->alias, .start = res->start, .count = reservation_count (res),
                           .mode = (DaMode) res->mode, .state = (DaState) res->state, .flags = res->flags,
                           .time = da_reservation_get_deadline (res) };
 

@@ -249,6 +249,62 @@ START_TEST (test_seed_mmio_aligned)
 }
 END_TEST
 
+static void collect (const DaChange *change, gpointer user_data);
+
+/* a run longer than 2^32 keys: a 64 GiB BAR */
+START_TEST (test_huge_run)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  g_autoptr (DaEngine) replay = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "empty");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  guint64 size = G_GUINT64_CONSTANT (1) << 36;
+  DaRequest request;
+  DaReservation *res;
+  DaTxn *txn;
+
+  add_keys (engine, vm, "mmio", "0x100000000", "0xffffffffffff");
+  da_test_request (&request, engine, "mmio", "bar", NULL, NULL);
+  request.constraint.count = size;
+  request.constraint.align = size;
+  txn = da_txn_new (engine);
+  res = da_scope_reserve (vm, &request, NOW, txn, NULL, &error);
+  ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (da_reservation_get_count (res), size);
+  assert_address (res, "0x1000000000");
+  /* the same request again is the same reservation */
+  ck_assert_ptr_eq (da_scope_reserve (vm, &request, NOW, txn, NULL, &error), res);
+  da_txn_free (txn);
+  /* a snapshot of it replays whole */
+  {
+    g_autoptr (GPtrArray) dumped = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
+
+    da_engine_dump (engine, 0, collect, dumped);
+    for (guint i = 0; i < dumped->len; i++)
+      ck_assert_msg (da_engine_apply (replay, g_ptr_array_index (dumped, i), &error), "%s", error ? error->message : "");
+  }
+  ck_assert_uint_eq (da_reservation_get_count (da_scope_lookup (da_engine_lookup_vm (replay, "vm1"), "bar")), size);
+  /* a release taken back restores the whole run */
+  before = da_test_dump (engine);
+  txn = da_txn_new (engine);
+  ck_assert (da_scope_release (vm, "bar", DA_RELEASE_NOW, NOW, txn, NULL, &error));
+  da_txn_rollback (txn);
+  after = da_test_dump (engine);
+  ck_assert_str_eq (before, after);
+  res = da_scope_lookup (vm, "bar");
+  ck_assert_uint_eq (da_reservation_get_count (res), size);
+  ck_assert (da_scope_release (vm, "bar", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  {
+    DaPoolCounts counts;
+
+    da_pool_get_counts (da_scope_get_pool (vm, "mmio"), &counts);
+    ck_assert_uint_eq (counts.used, 0);
+  }
+}
+END_TEST
+
 /* ---- templates ---- */
 
 START_TEST (test_templates)
@@ -978,6 +1034,7 @@ main (void)
   tcase_add_test (seed, test_seed_mmio_aligned);
   suite_add_tcase (s, seed);
   tcase_add_test (tc, test_templates);
+  tcase_add_test (tc, test_huge_run);
   tcase_add_test (tc, test_virtio_serial_controllers);
   tcase_add_test (tc, test_idempotent_and_conflicts);
   tcase_add_test (tc, test_states);

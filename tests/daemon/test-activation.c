@@ -75,7 +75,9 @@ START_TEST (test_activation_and_idle_exit)
   g_autoptr (JsonObject) refused = NULL;
   g_autofree char *line = NULL;
 
-  if (!g_find_program_in_path ("systemd-socket-activate")) {
+  g_autofree char *activate = g_find_program_in_path ("systemd-socket-activate");
+
+  if (activate == NULL) {
     g_print ("no systemd-socket-activate\n");
     return;
   }
@@ -145,7 +147,9 @@ START_TEST (test_inherited_socket_must_be_named)
   g_autofree char *log = NULL;
   gboolean named_in_log = FALSE;
 
-  if (!g_find_program_in_path ("systemd-socket-activate"))
+  g_autofree char *activate = g_find_program_in_path ("systemd-socket-activate");
+
+  if (activate == NULL)
     return;
   g_file_set_contents (conf, "", -1, NULL);
   process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, "systemd-socket-activate",

@@ -167,7 +167,11 @@ START_TEST (test_every_error_reason)
   client = rw;
   /* permission-denied and unavailable need another user and a full disk:
    * test-access and test-diskfull */
-  params = g_strdup_printf ("{\"vm\":\"%s\"}", g_strnfill (200, 'v'));
+  {
+    g_autofree char *long_name = g_strnfill (200, 'v');
+
+    params = g_strdup_printf ("{\"vm\":\"%s\"}", long_name);
+  }
   assert_code ("vm.create", params, -32602, NULL);
   assert_code ("vm.create", "{\"vm\":\"a/b\"}", -32602, "vm");
   assert_code ("vm.create", "{\"vm\":\"..\"}", -32602, NULL);
