@@ -11,6 +11,11 @@ struct _DevaddrAssignment {
   guint added;
 };
 
+/**
+ * devaddr_assignment_get_type:
+ *
+ * Returns: the #GType of #DevaddrAssignment
+ */
 G_DEFINE_BOXED_TYPE (DevaddrAssignment, devaddr_assignment, devaddr_assignment_ref, devaddr_assignment_unref)
 
 DevaddrAssignment *

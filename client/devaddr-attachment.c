@@ -10,6 +10,11 @@ struct _DevaddrAttachment {
   DevaddrReservation *reservation;
 };
 
+/**
+ * devaddr_attachment_get_type:
+ *
+ * Returns: the #GType of #DevaddrAttachment
+ */
 G_DEFINE_BOXED_TYPE (DevaddrAttachment, devaddr_attachment, devaddr_attachment_ref, devaddr_attachment_unref)
 
 DevaddrAttachment *

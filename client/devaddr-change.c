@@ -14,6 +14,11 @@ struct _DevaddrChange {
   DevaddrState state;
 };
 
+/**
+ * devaddr_change_get_type:
+ *
+ * Returns: the #GType of #DevaddrChange
+ */
 G_DEFINE_BOXED_TYPE (DevaddrChange, devaddr_change, devaddr_change_ref, devaddr_change_unref)
 
 DevaddrChange *

@@ -73,6 +73,11 @@ enum {
 static GParamSpec *props[N_PROPS];
 static guint signals[N_SIGNALS];
 
+/**
+ * devaddr_client_get_type:
+ *
+ * Returns: the #GType of #DevaddrClient
+ */
 G_DEFINE_FINAL_TYPE (DevaddrClient, devaddr_client, G_TYPE_OBJECT)
 
 static Shared *

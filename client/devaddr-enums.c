@@ -5,11 +5,21 @@
 
 #include "devaddr-private.h"
 
+/**
+ * devaddr_mode_get_type:
+ *
+ * Returns: the #GType of #DevaddrMode
+ */
 G_DEFINE_ENUM_TYPE (DevaddrMode, devaddr_mode,
   G_DEFINE_ENUM_VALUE (DEVADDR_MODE_DEFAULT, "default"),
   G_DEFINE_ENUM_VALUE (DEVADDR_MODE_STATIC, "static"),
   G_DEFINE_ENUM_VALUE (DEVADDR_MODE_DYNAMIC, "dynamic"))
 
+/**
+ * devaddr_state_get_type:
+ *
+ * Returns: the #GType of #DevaddrState
+ */
 G_DEFINE_ENUM_TYPE (DevaddrState, devaddr_state,
   G_DEFINE_ENUM_VALUE (DEVADDR_STATE_UNKNOWN, "unknown"),
   G_DEFINE_ENUM_VALUE (DEVADDR_STATE_HELD, "held"),
@@ -17,6 +27,11 @@ G_DEFINE_ENUM_TYPE (DevaddrState, devaddr_state,
   G_DEFINE_ENUM_VALUE (DEVADDR_STATE_RELEASING, "releasing"),
   G_DEFINE_ENUM_VALUE (DEVADDR_STATE_RELEASED, "released"))
 
+/**
+ * devaddr_policy_get_type:
+ *
+ * Returns: the #GType of #DevaddrPolicy
+ */
 G_DEFINE_ENUM_TYPE (DevaddrPolicy, devaddr_policy,
   G_DEFINE_ENUM_VALUE (DEVADDR_POLICY_DEFAULT, "default"),
   G_DEFINE_ENUM_VALUE (DEVADDR_POLICY_FIRST_FIT, "first-fit"),
@@ -24,11 +39,21 @@ G_DEFINE_ENUM_TYPE (DevaddrPolicy, devaddr_policy,
   G_DEFINE_ENUM_VALUE (DEVADDR_POLICY_LAST_FIT, "last-fit"),
   G_DEFINE_ENUM_VALUE (DEVADDR_POLICY_RANDOM, "random"))
 
+/**
+ * devaddr_release_phase_get_type:
+ *
+ * Returns: the #GType of #DevaddrReleasePhase
+ */
 G_DEFINE_ENUM_TYPE (DevaddrReleasePhase, devaddr_release_phase,
   G_DEFINE_ENUM_VALUE (DEVADDR_RELEASE_NOW, "now"),
   G_DEFINE_ENUM_VALUE (DEVADDR_RELEASE_BEGIN, "begin"),
   G_DEFINE_ENUM_VALUE (DEVADDR_RELEASE_CONFIRM, "confirm"))
 
+/**
+ * devaddr_change_event_get_type:
+ *
+ * Returns: the #GType of #DevaddrChangeEvent
+ */
 G_DEFINE_ENUM_TYPE (DevaddrChangeEvent, devaddr_change_event,
   G_DEFINE_ENUM_VALUE (DEVADDR_CHANGE_EVENT_UNKNOWN, "unknown"),
   G_DEFINE_ENUM_VALUE (DEVADDR_CHANGE_EVENT_RESERVED, "reserved"),

@@ -17,6 +17,11 @@ struct _DevaddrImportResult {
   GArray *conflicts; /* Conflict */
 };
 
+/**
+ * devaddr_import_result_get_type:
+ *
+ * Returns: the #GType of #DevaddrImportResult
+ */
 G_DEFINE_BOXED_TYPE (DevaddrImportResult, devaddr_import_result, devaddr_import_result_ref,
                      devaddr_import_result_unref)
 

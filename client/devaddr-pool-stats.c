@@ -20,6 +20,11 @@ struct _DevaddrPoolStats {
   GArray *buses; /* NamedCounts, in the daemon's order */
 };
 
+/**
+ * devaddr_pool_stats_get_type:
+ *
+ * Returns: the #GType of #DevaddrPoolStats
+ */
 G_DEFINE_BOXED_TYPE (DevaddrPoolStats, devaddr_pool_stats, devaddr_pool_stats_ref, devaddr_pool_stats_unref)
 
 static void

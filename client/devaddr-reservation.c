@@ -19,6 +19,11 @@ struct _DevaddrReservation {
   GDateTime *expires;
 };
 
+/**
+ * devaddr_reservation_get_type:
+ *
+ * Returns: the #GType of #DevaddrReservation
+ */
 G_DEFINE_BOXED_TYPE (DevaddrReservation, devaddr_reservation, devaddr_reservation_ref, devaddr_reservation_unref)
 
 DevaddrReservation *

@@ -14,6 +14,11 @@ struct _DevaddrReserveRequest {
   JsonObject *constraint; /* NULL until something constrains */
 };
 
+/**
+ * devaddr_reserve_request_get_type:
+ *
+ * Returns: the #GType of #DevaddrReserveRequest
+ */
 G_DEFINE_BOXED_TYPE (DevaddrReserveRequest, devaddr_reserve_request, devaddr_reserve_request_ref,
                      devaddr_reserve_request_unref)
 

@@ -14,6 +14,11 @@ struct _DevaddrServerInfo {
   JsonObject *store;
 };
 
+/**
+ * devaddr_server_info_get_type:
+ *
+ * Returns: the #GType of #DevaddrServerInfo
+ */
 G_DEFINE_BOXED_TYPE (DevaddrServerInfo, devaddr_server_info, devaddr_server_info_ref, devaddr_server_info_unref)
 
 DevaddrServerInfo *

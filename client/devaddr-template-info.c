@@ -11,6 +11,11 @@ struct _DevaddrTemplateInfo {
   GStrv machines;
 };
 
+/**
+ * devaddr_template_info_get_type:
+ *
+ * Returns: the #GType of #DevaddrTemplateInfo
+ */
 G_DEFINE_BOXED_TYPE (DevaddrTemplateInfo, devaddr_template_info, devaddr_template_info_ref,
                      devaddr_template_info_unref)
 

@@ -19,6 +19,11 @@ struct _DevaddrTypeInfo {
   GArray *dimensions; /* Dimension, most significant first */
 };
 
+/**
+ * devaddr_type_info_get_type:
+ *
+ * Returns: the #GType of #DevaddrTypeInfo
+ */
 G_DEFINE_BOXED_TYPE (DevaddrTypeInfo, devaddr_type_info, devaddr_type_info_ref, devaddr_type_info_unref)
 
 static void

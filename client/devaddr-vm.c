@@ -14,6 +14,11 @@ struct _DevaddrVm {
   GPtrArray *reservations; /* DevaddrReservation */
 };
 
+/**
+ * devaddr_vm_get_type:
+ *
+ * Returns: the #GType of #DevaddrVm
+ */
 G_DEFINE_BOXED_TYPE (DevaddrVm, devaddr_vm, devaddr_vm_ref, devaddr_vm_unref)
 
 /* vm.get has the reservations, vm.list only their number */
