@@ -46,6 +46,31 @@ teardown (void)
                    g_quark_to_string ((err)->domain), (err)->code, (err)->message); \
   } while (0)
 
+/* g_subprocess_send_signal() signals later, from GLib's worker thread:
+ * a daemon that must be stopped before the next request has to be
+ * stopped now, and seen to be */
+static void
+signal_daemon (int sig)
+{
+  pid_t pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (daemon_->process), NULL, 10);
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+
+  ck_assert_int_eq (kill (pid, sig), 0);
+  for (guint i = 0; sig == SIGSTOP && i < 1000; i++) {
+    g_autofree char *stat = NULL;
+    const char *state;
+
+    /* "pid (comm) S ...": the state follows the last ')' */
+    if (!g_file_get_contents (stat_path, &stat, NULL, NULL))
+      break;
+    state = strrchr (stat, ')');
+    if (state != NULL && (state[2] == 'T' || state[2] == 't'))
+      return;
+    g_usleep (1000);
+  }
+  ck_assert_msg (sig != SIGSTOP, "devaddrd did not stop");
+}
+
 /* ------------------------------------------------------------------ */
 /* waiting for asynchronous calls in the default main context */
 
@@ -821,7 +846,7 @@ START_TEST (test_cancel_in_flight)
   create_vm ("vm1", "pc");
   ck_assert (devaddr_client_connect (client, NULL, NULL));
   /* a daemon that does not answer: the call can only end by cancelling */
-  g_subprocess_send_signal (daemon_->process, SIGSTOP);
+  signal_daemon (SIGSTOP);
   devaddr_client_get_vm_async (client, "vm1", cancellable, store_result, &res);
   g_usleep (100 * 1000);
   ck_assert (res == NULL);
@@ -834,7 +859,7 @@ START_TEST (test_cancel_in_flight)
   g_clear_error (&error);
 
   /* the late reply is dropped; the next call gets its own */
-  g_subprocess_send_signal (daemon_->process, SIGCONT);
+  signal_daemon (SIGCONT);
   vms = devaddr_client_get_vms (client, NULL, &error);
   assert_no_error (error);
   ck_assert_uint_eq (vms->len, 1);
@@ -865,7 +890,7 @@ START_TEST (test_connection_lost)
   kept = reserve ("vm1", "pci", "net0", NULL);
 
   /* the daemon dies while the call is in flight */
-  g_subprocess_send_signal (daemon_->process, SIGSTOP);
+  signal_daemon (SIGSTOP);
   devaddr_client_get_vm_async (client, "vm1", NULL, store_result, &res);
   g_usleep (100 * 1000);
   da_test_daemon_kill (daemon_);
