@@ -525,6 +525,14 @@ static const GOptionEntry release_entries[] = {
   { NULL }
 };
 
+static gboolean opt_create;
+
+static const GOptionEntry assign_entries[] = {
+  { "create", 'c', 0, G_OPTION_ARG_NONE, &opt_create,
+    "create the VM first, with the template that fits the domain's machine type", NULL },
+  { NULL }
+};
+
 static const GOptionEntry detach_entries[] = {
   { "alias", 'a', 0, G_OPTION_ARG_STRING, &opt_alias, "name the device by its alias instead of its XML", "ALIAS" },
   { "begin", 0, 0, G_OPTION_ARG_NONE, &opt_begin, "the unplug was sent: mark the reservation releasing", NULL },
@@ -1090,6 +1098,90 @@ cmd_map (Ctl *ctl, int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* domain and device XML */
 
+typedef struct {
+  gboolean in_os;
+  char *machine;
+} MachineScan;
+
+static void
+machine_start (GMarkupParseContext *context, const char *element, const char **names, const char **values,
+               gpointer user_data, GError **error)
+{
+  MachineScan *scan = user_data;
+  const GSList *stack = g_markup_parse_context_get_element_stack (context);
+
+  /* <domain><os><type machine='...'> */
+  if (strcmp (element, "type") != 0 || g_slist_length ((GSList *) stack) != 3
+      || strcmp (stack->next->data, "os") != 0 || strcmp (stack->next->next->data, "domain") != 0)
+    return;
+  for (guint i = 0; names[i] != NULL; i++)
+    if (strcmp (names[i], "machine") == 0 && scan->machine == NULL)
+      scan->machine = g_strdup (values[i]);
+}
+
+/* the domain's machine type, or NULL when it names none */
+static gboolean
+domain_machine (const char *xml, char **machine, GError **error)
+{
+  static const GMarkupParser parser = { machine_start, NULL, NULL, NULL, NULL };
+  MachineScan scan = { FALSE, NULL };
+  g_autoptr (GMarkupParseContext) context = g_markup_parse_context_new (&parser, 0, &scan, NULL);
+
+  if (!g_markup_parse_context_parse (context, xml, -1, error) || !g_markup_parse_context_end_parse (context, error)) {
+    g_free (scan.machine);
+    g_prefix_error (error, "the domain XML: ");
+    return FALSE;
+  }
+  *machine = scan.machine;
+  return TRUE;
+}
+
+/* assign --create: a VM laid out by the template whose machine patterns
+ * fit the domain's machine type; one that exists already is fine */
+static gboolean
+create_vm_for (Ctl *ctl, const char *vm, const char *xml, GError **error)
+{
+  g_autofree char *machine = NULL;
+  g_autoptr (GPtrArray) templates = NULL;
+  g_autoptr (GError) local = NULL;
+  g_autoptr (DevaddrVm) existing = NULL;
+  const char *chosen = NULL;
+
+  if (!domain_machine (xml, &machine, error))
+    return FALSE;
+  if (machine != NULL) {
+    templates = devaddr_client_get_templates (ctl->client, NULL, error);
+    if (templates == NULL)
+      return FALSE;
+    for (guint i = 0; i < templates->len && chosen == NULL; i++) {
+      DevaddrTemplateInfo *t = g_ptr_array_index (templates, i);
+      const char *const *patterns = devaddr_template_info_get_machines (t);
+
+      for (guint p = 0; patterns[p] != NULL && chosen == NULL; p++)
+        if (g_pattern_match_simple (patterns[p], machine))
+          chosen = devaddr_template_info_get_name (t);
+    }
+    if (chosen == NULL) {
+      g_set_error (error, DEVADDR_ERROR, DEVADDR_ERROR_NOT_FOUND,
+                   "no template fits machine type %s; create the VM with vm create --template", machine);
+      return FALSE;
+    }
+  }
+  if (devaddr_client_create_vm (ctl->client, vm, chosen, NULL, &local))
+    return TRUE;
+  if (!g_error_matches (local, DEVADDR_ERROR, DEVADDR_ERROR_CONFLICT)) {
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  /* the VM exists: fine if it has that template */
+  existing = devaddr_client_get_vm (ctl->client, vm, NULL, NULL);
+  if (existing == NULL || (chosen != NULL && strcmp (devaddr_vm_get_template (existing), chosen) != 0)) {
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static int
 cmd_assign (Ctl *ctl, int argc, char **argv)
 {
@@ -1098,9 +1190,11 @@ cmd_assign (Ctl *ctl, int argc, char **argv)
   g_autofree char *xml = NULL;
 
   if (NARGS != 1 && NARGS != 2)
-    return usage_error ("assign VM [FILE]", "assign takes a VM and a domain XML file (- or none: stdin)");
+    return usage_error ("assign [--create] VM [FILE]", "assign takes a VM and a domain XML file (- or none: stdin)");
   xml = read_input (NARGS == 2 ? ARG (1) : NULL, &error);
   if (xml == NULL)
+    return fail (error);
+  if (opt_create && !create_vm_for (ctl, ARG (0), xml, &error))
     return fail (error);
   if (ctl->json) {
     JsonObject *params = vm_params (ARG (0));
@@ -1329,7 +1423,7 @@ static const Command commands[] = {
   { "release", "{VM|--host} ALIAS", "release a reservation (--begin, --confirm)", cmd_release, FALSE },
   { "lookup", "{VM|--host} {ALIAS|TYPE ADDRESS}", "find a reservation by alias or address", cmd_lookup, TRUE },
   { "stats", "{VM|--host} [TYPE]", "occupancy of the pools", cmd_stats, TRUE },
-  { "assign", "VM [FILE]", "fill in the missing addresses of a domain XML", cmd_assign, FALSE },
+  { "assign", "[--create] VM [FILE]", "fill in the missing addresses of a domain XML", cmd_assign, FALSE },
   { "import", "VM [FILE]", "adopt the addresses of a domain XML", cmd_import, FALSE },
   { "attach", "VM [FILE]", "give a device XML an address, for hotplug", cmd_attach, FALSE },
   { "detach", "VM {FILE|--alias ALIAS}", "release a device's address, for hot-unplug", cmd_detach, FALSE },
@@ -1348,6 +1442,8 @@ command_entries (const Command *command)
     return release_entries;
   if (command->func == cmd_detach)
     return detach_entries;
+  if (command->func == cmd_assign)
+    return assign_entries;
   if (command->func == cmd_commit || command->func == cmd_lookup || command->func == cmd_stats)
     return host_entries;
   return NULL;

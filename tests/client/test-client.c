@@ -234,6 +234,28 @@ START_TEST (test_templates)
 }
 END_TEST
 
+/* any method by name: the result as the daemon sent it */
+START_TEST (test_call)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) params = json_object_new ();
+  g_autoptr (JsonNode) created = NULL;
+  g_autoptr (JsonNode) list = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+
+  json_object_set_string_member (params, "vm", "vm1");
+  created = devaddr_client_call (client, "vm.create", params, NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (json_object_get_string_member (json_node_get_object (created), "template"), "pc");
+  /* the caller's params are its own again */
+  json_object_set_string_member (params, "vm", "vm2");
+  devaddr_client_call_async (client, "vm.list", NULL, NULL, store_result, &res);
+  list = devaddr_client_call_finish (client, wait_for (&res), &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (json_array_get_length (json_node_get_array (list)), 1);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* VMs */
 
@@ -1200,6 +1222,7 @@ main (void)
   tcase_add_test (tc, test_discover);
   tcase_add_test (tc, test_types);
   tcase_add_test (tc, test_templates);
+  tcase_add_test (tc, test_call);
   tcase_add_test (tc, test_vm_sync);
   tcase_add_test (tc, test_vm_async);
   tcase_add_test (tc, test_reserve_sync);

@@ -380,6 +380,31 @@ START_TEST (test_reserve_xml)
 }
 END_TEST
 
+START_TEST (test_assign_create)
+{
+  g_autofree char *q35 = srcdir_file ("examples/domain-q35.xml");
+  g_autofree char *odd = g_build_filename (daemon_->dir, "odd.xml", NULL);
+  g_autoptr (Run) first = NULL, again = NULL, list = NULL, unknown = NULL, clash = NULL;
+  g_autofree char *pc = srcdir_file ("examples/domain-pc.xml");
+
+  /* the VM is made with the template of the machine type, whatever
+   * domain.assign then says (0, or 8 from a daemon without it) */
+  first = RUN ("assign", "--create", "web1", q35);
+  ck_assert_msg (first->status == 0 || first->status == 8, "exit %d: %s", first->status, first->err);
+  list = RUN ("vm", "list");
+  ck_assert (strstr (list->out, "web1  q35") != NULL);
+  again = RUN ("assign", "-c", "web1", q35);
+  ck_assert_int_eq (again->status, first->status);
+  clash = RUN ("assign", "--create", "web1", pc);
+  assert_status (clash, 3);
+
+  g_file_set_contents (odd, "<domain><os><type machine='virt'>hvm</type></os></domain>", -1, NULL);
+  unknown = RUN ("assign", "--create", "arm1", odd);
+  assert_status (unknown, 2);
+  ck_assert (strstr (unknown->err, "virt") != NULL);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* map */
 
@@ -724,6 +749,7 @@ main (void)
   tcase_add_test (tc, test_json);
   tcase_add_test (tc, test_human);
   tcase_add_test (tc, test_reserve_xml);
+  tcase_add_test (tc, test_assign_create);
   tcase_add_test (tc, test_map_pc);
   tcase_add_test (tc, test_map_q35);
   tcase_add_test (tc, test_map_ganeti);
