@@ -1603,6 +1603,12 @@ main (int argc, char **argv)
       g_free (late.socket_path);
       return EXIT_USAGE;
     }
+    if (late_version) {
+      printf ("devaddrctl %s (libdevaddr %s, protocol %d)\n", PACKAGE_VERSION, devaddr_version_string (),
+              DEVADDR_PROTOCOL_VERSION);
+      g_free (late.socket_path);
+      return EXIT_OK;
+    }
     if (late.socket_path != NULL) {
       g_free (ctl.socket_path);
       ctl.socket_path = late.socket_path;
