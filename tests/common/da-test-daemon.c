@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,9 +44,20 @@ da_test_daemon_new (const char *const *extra_args)
   daemon->log_path = g_build_filename (daemon->dir, "devaddrd.log", NULL);
   daemon->notify_path = g_build_filename (daemon->dir, "notify", NULL);
   daemon->config_path = g_build_filename (daemon->dir, "devaddrd.conf", NULL);
-  daemon->config_text = g_strdup ("");
   daemon->extra_args = g_strdupv ((char **) extra_args);
+  {
+    struct group *grp = getgrgid (getegid ());
+
+    daemon->config_text = g_strdup_printf ("[daemon]\ngroup=%s\n", grp != NULL ? grp->gr_name : "devaddr");
+  }
   return daemon;
+}
+
+void
+da_test_daemon_set_config (DaTestDaemon *daemon, const char *text)
+{
+  g_free (daemon->config_text);
+  daemon->config_text = g_strdup (text);
 }
 
 char *
@@ -91,13 +104,6 @@ wait_ready (DaTestDaemon *daemon, GError **error)
   }
 }
 
-void
-da_test_daemon_set_config (DaTestDaemon *daemon, const char *text)
-{
-  g_free (daemon->config_text);
-  daemon->config_text = g_strdup (text);
-}
-
 gboolean
 da_test_daemon_start (DaTestDaemon *daemon, GError **error)
 {
@@ -105,6 +111,9 @@ da_test_daemon_start (DaTestDaemon *daemon, GError **error)
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GSocketAddress) address = NULL;
 
+  /* a config of our own: never the host's /etc/devaddr/devaddrd.conf */
+  if (!g_file_set_contents (daemon->config_path, daemon->config_text, -1, error))
+    return FALSE;
   if (daemon->notify == NULL) {
     unlink (daemon->notify_path);
     daemon->notify = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, error);
@@ -114,8 +123,6 @@ da_test_daemon_start (DaTestDaemon *daemon, GError **error)
     if (!g_socket_bind (daemon->notify, address, FALSE, error))
       return FALSE;
   }
-  if (!g_file_set_contents (daemon->config_path, daemon->config_text, -1, error))
-    return FALSE;
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", daemon->notify_path, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_FDS");
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_PID");
@@ -192,9 +199,9 @@ da_test_daemon_free (DaTestDaemon *daemon)
   g_free (daemon->ro_socket_path);
   g_free (daemon->state_dir);
   g_free (daemon->log_path);
-  g_free (daemon->notify_path);
   g_free (daemon->config_path);
   g_free (daemon->config_text);
+  g_free (daemon->notify_path);
   g_strfreev (daemon->extra_args);
   g_free (daemon);
 }

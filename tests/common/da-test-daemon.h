@@ -17,16 +17,18 @@ typedef struct {
   char *ro_socket_path;
   char *state_dir;
   char *log_path;
+  char *config_path;
+  char *config_text; /* what config_path holds; see da_test_daemon_set_config() */
   char **extra_args;
   GSubprocess *process;
   char *notify_path;
-  char *config_path;
-  char *config_text;
   GSocket *notify;
 } DaTestDaemon;
 
 DaTestDaemon *da_test_daemon_new (const char *const *extra_args);
-/* devaddrd.conf contents for the next start (default: empty) */
+/* the devaddrd.conf the daemon starts with; by default it names the
+ * caller's primary group as [daemon] group, so that tests may change
+ * reservations without being root */
 void da_test_daemon_set_config (DaTestDaemon *daemon, const char *text);
 gboolean da_test_daemon_start (DaTestDaemon *daemon, GError **error);
 /* SIGTERM and wait; returns the exit status (-1 when killed by a signal) */
