@@ -1937,8 +1937,8 @@ devaddr_client_assign_domain_finish (DevaddrClient *self, GAsyncResult *res, GEr
  * @error: return location for a #GError
  *
  * Adopts the addresses of an existing domain XML as reservations
- * (`domain.import`). Addresses held by another reservation are not taken;
- * they are listed as conflicts.
+ * (`domain.import` with partial set). Addresses held by another
+ * reservation are not taken; they are listed as conflicts.
  *
  * Returns: (transfer full): the reservations and the conflicts, or %NULL
  */
@@ -1979,6 +1979,7 @@ devaddr_client_import_domain_async (DevaddrClient *self, const char *vm, const c
   params = params_new ();
   json_object_set_string_member (params, "vm", vm);
   json_object_set_string_member (params, "xml", xml);
+  json_object_set_boolean_member (params, "partial", TRUE);
   call_start (self, "domain.import", params, cancellable, callback, user_data, devaddr_client_import_domain_async);
 }
 

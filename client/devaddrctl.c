@@ -1208,8 +1208,10 @@ cmd_assign (Ctl *ctl, int argc, char **argv)
   printf ("%s", devaddr_assignment_get_xml (assignment));
   if (!g_str_has_suffix (devaddr_assignment_get_xml (assignment), "\n"))
     printf ("\n");
-  g_printerr ("%s: %u device addresses, %u new\n", ARG (0), devaddr_assignment_get_reservations (assignment)->len,
+  g_printerr ("%s: %u device addresses, %u elements added\n", ARG (0), devaddr_assignment_get_reservations (assignment)->len,
               devaddr_assignment_get_added (assignment));
+  for (const char *const *a = devaddr_assignment_get_additions (assignment); *a != NULL; a++)
+    g_printerr ("  added %s\n", *a);
   return EXIT_OK;
 }
 
@@ -1237,12 +1239,8 @@ cmd_import (Ctl *ctl, int argc, char **argv)
     return fail (error);
   print_reservations (ctl, devaddr_import_result_get_reservations (result));
   n_conflicts = devaddr_import_result_get_n_conflicts (result);
-  for (guint i = 0; i < n_conflicts; i++) {
-    const char *type, *address, *holder;
-    const char *alias = devaddr_import_result_get_conflict (result, i, &type, &address, &holder);
-
-    g_printerr ("devaddrctl: %s: %s address %s is held by %s; not adopted\n", alias, type, address, holder);
-  }
+  for (guint i = 0; i < n_conflicts; i++)
+    g_printerr ("devaddrctl: not adopted: %s\n", devaddr_import_result_get_conflict (result, i));
   /* the others were adopted, but a script must notice */
   return n_conflicts > 0 ? EXIT_CONFLICT : EXIT_OK;
 }

@@ -15,8 +15,8 @@ G_BEGIN_DECLS
  * DevaddrAssignment:
  *
  * The answer of devaddr_client_assign_domain(): the domain XML with every
- * device address filled in, the VM's reservations, and how many of them
- * the call created.  Immutable, reference counted.
+ * device address filled in, the VM's reservations, and the elements
+ * devaddr added to it.  Immutable, reference counted.
  */
 typedef struct _DevaddrAssignment DevaddrAssignment;
 
@@ -29,6 +29,7 @@ void devaddr_assignment_unref (DevaddrAssignment *assignment);
 const char *devaddr_assignment_get_xml (DevaddrAssignment *assignment);
 GPtrArray *devaddr_assignment_get_reservations (DevaddrAssignment *assignment);
 guint devaddr_assignment_get_added (DevaddrAssignment *assignment);
+const char *const *devaddr_assignment_get_additions (DevaddrAssignment *assignment);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DevaddrAssignment, devaddr_assignment_unref)
 

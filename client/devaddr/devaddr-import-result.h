@@ -28,11 +28,7 @@ void devaddr_import_result_unref (DevaddrImportResult *result);
 
 GPtrArray *devaddr_import_result_get_reservations (DevaddrImportResult *result);
 guint devaddr_import_result_get_n_conflicts (DevaddrImportResult *result);
-const char *devaddr_import_result_get_conflict (DevaddrImportResult *result,
-                                                guint index,
-                                                const char **address_type,
-                                                const char **address,
-                                                const char **holder);
+const char *devaddr_import_result_get_conflict (DevaddrImportResult *result, guint index);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DevaddrImportResult, devaddr_import_result_unref)
 

@@ -46,6 +46,7 @@ struct _DaAddressType {
   guint64 key_max;
   GArray *tokens;
   DaRangeMap *default_pool;
+  DaTypeScope scope;
   DaBox dynamic_box;
   int isolate;
   char **dynamic_tags;
@@ -374,6 +375,21 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
   if (type->description == NULL)
     type->description = g_strdup (type->name);
   type->full_message = g_key_file_get_string (file, TYPE_GROUP, "FullMessage", NULL);
+  {
+    g_autofree char *scope = g_key_file_get_string (file, TYPE_GROUP, "Scope", NULL);
+
+    if (scope == NULL || g_strcmp0 (scope, "any") == 0)
+      type->scope = DA_TYPE_SCOPE_ANY;
+    else if (g_strcmp0 (scope, "vm") == 0)
+      type->scope = DA_TYPE_SCOPE_VM;
+    else if (g_strcmp0 (scope, "host") == 0)
+      type->scope = DA_TYPE_SCOPE_HOST;
+    else {
+      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                   "%s: Scope must be vm, host or any, not \"%s\"", origin, scope);
+      return NULL;
+    }
+  }
 
   dims = g_key_file_get_string_list (file, TYPE_GROUP, "Dimensions", NULL, error);
   if (dims == NULL || !parse_dimensions (type, dims, origin, error))
@@ -475,6 +491,23 @@ const char *
 da_address_type_get_full_message (const DaAddressType *type)
 {
   return type->full_message;
+}
+
+DaTypeScope
+da_address_type_get_scope (const DaAddressType *type)
+{
+  return type->scope;
+}
+
+const char *
+da_type_scope_to_string (DaTypeScope scope)
+{
+  switch (scope) {
+  case DA_TYPE_SCOPE_VM: return "vm";
+  case DA_TYPE_SCOPE_HOST: return "host";
+  case DA_TYPE_SCOPE_ANY:
+  default: return "any";
+  }
 }
 
 guint
@@ -811,6 +844,20 @@ da_box_is_full (const DaAddressType *type, const DaBox *box)
     if (box->lo[i] > full.lo[i] || box->hi[i] < full.hi[i])
       return FALSE;
   return TRUE;
+}
+
+guint64
+da_box_row_length (const DaAddressType *type, const DaBox *box)
+{
+  int t = box_row_dimension (type, box);
+  guint64 extent;
+
+  if (t < 0)
+    return type->key_max == G_MAXUINT64 ? G_MAXUINT64 : type->key_max + 1;
+  if (box->lo[t] > box->hi[t])
+    return 0;
+  extent = box->hi[t] - box->lo[t] + 1;
+  return extent > G_MAXUINT64 / type->dims[t].weight ? G_MAXUINT64 : extent * type->dims[t].weight;
 }
 
 void

@@ -32,6 +32,15 @@ typedef struct {
 
 typedef struct _DaAddressType DaAddressType;
 
+/* where a type's addresses live: a VM's own pools (PCI slots), the host's
+ * (MACs, vsock CIDs and display ports must be unique on the host), or
+ * either */
+typedef enum {
+  DA_TYPE_SCOPE_ANY,
+  DA_TYPE_SCOPE_VM,
+  DA_TYPE_SCOPE_HOST,
+} DaTypeScope;
+
 DaAddressType *da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **error);
 DaAddressType *da_address_type_ref (DaAddressType *type);
 void da_address_type_unref (DaAddressType *type);
@@ -41,6 +50,8 @@ const char *da_address_type_get_description (const DaAddressType *type);
 const char *da_address_type_get_format (const DaAddressType *type);
 const char *da_address_type_get_full_message (const DaAddressType *type);
 guint da_address_type_get_n_dimensions (const DaAddressType *type);
+DaTypeScope da_address_type_get_scope (const DaAddressType *type);
+const char *da_type_scope_to_string (DaTypeScope scope);
 const DaDimension *da_address_type_get_dimension (const DaAddressType *type, guint index);
 /* index of the dimension called name, or -1 */
 int da_address_type_find_dimension (const DaAddressType *type, const char *name);
@@ -84,6 +95,8 @@ gboolean da_box_next (const DaAddressType *type, const DaBox *box, guint64 key, 
 gboolean da_box_prev (const DaAddressType *type, const DaBox *box, guint64 key, guint64 *out);
 void da_box_row (const DaAddressType *type, const DaBox *box, guint64 key, DaRange *row);
 gboolean da_box_is_full (const DaAddressType *type, const DaBox *box);
+/* the length of every contiguous run of box keys (saturating) */
+guint64 da_box_row_length (const DaAddressType *type, const DaBox *box);
 /* "bus=0, function=0" for messages; NULL when the box is full */
 char *da_box_to_string (const DaAddressType *type, const DaBox *box);
 

@@ -1340,6 +1340,15 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "count must be at least 1");
     return NULL;
   }
+  /* a per-VM pool of a host-wide type would hand the same MAC to two VMs */
+  if ((da_address_type_get_scope (type) == DA_TYPE_SCOPE_HOST && !da_scope_is_host (scope))
+      || (da_address_type_get_scope (type) == DA_TYPE_SCOPE_VM && da_scope_is_host (scope))) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                 "%s addresses belong to %s: reserve them %s", request->type,
+                 da_scope_is_host (scope) ? "a vm" : "the host",
+                 da_scope_is_host (scope) ? "in the vm" : "with scope \"host\"");
+    return NULL;
+  }
   existing = da_scope_lookup (scope, request->alias);
   if (existing != NULL)
     return reserve_existing (scope, existing, request, holder, error);

@@ -28,6 +28,10 @@ da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, g
 
   if (s->count == 0 || s->free_count < s->count || s->lo > s->hi || s->hi - s->lo < s->count - 1)
     return FALSE;
+  /* every row of a box is as long as the others: a run longer than one
+   * fits nowhere, and walking the rows to find that out takes forever */
+  if (s->box != NULL && da_box_row_length (type, s->box) < s->count)
+    return FALSE;
   last_start = s->hi - (s->count - 1);
   k = MAX (from, s->lo);
 
@@ -111,6 +115,8 @@ da_search_backward (const DaSearch *s, const DaAddressType *type, guint64 from, 
   guint64 k;
 
   if (s->count == 0 || s->free_count < s->count || s->lo > s->hi || s->hi - s->lo < s->count - 1)
+    return FALSE;
+  if (s->box != NULL && da_box_row_length (type, s->box) < s->count)
     return FALSE;
   k = MIN (from, s->hi - (s->count - 1));
 
@@ -536,13 +542,16 @@ explain_stage (DaPool *pool, const DaConstraint *c, Stage stage, gboolean dynami
   g_autofree char *box = da_box_to_string (pool->type, &c->box);
   g_autofree char *within = box != NULL ? g_strdup_printf (" within %s", box) : g_strdup ("");
 
-  if (full != NULL && stage <= STAGE_ISOLATE)
+  if (full != NULL && stage <= STAGE_ISOLATE && da_box_row_length (pool->type, &c->box) >= c->count)
     return g_strdup_printf ("%s%s", full, within);
   switch (stage) {
   case STAGE_POOL:
     return c->count > 1 ? g_strdup_printf ("no run of %" G_GUINT64_FORMAT " free addresses", c->count)
                         : g_strdup ("the pool is full");
   case STAGE_BOX:
+    if (da_box_row_length (pool->type, &c->box) < c->count)
+      return g_strdup_printf ("a run of %" G_GUINT64_FORMAT " addresses does not fit%s, whose runs are %" G_GUINT64_FORMAT " long",
+                              c->count, within, da_box_row_length (pool->type, &c->box));
     return g_strdup_printf ("nothing free%s", within);
   case STAGE_ISOLATE:
     return g_strdup_printf ("no %s is entirely free%s",

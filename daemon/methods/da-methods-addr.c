@@ -9,8 +9,8 @@
 #include "protocol/da-limits.h"
 #include "protocol/da-rpc-error.h"
 
-/* the longest hold a client may ask for: a week */
-#define MAX_HOLD_S (7 * 24 * 3600)
+/* the longest hold a client may ask for: a day */
+#define MAX_HOLD_S (24 * 3600)
 
 static const char *const policy_names[] = { "first-fit", "next-fit", "last-fit", "random", NULL };
 static const char *const mode_names[] = { "dynamic", "static", NULL };

@@ -95,6 +95,7 @@ da_method_types_list (DaMethodContext *ctx, DaParams *params, GError **error)
     json_object_set_string_member (obj, "description", da_address_type_get_description (type));
     json_object_set_array_member (obj, "dimensions", dims);
     json_object_set_string_member (obj, "format", da_address_type_get_format (type));
+    json_object_set_string_member (obj, "scope", da_type_scope_to_string (da_address_type_get_scope (type)));
     json_object_set_string_member (obj, "pool", pool);
     json_array_add_object_element (out, obj);
   }

@@ -41,6 +41,19 @@ da_method_vm_create (DaMethodContext *ctx, DaParams *params, GError **error)
       || !da_params_get_string (params, "vm", DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &vm, error)
       || !da_params_get_string (params, "template", DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &template_name, error))
     return NULL;
+  /* a retry of a create that happened changes nothing */
+  scope = da_engine_lookup_vm (ctx->engine, vm);
+  if (scope != NULL && g_strcmp0 (da_scope_get_template (scope), template_name) == 0) {
+    out = json_object_new ();
+    json_object_set_string_member (out, "vm", vm);
+    json_object_set_string_member (out, "template", template_name);
+    return object_node (out);
+  }
+  if (scope != NULL) {
+    g_set_error (error, DA_RPC_ERROR, DA_RPC_ERROR_CONFLICT, "vm %s exists with template %s, not %s", vm,
+                 da_scope_get_template (scope), template_name);
+    return NULL;
+  }
   scope = da_engine_create_vm (ctx->engine, vm, template_name, ctx->txn, error);
   if (scope == NULL)
     return NULL;

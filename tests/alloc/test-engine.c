@@ -305,6 +305,39 @@ START_TEST (test_huge_run)
 }
 END_TEST
 
+/* a run longer than a box row fits nowhere: said at once, not found out
+ * by walking every row of a 2^32 space */
+START_TEST (test_run_longer_than_box_row)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  DaRequest request;
+  DaReservation *res;
+  gint64 started = g_get_monotonic_time ();
+
+  for (guint policy = DA_POLICY_FIRST_FIT; policy <= DA_POLICY_RANDOM; policy++) {
+    da_test_request (&request, engine, "pci", "pair", NULL, NULL);
+    request.constraint.count = 2;
+    request.constraint.policy = policy;
+    ck_assert_ptr_null (da_scope_reserve (vm, &request, NOW, NULL, NULL, &error));
+    ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
+    ck_assert_msg (strstr (error->message, "does not fit") != NULL && strstr (error->message, "function=0") != NULL,
+                   "%s", error->message);
+    g_clear_error (&error);
+  }
+  ck_assert_int_lt (g_get_monotonic_time () - started, G_USEC_PER_SEC);
+  /* with the function free, two functions of a free slot */
+  da_test_request (&request, engine, "pci", "pair", NULL, "function=0-7");
+  request.constraint.count = 2;
+  res = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+  ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+  assert_address (res, "0000:00:03.0");
+  ck_assert_uint_eq (da_reservation_get_count (res), 2);
+  assert_address (reserve_ok (vm, "pci", "next", NULL, NULL), "0000:00:04.0");
+}
+END_TEST
+
 /* ---- templates ---- */
 
 START_TEST (test_templates)
@@ -1035,6 +1068,7 @@ main (void)
   suite_add_tcase (s, seed);
   tcase_add_test (tc, test_templates);
   tcase_add_test (tc, test_huge_run);
+  tcase_add_test (tc, test_run_longer_than_box_row);
   tcase_add_test (tc, test_virtio_serial_controllers);
   tcase_add_test (tc, test_idempotent_and_conflicts);
   tcase_add_test (tc, test_states);

@@ -203,13 +203,15 @@ wait_for (GAsyncResult **slot)
   "{\"alias\":\"net1\",\"type\":\"pci\",\"address\":\"0000:00:04.0\",\"count\":1,\"mode\":\"dynamic\",\"state\":\"active\"}"
 
 /* ------------------------------------------------------------------ */
-/* the methods devaddrd does not serve yet, to the contract */
+/* the domain methods, to the contract */
 
 START_TEST (test_assign_domain)
 {
   static const Step steps[] = {
-    { 1, RESULT ("{\"xml\":\"<domain><address/></domain>\",\"reservations\":[" RES_NET1 "],\"added\":1}") },
-    { 1, RESULT ("{\"xml\":\"<domain/>\",\"reservations\":[],\"added\":0}") },
+    { 1, RESULT ("{\"xml\":\"<domain><address/></domain>\",\"reservations\":[" RES_NET1 "],\"added\":"
+                 "[{\"element\":\"controller\",\"type\":\"pcie-root-port\",\"index\":1,\"alias\":\"pci.1\","
+                 "\"address\":\"pci 0000:00:02.0\"}]}") },
+    { 1, RESULT ("{\"xml\":\"<domain/>\",\"reservations\":[],\"added\":[]}") },
     END_OF_SCRIPT
   };
   g_autoptr (FakeServer) server = fake_server_new (steps);
@@ -223,6 +225,7 @@ START_TEST (test_assign_domain)
   assert_request (server, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"domain.assign\",\"params\":{\"vm\":\"vm1\",\"xml\":\"<domain/>\"}}");
   ck_assert_str_eq (devaddr_assignment_get_xml (a), "<domain><address/></domain>");
   ck_assert_uint_eq (devaddr_assignment_get_added (a), 1);
+  ck_assert_str_eq (devaddr_assignment_get_additions (a)[0], "controller pcie-root-port 1 (pci.1) at pci 0000:00:02.0");
   ck_assert_uint_eq (devaddr_assignment_get_reservations (a)->len, 1);
   ck_assert_str_eq (devaddr_reservation_get_alias (g_ptr_array_index (devaddr_assignment_get_reservations (a), 0)),
                     "net1");
@@ -236,8 +239,8 @@ END_TEST
 START_TEST (test_import_domain)
 {
   static const Step steps[] = {
-    { 1, RESULT ("{\"reservations\":[" RES_NET1 "],\"conflicts\":[{\"alias\":\"net2\",\"type\":\"pci\","
-                 "\"address\":\"0000:00:04.0\",\"holder\":\"net1\"}]}") },
+    { 1, RESULT ("{\"reservations\":[" RES_NET1 "],\"conflicts\":"
+                 "[\"interface[2] (net2) at pci 0000:00:04.0 clashes with net1\"]}") },
     { 1, RESULT ("{\"reservations\":[],\"conflicts\":[]}") },
     END_OF_SCRIPT
   };
@@ -247,16 +250,12 @@ START_TEST (test_import_domain)
   g_autoptr (DevaddrImportResult) a = devaddr_client_import_domain (client, "vm1", "<domain/>", NULL, &error);
   g_autoptr (DevaddrImportResult) b = NULL;
   g_autoptr (GAsyncResult) res = NULL;
-  const char *type, *address, *holder;
 
   assert_no_error (error);
-  assert_request (server, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"domain.import\",\"params\":{\"vm\":\"vm1\",\"xml\":\"<domain/>\"}}");
+  assert_request (server, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"domain.import\",\"params\":{\"vm\":\"vm1\",\"xml\":\"<domain/>\",\"partial\":true}}");
   ck_assert_uint_eq (devaddr_import_result_get_reservations (a)->len, 1);
   ck_assert_uint_eq (devaddr_import_result_get_n_conflicts (a), 1);
-  ck_assert_str_eq (devaddr_import_result_get_conflict (a, 0, &type, &address, &holder), "net2");
-  ck_assert_str_eq (type, "pci");
-  ck_assert_str_eq (address, "0000:00:04.0");
-  ck_assert_str_eq (holder, "net1");
+  ck_assert_str_eq (devaddr_import_result_get_conflict (a, 0), "interface[2] (net2) at pci 0000:00:04.0 clashes with net1");
   devaddr_client_import_domain_async (client, "vm1", "<domain/>", NULL, store_result, &res);
   b = devaddr_client_import_domain_finish (client, wait_for (&res), &error);
   assert_no_error (error);

@@ -149,9 +149,17 @@ START_TEST (test_every_error_reason)
   assert_reason ("vm.create", "{\"vm\":\"vm2\",\"template\":\"sparc\"}", "not-found", 1001, "sparc");
   assert_reason ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"net1\",\"address\":\"0000:00:03.0\"}",
                  "conflict", 1002, "net0");
-  assert_reason ("vm.create", "{\"vm\":\"vm1\"}", "conflict", 1002, "vm1");
+  assert_reason ("vm.create", "{\"vm\":\"vm1\",\"template\":\"q35\"}", "conflict", 1002, "vm1");
+  {
+    /* the same create again is answered and changes nothing */
+    g_autoptr (JsonObject) again = ok_object ("vm.create", "{\"vm\":\"vm1\"}");
+
+    ck_assert_str_eq (json_object_get_string_member (again, "template"), "pc");
+  }
   assert_reason ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"x\",\"constraint\":{\"tags\":[\"pcie\"]}}",
                  "exhausted", 1003, "pcie");
+  assert_code ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"mac\",\"alias\":\"nic\"}", -32602, "with scope \"host\"");
+  assert_code ("addr.reserve", "{\"scope\":\"host\",\"type\":\"pci\",\"alias\":\"nic\"}", -32602, "in the vm");
   assert_reason ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"x\",\"address\":\"0000:00:20.0\"}",
                  "invalid-address", 1004, "slot");
   assert_reason ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\",\"alias\":\"x\",\"address\":\"0:0:31\"}",
@@ -370,7 +378,7 @@ START_TEST (test_watch_and_expiry)
   g_autoptr (JsonNode) w = da_test_client_call_ok (watcher, "watch", "{\"vm\":\"vm1\"}");
   g_autoptr (JsonObject) vm = ok_object ("vm.create", "{\"vm\":\"vm1\"}");
   g_autoptr (JsonObject) other = ok_object ("vm.create", "{\"vm\":\"vm2\"}");
-  g_autoptr (JsonObject) hot = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"tcp-port\",\"alias\":\"vnc\",\"hold_s\":1}");
+  g_autoptr (JsonObject) hot = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"id\",\"alias\":\"vnc\",\"hold_s\":1}");
   g_autoptr (JsonObject) quiet = ok_object ("addr.reserve", "{\"vm\":\"vm2\",\"type\":\"pci\",\"alias\":\"net0\"}");
   g_autofree char *line = NULL;
   g_autoptr (JsonNode) note = NULL;
@@ -398,7 +406,7 @@ START_TEST (test_watch_and_expiry)
       continue;
     }
     ck_assert_str_eq (event, "expired");
-    ck_assert_str_eq (json_object_get_string_member (params, "address"), "5900");
+    ck_assert_str_eq (json_object_get_string_member (params, "address"), "0");
     expired = TRUE;
   }
   assert_reason ("addr.lookup", "{\"vm\":\"vm1\",\"alias\":\"vnc\"}", "not-found", 1001, NULL);
