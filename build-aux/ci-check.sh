@@ -37,6 +37,17 @@ else
   echo "asan: make distdir failed"; status=1
 fi
 
+# the tarball builds, tests, installs and cleans up in a separate build
+# directory with a read-only source tree (read-only only when not root);
+# about 40 s.  distcheck removes its tree on success, so there is no
+# test-suite.log to count: pass or fail is the stage's result
+echo "== ci-check: distcheck"
+if make -j2 distcheck > "$top/ci-distcheck.out" 2>&1; then
+  echo "distcheck: passed"
+else
+  echo "distcheck: FAILED (see ci-distcheck.out)"; status=1
+fi
+
 for t in $(make -s print-ci-suites 2>/dev/null); do
   rm -f "$top/test-suite.log"
   stage "$t" "$top" make "$t"

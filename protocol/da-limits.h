@@ -35,4 +35,4 @@
 #define DA_LIMIT_RESERVE_REQUESTS_MAX 256
 
 /* names in a tags or not_tags list */
-#define DA_LIMIT_TAGS_MAX 32
+#define DA_LIMIT_TAGS_MAX 8

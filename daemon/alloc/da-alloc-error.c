@@ -22,6 +22,16 @@ da_name_validate (const char *what, const char *name, GError **error)
                  "%s is %" G_GSIZE_FORMAT " bytes long; the limit is %d", what, len, DA_NAME_MAX);
     return FALSE;
   }
+  /* the common case, printable ASCII, needs no Unicode tables */
+  {
+    gboolean plain = TRUE;
+
+    for (const char *p = name; *p != '\0' && plain; p++)
+      plain = (guchar) *p >= 0x20 && (guchar) *p < 0x7f && *p != '/' && *p != '\\';
+    if (plain)
+      return strcmp (name, ".") != 0 && strcmp (name, "..") != 0 ? TRUE
+             : (g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s must not be \"%s\"", what, name), FALSE);
+  }
   if (!g_utf8_validate (name, (gssize) len, NULL)) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s is not valid UTF-8", what);
     return FALSE;

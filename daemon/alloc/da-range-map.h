@@ -39,7 +39,12 @@ DaRangeMap *da_range_map_new (GDestroyNotify value_free);
 DaRangeMap *da_range_map_new_set (void);
 void da_range_map_free (DaRangeMap *map);
 void da_range_map_clear (DaRangeMap *map);
+/* the copy holds the same value pointers; it does not own them, so its
+ * value_free is NULL (use da_range_map_copy_full() to copy values) */
 DaRangeMap *da_range_map_copy (const DaRangeMap *map);
+/* the copy holds value_copy (value, user_data) for every value and frees
+ * them with the original's value_free */
+DaRangeMap *da_range_map_copy_full (const DaRangeMap *map, GCopyFunc value_copy, gpointer user_data);
 
 gboolean da_range_map_is_set (const DaRangeMap *map);
 guint da_range_map_n_ranges (const DaRangeMap *map);
@@ -51,14 +56,18 @@ gsize da_range_map_memory (const DaRangeMap *map);
 /* map: insert a new range; FALSE (and nothing changes) when it overlaps one
  * already present or start > end.
  * set: add the keys, merging with overlapping and adjacent ranges; FALSE
- * only when start > end. */
+ * only when start > end; value is ignored.
+ * Both: FALSE when the map already holds G_MAXUINT ranges. */
 gboolean da_range_map_insert (DaRangeMap *map, guint64 start, guint64 end, gpointer value);
 
-/* map: remove the range that starts exactly at start, calling value_free
- * unless steal is set; FALSE when there is none.
+/* map: remove the range that starts exactly at start (end is ignored),
+ * calling value_free; FALSE when there is none.
  * set: remove the keys [start, end] (splitting ranges as needed; keys not
  * in the set are ignored); returns whether anything was removed. */
 gboolean da_range_map_remove (DaRangeMap *map, guint64 start, guint64 end);
+/* remove the range that starts exactly at start without calling value_free
+ * and return its value; NULL when there is none (in a set too, which has
+ * only NULL values) */
 gpointer da_range_map_steal (DaRangeMap *map, guint64 start);
 
 /* the range containing key; value may be NULL */
@@ -73,11 +82,13 @@ gboolean da_range_map_last (const DaRangeMap *map, DaRange *range, gpointer *val
 gboolean da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 end);
 
 /* The smallest k with lo <= k and k + count - 1 <= hi such that none of
- * [k, k + count - 1] is covered.  count >= 1.  Logarithmic. */
+ * [k, k + count - 1] is covered.  FALSE when there is none, and when
+ * count == 0 or lo > hi.  Logarithmic. */
 gboolean da_range_map_find_gap (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found);
 /* The largest such k. */
 gboolean da_range_map_find_gap_last (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found);
-/* The length of the longest uncovered run inside [lo, hi] (saturating). */
+/* The length of the longest uncovered run inside [lo, hi] (saturating at
+ * G_MAXUINT64); 0 when lo > hi. */
 guint64 da_range_map_largest_gap (const DaRangeMap *map, guint64 lo, guint64 hi);
 
 /* Iterate in ascending order from the first range with end >= from.

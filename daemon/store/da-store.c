@@ -204,7 +204,16 @@ store_make_dir (const char *dir, GError **error)
     }
     return TRUE;
   }
-  if (g_mkdir_with_parents (dir, 0700) != 0 || g_chmod (dir, 0700) != 0) {
+  /* missing parents too, each 0700 whatever the umask: under a umask of
+   * 0277 a parent made 0500 would refuse the next level to anyone but root */
+  {
+    g_autofree char *parent = g_path_get_dirname (dir);
+
+    if (strcmp (parent, dir) != 0 && g_stat (parent, &st) != 0 && errno == ENOENT
+        && !store_make_dir (parent, error))
+      return FALSE;
+  }
+  if ((g_mkdir (dir, 0700) != 0 && errno != EEXIST) || g_chmod (dir, 0700) != 0) {
     int errsv = errno;
 
     g_set_error (error, DA_STORE_ERROR, DA_STORE_ERROR_IO, "cannot create state directory %s: %s", dir,

@@ -43,7 +43,7 @@ static const char *const expected_params[][12] = {
   { "pool.stats", "vm", "scope", "!type", NULL },
   { "watch", "vm", NULL },
   { "domain.assign", "!vm", "!xml", NULL },
-  { "domain.import", "!vm", "!xml", NULL },
+  { "domain.import", "!vm", "!xml", "partial", NULL },
   { "device.attach", "!vm", "!xml", NULL },
   { "device.detach", "!vm", "xml", "alias", "phase", NULL },
 };

@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * devaddrd benchmarks, each against a baseline measured in the same run:
+ *  1. addr.lookup round trips (p50, p99) vs a plain line echo over the same
+ *     kind of Unix socket;
+ *  2. durable addr.reserve throughput with 1, 8 and 64 concurrent clients
+ *     vs the fdatasync rate of the same state directory, and reservations
+ *     per sync;
+ *  3. restart with 1,000,000 reservations over 10,000 VMs: time until the
+ *     daemon serves, and its RSS.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/alloc/da-engine.h"
+#include "daemon/da-record.h"
+#include "daemon/store/da-store.h"
+#include "protocol/da-json.h"
+#include "tests/common/da-test-daemon.h"
+
+static int
+cmp_gint64 (const void *a, const void *b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static gint64
+percentile (gint64 *v, guint n, double p)
+{
+  qsort (v, n, sizeof *v, cmp_gint64);
+  return v[MIN (n - 1, (guint) (p * n))];
+}
+
+/* ---- 1. lookup latency vs echo ---- */
+
+static gpointer
+echo_server (gpointer data)
+{
+  int listener = GPOINTER_TO_INT (data);
+  int fd = accept (listener, NULL, NULL);
+  char buf[65536];
+  ssize_t n;
+
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    if (write (fd, buf, (size_t) n) != n)
+      break;
+  close (fd);
+  return NULL;
+}
+
+static int
+connect_unix (const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+
+  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
+    g_error ("connect %s: %s", path, g_strerror (errno));
+  return fd;
+}
+
+/* send one line, read one line back; microseconds */
+static gint64
+round_trip (int fd, const char *line, gsize len, char *buf, gsize size)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  gsize got = 0;
+
+  if (write (fd, line, len) != (ssize_t) len)
+    g_error ("write");
+  for (;;) {
+    ssize_t n = read (fd, buf + got, size - got);
+
+    if (n <= 0)
+      g_error ("read");
+    got += (gsize) n;
+    if (memchr (buf, '\n', got) != NULL)
+      break;
+  }
+  return g_get_monotonic_time () - t0;
+}
+
+static void
+bench_lookup (DaTestDaemon *devaddrd)
+{
+  const guint n = 20000;
+  g_autofree gint64 *echo = g_new (gint64, n);
+  g_autofree gint64 *lookup = g_new (gint64, n);
+  g_autofree char *echo_path = g_build_filename (devaddrd->dir, "echo.sock", NULL);
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  const char *request = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"addr.lookup\",\"params\":{\"vm\":\"bench\",\"alias\":\"net0\"}}\n";
+  gsize len = strlen (request);
+  char buf[4096];
+  int listener, efd, dfd;
+  GThread *thread;
+  gint64 e50, e99, l50, l99;
+
+  listener = socket (AF_UNIX, SOCK_STREAM, 0);
+  g_strlcpy (addr.sun_path, echo_path, sizeof addr.sun_path);
+  if (bind (listener, (struct sockaddr *) &addr, sizeof addr) != 0 || listen (listener, 4) != 0)
+    g_error ("echo socket");
+  thread = g_thread_new ("echo", echo_server, GINT_TO_POINTER (listener));
+  efd = connect_unix (echo_path);
+  dfd = connect_unix (devaddrd->socket_path);
+  {
+    const char *setup = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"vm.create\",\"params\":{\"vm\":\"bench\"}}\n"
+                        "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"addr.reserve\",\"params\":{\"vm\":\"bench\",\"type\":\"pci\",\"alias\":\"net0\"}}\n";
+
+    round_trip (dfd, setup, strlen (setup), buf, sizeof buf);
+    round_trip (dfd, "", 0, buf, sizeof buf);
+  }
+  /* warm up both, then interleave so both see the same machine */
+  for (guint i = 0; i < 1000; i++) {
+    round_trip (efd, request, len, buf, sizeof buf);
+    round_trip (dfd, request, len, buf, sizeof buf);
+  }
+  for (guint i = 0; i < n; i++) {
+    echo[i] = round_trip (efd, request, len, buf, sizeof buf);
+    lookup[i] = round_trip (dfd, request, len, buf, sizeof buf);
+  }
+  if (strstr (buf, "0000:00:03.0") == NULL)
+    g_error ("unexpected lookup reply: %.200s", buf);
+  e50 = percentile (echo, n, 0.50);
+  e99 = percentile (echo, n, 0.99);
+  l50 = percentile (lookup, n, 0.50);
+  l99 = percentile (lookup, n, 0.99);
+  printf ("addr.lookup round trip over a Unix socket (%u each, interleaved):\n", n);
+  printf ("  echo         p50 %4" G_GINT64_FORMAT " us  p99 %4" G_GINT64_FORMAT " us\n", e50, e99);
+  printf ("  addr.lookup  p50 %4" G_GINT64_FORMAT " us  p99 %4" G_GINT64_FORMAT " us\n", l50, l99);
+  printf ("  ratio        p50 %.2fx  p99 %.2fx (goal <= 2.0x)\n", (double) l50 / (double) MAX (e50, 1),
+          (double) l99 / (double) MAX (e99, 1));
+  close (efd);
+  close (dfd);
+  g_thread_join (thread);
+  close (listener);
+}
+
+/* ---- 2. durable reserves vs fdatasync ---- */
+
+static double
+fdatasync_rate (const char *dir, double seconds)
+{
+  g_autofree char *path = g_build_filename (dir, "sync-probe", NULL);
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  char block[64] = { 0 };
+  gint64 t0 = g_get_monotonic_time (), deadline = t0 + (gint64) (seconds * G_USEC_PER_SEC);
+  guint n = 0;
+
+  while (g_get_monotonic_time () < deadline) {
+    if (write (fd, block, sizeof block) != sizeof block || fdatasync (fd) != 0)
+      g_error ("sync probe: %s", g_strerror (errno));
+    n++;
+  }
+  close (fd);
+  unlink (path);
+  return n / ((g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC);
+}
+
+typedef struct {
+  const char *socket_path;
+  guint index;
+  gint64 deadline;
+  guint done;
+} Reserver;
+
+static gpointer
+reserver (gpointer data)
+{
+  Reserver *r = data;
+  int fd = connect_unix (r->socket_path);
+  char buf[4096];
+
+  while (g_get_monotonic_time () < r->deadline) {
+    char line[256];
+    int len = g_snprintf (line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"addr.reserve\","
+                          "\"params\":{\"scope\":\"host\",\"type\":\"id\",\"alias\":\"r%u-%u\"}}\n", r->index, r->done);
+
+    round_trip (fd, line, (gsize) len, buf, sizeof buf);
+    if (strstr (buf, "\"result\"") == NULL)
+      g_error ("reserve failed: %.200s", buf);
+    r->done++;
+  }
+  close (fd);
+  return NULL;
+}
+
+static void
+store_counts (DaTestDaemon *devaddrd, gint64 *records, gint64 *syncs)
+{
+  g_autoptr (DaTestClient) client = da_test_client_connect (devaddrd->socket_path, NULL);
+  g_autoptr (JsonNode) info = da_test_client_call_ok (client, "server.info", NULL);
+  JsonObject *store = json_object_get_object_member (json_node_get_object (info), "store");
+
+  *records = json_object_get_int_member (store, "records");
+  *syncs = json_object_get_int_member (store, "syncs");
+}
+
+static void
+bench_reserve (DaTestDaemon *devaddrd, double seconds)
+{
+  const guint clients[] = { 1, 8, 64 };
+  static guint base = 0;
+
+  printf ("\ndurable addr.reserve vs the fdatasync rate of the state directory (%s):\n", devaddrd->state_dir);
+  for (guint c = 0; c < G_N_ELEMENTS (clients); c++) {
+    double sync_rate = fdatasync_rate (devaddrd->state_dir, seconds / 2);
+    g_autofree Reserver *r = g_new0 (Reserver, clients[c]);
+    g_autofree GThread **t = g_new0 (GThread *, clients[c]);
+    gint64 records0, syncs0, records1, syncs1, t0, t1;
+    guint total = 0;
+
+    store_counts (devaddrd, &records0, &syncs0);
+    t0 = g_get_monotonic_time ();
+    for (guint i = 0; i < clients[c]; i++) {
+      r[i] = (Reserver) { devaddrd->socket_path, base++, t0 + (gint64) (seconds * G_USEC_PER_SEC), 0 };
+      t[i] = g_thread_new ("reserve", reserver, &r[i]);
+    }
+    for (guint i = 0; i < clients[c]; i++) {
+      g_thread_join (t[i]);
+      total += r[i].done;
+    }
+    t1 = g_get_monotonic_time ();
+    store_counts (devaddrd, &records1, &syncs1);
+    {
+      double rate = total / ((t1 - t0) / (double) G_USEC_PER_SEC);
+      double per_sync = (double) (records1 - records0) / (double) MAX (syncs1 - syncs0, 1);
+
+      printf ("  %2u client%s %8.0f reserves/s  fdatasync %6.0f/s  ratio %5.2fx  %5.1f reservations per sync\n",
+              clients[c], clients[c] == 1 ? " " : "s", rate, sync_rate, rate / sync_rate, per_sync);
+    }
+  }
+  printf ("  goals: >= 0.8x the sync rate with 1 client; >= 32 reservations per sync with 64 clients\n");
+}
+
+/* ---- 3. restart with a million reservations ---- */
+
+static gboolean
+no_records (guint64 seq, const guint8 *data, gsize len, gpointer user_data, GError **error)
+{
+  return TRUE;
+}
+
+static void
+snapshot_written (guint64 seq, const GError *error, gpointer user_data)
+{
+  if (error != NULL)
+    g_error ("snapshot: %s", error->message);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* the state a daemon with 10,000 VMs of 100 reservations each leaves */
+static void
+write_big_state (const char *state_dir, guint vms, guint per_vm)
+{
+  const char *srcdir = g_getenv ("DA_SRCDIR");
+  g_autofree char *data = g_build_filename (srcdir != NULL ? srcdir : DA_SRC_DATADIR "/..", "data", NULL);
+  const char *dirs[] = { data, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaCatalog) catalog = da_catalog_load (dirs, &error);
+  g_autoptr (DaEngine) engine = da_engine_new (catalog);
+  g_autoptr (DaStore) store = NULL;
+  g_autoptr (DaSnapshotBuilder) builder = da_snapshot_builder_new (64 * 1024 * 1024);
+  DaStoreOptions options = { 0 };
+  g_auto (DaStoreRecovery) report = { 0 };
+  gboolean done = FALSE;
+  DaRequest request;
+
+  for (guint v = 0; v < vms; v++) {
+    g_autofree char *name = g_strdup_printf ("vm%05u", v);
+    DaScope *scope = da_engine_create_vm (engine, name, "pc", NULL, &error);
+
+    if (scope == NULL)
+      g_error ("%s", error->message);
+    for (guint i = 0; i < per_vm; i++) {
+      char alias[32];
+
+      g_snprintf (alias, sizeof alias, "dev%u", i);
+      memset (&request, 0, sizeof request);
+      request.type = "id";
+      request.alias = alias;
+      da_constraint_init (&request.constraint, da_catalog_get_type (catalog, "id"), TRUE);
+      if (da_scope_reserve (scope, &request, 0, NULL, NULL, &error) == NULL)
+        g_error ("%s", error->message);
+    }
+  }
+  da_record_snapshot (engine, 0, builder);
+  store = da_store_open (state_dir, &options, &error);
+  if (store == NULL || !da_store_recover (store, no_records, NULL, &report, &error) || !da_store_start (store, NULL, &error))
+    g_error ("%s", error->message);
+  da_store_snapshot (store, da_snapshot_builder_steal (builder), snapshot_written, &done);
+  da_store_close (store);
+  if (!done)
+    g_error ("snapshot not written");
+}
+
+static guint64
+status_kb (GPid pid, const char *field)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *text = NULL;
+  const char *line;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (line = strstr (text, field)) == NULL)
+    return 0;
+  return g_ascii_strtoull (line + strlen (field), NULL, 10);
+}
+
+static void
+bench_restart (guint vms, guint per_vm)
+{
+  g_autoptr (DaTestDaemon) devaddrd = da_test_daemon_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaTestClient) client = NULL;
+  g_autoptr (JsonNode) info = NULL;
+  gint64 t0, ready, serving;
+  GPid pid;
+
+  write_big_state (devaddrd->state_dir, vms, per_vm);
+  t0 = g_get_monotonic_time ();
+  if (!da_test_daemon_start (devaddrd, &error))
+    g_error ("%s", error->message);
+  ready = g_get_monotonic_time () - t0;
+  client = da_test_client_connect (devaddrd->socket_path, NULL);
+  info = da_test_client_call_ok (client, "server.info", NULL);
+  serving = g_get_monotonic_time () - t0;
+  pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (devaddrd->process), NULL, 10);
+  printf ("\nrestart with %" G_GINT64_FORMAT " reservations over %u VMs:\n",
+          json_object_get_int_member (json_node_get_object (info), "reservations"), vms);
+  printf ("  READY after %.0f ms, first answer after %.0f ms (goal <= 1000 ms)\n", ready / 1000.0, serving / 1000.0);
+  printf ("  RSS %.0f MB, peak %.0f MB (goal <= 300 MB)\n", status_kb (pid, "VmRSS:") / 1024.0,
+          status_kb (pid, "VmHWM:") / 1024.0);
+  da_test_daemon_stop (devaddrd);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (DaTestDaemon) devaddrd = da_test_daemon_new (NULL);
+  g_autoptr (GError) error = NULL;
+  double seconds = argc > 1 ? g_ascii_strtod (argv[1], NULL) : 3.0;
+
+  if (!da_test_daemon_start (devaddrd, &error))
+    g_error ("%s", error->message);
+  bench_lookup (devaddrd);
+  bench_reserve (devaddrd, seconds);
+  da_test_daemon_stop (devaddrd);
+  bench_restart (10000, 100);
+  return 0;
+}

@@ -1,0 +1,1638 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "da-alloc-error.h"
+#include "da-range-map.h"
+
+/*
+ * A B+tree.  Leaves keep their entries as three parallel arrays (start, end,
+ * value; sets have no value array) and are linked left to right for the
+ * iterator.  Inner nodes keep, per child, its first start, its last end and
+ * the longest uncovered run strictly inside it; those summaries are both the
+ * routing keys and what find_gap() descends by.  The summary of the root
+ * itself is not stored anywhere and never needed.
+ *
+ * Fill: every node except the root holds at least MIN entries, with one
+ * exception: appending past the last range (or prepending before the first)
+ * splits the edge node at the insertion point so that sequential fills pack
+ * nodes full, which leaves the leftmost and rightmost node of each level
+ * possibly smaller (one entry for a leaf, two children for an inner node).
+ * Removal always rebalances a node that drops below MIN.
+ */
+
+/* node sizes; the tests also build this file with tiny nodes so that
+ * splits and merges happen at depth */
+#ifndef DA_RANGE_MAP_LEAF_MAX
+#define DA_RANGE_MAP_LEAF_MAX 64
+#endif
+#ifndef DA_RANGE_MAP_INNER_MAX
+#define DA_RANGE_MAP_INNER_MAX 64
+#endif
+
+#define LEAF_MAX DA_RANGE_MAP_LEAF_MAX
+#define LEAF_MIN (LEAF_MAX / 2)
+#define INNER_MAX DA_RANGE_MAP_INNER_MAX
+#define INNER_MIN (INNER_MAX / 2)
+/* every inner node has two children or more and there are at most
+ * G_MAXUINT ranges, so the height stays below 32 */
+#define MAX_HEIGHT 40
+
+#ifdef DA_RANGE_MAP_COUNT_VISITS
+/* nodes the gap searches looked at, for the complexity tests */
+guint64 da_range_map_visits;
+#define COUNT_VISIT() (da_range_map_visits++)
+#else
+#define COUNT_VISIT() ((void) 0)
+#endif
+
+G_STATIC_ASSERT (LEAF_MAX >= 4 && LEAF_MAX <= 65536);
+G_STATIC_ASSERT (INNER_MAX >= 4 && INNER_MAX <= 65536);
+
+typedef struct _DaLeaf DaLeaf;
+struct _DaLeaf {
+  DaLeaf *next;
+  guint n;
+  /* start[LEAF_MAX], end[LEAF_MAX], then value[LEAF_MAX] unless a set */
+  guint64 keys[];
+};
+
+#define LEAF_START(l) ((l)->keys)
+#define LEAF_END(l) ((l)->keys + LEAF_MAX)
+#define LEAF_VALUE(l) ((gpointer *) ((l)->keys + 2 * LEAF_MAX))
+
+typedef struct {
+  guint n;
+  guint64 first[INNER_MAX]; /* first start inside child i */
+  guint64 last[INNER_MAX];  /* last end inside child i */
+  guint64 gap[INNER_MAX];   /* longest uncovered run strictly inside child i */
+  gpointer child[INNER_MAX];
+} DaInner;
+
+typedef struct {
+  guint64 first;
+  guint64 last;
+  guint64 gap;
+} DaSummary;
+
+struct _DaRangeMap {
+  gpointer root; /* a DaLeaf when height == 0, else a DaInner; NULL when empty */
+  guint height;
+  gboolean is_set;
+  GDestroyNotify value_free;
+  guint n_ranges;
+  /* keys covered modulo 2^64: with ranges present, 0 means 2^64 */
+  guint64 n_keys;
+  gsize memory;
+  guint64 serial;
+};
+
+/* the way from the root to a leaf: node[l] is the inner node at level l
+ * and index[l] the child taken there */
+typedef struct {
+  DaInner *node[MAX_HEIGHT];
+  guint index[MAX_HEIGHT];
+  DaLeaf *leaf;
+} DaPath;
+
+typedef enum {
+  SPLIT_HALF,
+  SPLIT_APPEND,
+  SPLIT_PREPEND,
+} DaSplit;
+
+/* ---------------------------------------------------------------- nodes */
+
+static gsize
+leaf_size (const DaRangeMap *map)
+{
+  return G_STRUCT_OFFSET (DaLeaf, keys) + (map->is_set ? 2 : 3) * LEAF_MAX * sizeof (guint64);
+}
+
+static DaLeaf *
+leaf_new (DaRangeMap *map)
+{
+  DaLeaf *leaf = g_malloc (leaf_size (map));
+
+  leaf->next = NULL;
+  leaf->n = 0;
+  map->memory += leaf_size (map);
+  return leaf;
+}
+
+static void
+leaf_free (DaRangeMap *map, DaLeaf *leaf)
+{
+  map->memory -= leaf_size (map);
+  g_free (leaf);
+}
+
+static DaInner *
+inner_new (DaRangeMap *map)
+{
+  DaInner *inner = g_new (DaInner, 1);
+
+  inner->n = 0;
+  map->memory += sizeof (DaInner);
+  return inner;
+}
+
+static void
+inner_free (DaRangeMap *map, DaInner *inner)
+{
+  map->memory -= sizeof (DaInner);
+  g_free (inner);
+}
+
+/* moves count entries; the ranges may overlap */
+static inline void
+leaf_move (const DaRangeMap *map, DaLeaf *dst, guint di, DaLeaf *src, guint si, guint count)
+{
+  memmove (LEAF_START (dst) + di, LEAF_START (src) + si, count * sizeof (guint64));
+  memmove (LEAF_END (dst) + di, LEAF_END (src) + si, count * sizeof (guint64));
+  if (!map->is_set)
+    memmove (LEAF_VALUE (dst) + di, LEAF_VALUE (src) + si, count * sizeof (gpointer));
+}
+
+static inline void
+leaf_put (const DaRangeMap *map, DaLeaf *leaf, guint i, guint64 start, guint64 end, gpointer value)
+{
+  LEAF_START (leaf)[i] = start;
+  LEAF_END (leaf)[i] = end;
+  if (!map->is_set)
+    LEAF_VALUE (leaf)[i] = value;
+}
+
+static inline void
+leaf_get (const DaRangeMap *map, const DaLeaf *leaf, guint i, DaRange *range, gpointer *value)
+{
+  if (range != NULL) {
+    range->start = LEAF_START (leaf)[i];
+    range->end = LEAF_END (leaf)[i];
+  }
+  if (value != NULL)
+    *value = map->is_set ? NULL : LEAF_VALUE (leaf)[i];
+}
+
+static inline void
+inner_move (DaInner *dst, guint di, DaInner *src, guint si, guint count)
+{
+  memmove (dst->first + di, src->first + si, count * sizeof (guint64));
+  memmove (dst->last + di, src->last + si, count * sizeof (guint64));
+  memmove (dst->gap + di, src->gap + si, count * sizeof (guint64));
+  memmove (dst->child + di, src->child + si, count * sizeof (gpointer));
+}
+
+static inline void
+inner_set (DaInner *inner, guint i, gpointer child, const DaSummary *s)
+{
+  inner->first[i] = s->first;
+  inner->last[i] = s->last;
+  inner->gap[i] = s->gap;
+  inner->child[i] = child;
+}
+
+static inline guint
+node_n (gpointer node, gboolean is_leaf)
+{
+  return is_leaf ? ((DaLeaf *) node)->n : ((DaInner *) node)->n;
+}
+
+/* the number of elements <= key in a sorted array of n; branch-free so
+ * that a random key costs no mispredicted branches */
+static inline guint
+upper_bound (const guint64 *a, guint n, guint64 key)
+{
+  const guint64 *base = a;
+  guint len = n;
+
+  if (n == 0)
+    return 0;
+  while (len > 1) {
+    guint half = len / 2;
+
+    base = base[half] <= key ? base + half : base;
+    len -= half;
+  }
+  return (guint) (base - a) + (*base <= key);
+}
+
+#define LEAF_UPPER(leaf, key) upper_bound (LEAF_START (leaf), (leaf)->n, (key))
+
+/* the child whose keys may contain key: the last one starting at or
+ * before it, or the first */
+static inline guint
+inner_child_for (const DaInner *inner, guint64 key)
+{
+  guint i = upper_bound (inner->first, inner->n, key);
+
+  return i > 0 ? i - 1 : 0;
+}
+
+/* ------------------------------------------------------------ summaries */
+
+/* uncovered keys between entry i - 1 and entry i */
+static inline guint64
+leaf_gap_before (const DaLeaf *leaf, guint i)
+{
+  return LEAF_START (leaf)[i] - LEAF_END (leaf)[i - 1] - 1;
+}
+
+static inline guint64
+inner_gap_before (const DaInner *inner, guint i)
+{
+  return inner->first[i] - inner->last[i - 1] - 1;
+}
+
+static guint64
+leaf_max_gap (const DaLeaf *leaf)
+{
+  const guint64 *start = LEAF_START (leaf);
+  const guint64 *end = LEAF_END (leaf);
+  guint64 max = 0;
+
+  for (guint i = 1; i < leaf->n; i++) {
+    guint64 gap = start[i] - end[i - 1] - 1;
+
+    max = gap > max ? gap : max;
+  }
+  return max;
+}
+
+static guint64
+inner_max_gap (const DaInner *inner)
+{
+  guint64 max = inner->gap[0];
+
+  for (guint i = 1; i < inner->n; i++) {
+    guint64 between = inner_gap_before (inner, i);
+
+    max = MAX (max, inner->gap[i]);
+    max = MAX (max, between);
+  }
+  return max;
+}
+
+static void
+leaf_summary (const DaLeaf *leaf, DaSummary *s)
+{
+  s->first = LEAF_START (leaf)[0];
+  s->last = LEAF_END (leaf)[leaf->n - 1];
+  s->gap = leaf_max_gap (leaf);
+}
+
+static void
+inner_summary (const DaInner *inner, DaSummary *s)
+{
+  s->first = inner->first[0];
+  s->last = inner->last[inner->n - 1];
+  s->gap = inner_max_gap (inner);
+}
+
+static void
+node_summary (gpointer node, gboolean is_leaf, DaSummary *s)
+{
+  if (is_leaf)
+    leaf_summary (node, s);
+  else
+    inner_summary (node, s);
+}
+
+/* the largest of the gaps on either side of entry i; FALSE when it has
+ * no neighbour */
+static inline gboolean
+leaf_gaps_around (const DaLeaf *leaf, guint i, guint64 *max)
+{
+  gboolean any = FALSE;
+  guint64 m = 0;
+
+  if (i > 0 && i < leaf->n) {
+    m = leaf_gap_before (leaf, i);
+    any = TRUE;
+  }
+  if (i + 1 < leaf->n) {
+    m = MAX (m, leaf_gap_before (leaf, i + 1));
+    any = TRUE;
+  }
+  *max = m;
+  return any;
+}
+
+/* the largest of child i's own gap and the runs on either side of it */
+static inline guint64
+inner_gaps_around (const DaInner *inner, guint i)
+{
+  guint64 m = inner->gap[i];
+
+  if (i > 0)
+    m = MAX (m, inner_gap_before (inner, i));
+  if (i + 1 < inner->n)
+    m = MAX (m, inner_gap_before (inner, i + 1));
+  return m;
+}
+
+/* Whether a node's longest gap is known without a rescan after gaps up to
+ * removed were replaced by gaps up to added: it is MAX (old_max, added)
+ * unless a removed gap held the old maximum and nothing as long came in. */
+static inline gboolean
+new_max_gap (gboolean removed_any, guint64 removed, guint64 added, guint64 old_max)
+{
+  return !removed_any || removed < old_max || added >= old_max;
+}
+
+/* The node at path level lvl (the leaf when lvl == height) now has summary
+ * s: store it in the parent and go up while something changes.  A node's
+ * longest gap is updated without a rescan unless the gaps that changed
+ * held the old maximum, which keeps an update O(height) in the usual case. */
+static void
+path_propagate (DaPath *path, guint lvl, DaSummary s)
+{
+  while (lvl > 0) {
+    DaInner *p = path->node[lvl - 1];
+    guint i = path->index[lvl - 1];
+    guint64 removed, added, old_max;
+
+    if (p->first[i] == s.first && p->last[i] == s.last && p->gap[i] == s.gap)
+      return;
+    removed = inner_gaps_around (p, i);
+    p->first[i] = s.first;
+    p->last[i] = s.last;
+    p->gap[i] = s.gap;
+    lvl--;
+    if (lvl == 0)
+      return;
+    added = inner_gaps_around (p, i);
+    old_max = path->node[lvl - 1]->gap[path->index[lvl - 1]];
+    s.first = p->first[0];
+    s.last = p->last[p->n - 1];
+    s.gap = new_max_gap (TRUE, removed, added, old_max) ? MAX (old_max, added) : inner_max_gap (p);
+  }
+}
+
+/* the path's leaf changed in place: gaps up to removed went away (when
+ * removed_any) and gaps up to added appeared */
+static void
+leaf_changed (DaRangeMap *map, DaPath *path, gboolean removed_any, guint64 removed, guint64 added)
+{
+  DaLeaf *leaf = path->leaf;
+  DaInner *parent;
+  guint64 old_max;
+  DaSummary s;
+
+  if (map->height == 0)
+    return;
+  parent = path->node[map->height - 1];
+  old_max = parent->gap[path->index[map->height - 1]];
+  s.first = LEAF_START (leaf)[0];
+  s.last = LEAF_END (leaf)[leaf->n - 1];
+  s.gap = new_max_gap (removed_any, removed, added, old_max) ? MAX (old_max, added) : leaf_max_gap (leaf);
+  path_propagate (path, map->height, s);
+}
+
+/* --------------------------------------------------------------- search */
+
+/* Asks for all the cache lines a node will need at once: the binary search
+ * would otherwise wait for them one after the other, each a trip to memory
+ * in a large map.  Leaves also get their ends (every search reads one) and,
+ * before a change moves entries, their values. */
+static inline void
+prefetch_lines (const void *p, gsize size)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  for (gsize off = 0; off < size; off += 64)
+    __builtin_prefetch ((const char *) p + off);
+#endif
+}
+
+/* map is only read when values is set */
+static inline void
+prefetch_node (const DaRangeMap *map, gconstpointer node, gboolean is_leaf, gboolean values)
+{
+  if (is_leaf) {
+    const DaLeaf *leaf = node;
+
+    prefetch_lines (leaf, G_STRUCT_OFFSET (DaLeaf, keys) + 2 * LEAF_MAX * sizeof (guint64));
+    if (values && !map->is_set)
+      prefetch_lines (LEAF_VALUE (leaf), LEAF_MAX * sizeof (gpointer));
+  } else {
+    prefetch_lines (((const DaInner *) node)->first, INNER_MAX * sizeof (guint64));
+  }
+}
+
+static DaLeaf *
+descend (const DaRangeMap *map, guint64 key, DaPath *path)
+{
+  gpointer node = map->root;
+
+  for (guint l = 0; l < map->height; l++) {
+    DaInner *inner = node;
+    guint i = inner_child_for (inner, key);
+
+    if (path != NULL) {
+      path->node[l] = inner;
+      path->index[l] = i;
+    }
+    node = inner->child[i];
+    prefetch_node (map, node, l + 1 == map->height, path != NULL);
+  }
+  if (path != NULL)
+    path->leaf = node;
+  return node;
+}
+
+/* Points path and pos at the first range with end >= key and returns TRUE;
+ * when there is none, FALSE with pos just past the last range.  Either way
+ * pos is where a range starting at key would be inserted. */
+static gboolean
+locate_next (const DaRangeMap *map, guint64 key, DaPath *path, guint *pos)
+{
+  DaLeaf *leaf = descend (map, key, path);
+  guint i = LEAF_UPPER (leaf, key);
+
+  if (i > 0 && LEAF_END (leaf)[i - 1] >= key) {
+    *pos = i - 1;
+    return TRUE;
+  }
+  if (i < leaf->n) {
+    *pos = i;
+    return TRUE;
+  }
+  if (leaf->next == NULL) {
+    *pos = i;
+    return FALSE;
+  }
+  descend (map, LEAF_START (leaf->next)[0], path);
+  *pos = 0;
+  return TRUE;
+}
+
+static gboolean
+path_is_leftmost (const DaRangeMap *map, const DaPath *path)
+{
+  for (guint l = 0; l < map->height; l++) {
+    if (path->index[l] != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+bounds (const DaRangeMap *map, guint64 *first, guint64 *last)
+{
+  if (map->height == 0) {
+    const DaLeaf *leaf = map->root;
+
+    *first = LEAF_START (leaf)[0];
+    *last = LEAF_END (leaf)[leaf->n - 1];
+  } else {
+    const DaInner *inner = map->root;
+
+    *first = inner->first[0];
+    *last = inner->last[inner->n - 1];
+  }
+}
+
+/* ------------------------------------------------------------ insertion */
+
+static inline void
+count_add (DaRangeMap *map, guint64 start, guint64 end)
+{
+  /* modulo 2^64: the total never exceeds 2^64 because ranges are disjoint */
+  map->n_keys += end - start + 1;
+}
+
+static inline void
+count_sub (DaRangeMap *map, guint64 start, guint64 end)
+{
+  map->n_keys -= end - start + 1;
+}
+
+/* The node at path level lvl was split into itself (summary ls) and right
+ * (summary rs), which goes just after it.  Splits the ancestors as needed. */
+static void
+split_done (DaRangeMap *map, DaPath *path, guint lvl, DaSummary ls, gpointer right, DaSummary rs, DaSplit kind)
+{
+  for (;;) {
+    DaInner *p, *q;
+    guint i, n, k;
+
+    if (lvl == 0) {
+      DaInner *root = inner_new (map);
+
+      inner_set (root, 0, map->root, &ls);
+      inner_set (root, 1, right, &rs);
+      root->n = 2;
+      map->root = root;
+      map->height++;
+      return;
+    }
+    p = path->node[lvl - 1];
+    i = path->index[lvl - 1];
+    n = p->n;
+    inner_set (p, i, p->child[i], &ls);
+    if (n < INNER_MAX) {
+      inner_move (p, i + 2, p, i + 1, n - i - 1);
+      inner_set (p, i + 1, right, &rs);
+      p->n = n + 1;
+      if (lvl > 1) {
+        DaSummary s;
+
+        inner_summary (p, &s);
+        path_propagate (path, lvl - 1, s);
+      }
+      return;
+    }
+
+    /* n + 1 children with the new one at i + 1: the left node keeps k;
+     * at the edges of a sequential fill the old node stays (nearly) full */
+    if (kind == SPLIT_APPEND && i + 1 == n) {
+      k = n - 1;
+    } else if (kind == SPLIT_PREPEND && i == 0) {
+      k = 2;
+    } else {
+      k = (n + 1) / 2;
+      kind = SPLIT_HALF;
+    }
+    q = inner_new (map);
+    if (i + 1 < k) {
+      inner_move (q, 0, p, k - 1, n - k + 1);
+      inner_move (p, i + 2, p, i + 1, k - i - 2);
+      inner_set (p, i + 1, right, &rs);
+    } else {
+      inner_move (q, 0, p, k, i + 1 - k);
+      inner_set (q, i + 1 - k, right, &rs);
+      inner_move (q, i + 2 - k, p, i + 1, n - i - 1);
+    }
+    p->n = k;
+    q->n = n + 1 - k;
+    inner_summary (p, &ls);
+    inner_summary (q, &rs);
+    right = q;
+    lvl--;
+  }
+}
+
+/* inserts an entry at pos of the path's leaf; the caller checked order */
+static void
+leaf_insert (DaRangeMap *map, DaPath *path, guint pos, guint64 start, guint64 end, gpointer value)
+{
+  DaLeaf *leaf = path->leaf;
+  DaLeaf *right;
+  DaSummary ls, rs;
+  DaSplit kind;
+  guint n = leaf->n;
+  guint k;
+
+  map->n_ranges++;
+  count_add (map, start, end);
+  if (n < LEAF_MAX) {
+    gboolean removed_any = pos > 0 && pos < n;
+    guint64 removed = removed_any ? leaf_gap_before (leaf, pos) : 0;
+    guint64 added;
+
+    leaf_move (map, leaf, pos + 1, leaf, pos, n - pos);
+    leaf_put (map, leaf, pos, start, end, value);
+    leaf->n = n + 1;
+    leaf_gaps_around (leaf, pos, &added);
+    leaf_changed (map, path, removed_any, removed, added);
+    return;
+  }
+
+  if (pos == n && leaf->next == NULL) {
+    kind = SPLIT_APPEND;
+    k = n;
+  } else if (pos == 0 && path_is_leftmost (map, path)) {
+    kind = SPLIT_PREPEND;
+    k = 1;
+  } else {
+    kind = SPLIT_HALF;
+    k = (n + 1) / 2;
+  }
+  right = leaf_new (map);
+  if (pos < k) {
+    leaf_move (map, right, 0, leaf, k - 1, n - k + 1);
+    leaf_move (map, leaf, pos + 1, leaf, pos, k - 1 - pos);
+    leaf_put (map, leaf, pos, start, end, value);
+  } else {
+    leaf_move (map, right, 0, leaf, k, pos - k);
+    leaf_put (map, right, pos - k, start, end, value);
+    leaf_move (map, right, pos - k + 1, leaf, pos, n - pos);
+  }
+  leaf->n = k;
+  right->n = n + 1 - k;
+  right->next = leaf->next;
+  leaf->next = right;
+  leaf_summary (leaf, &ls);
+  leaf_summary (right, &rs);
+  split_done (map, path, map->height, ls, right, rs, kind);
+}
+
+static void
+insert_first (DaRangeMap *map, guint64 start, guint64 end, gpointer value)
+{
+  DaLeaf *leaf = leaf_new (map);
+
+  leaf_put (map, leaf, 0, start, end, value);
+  leaf->n = 1;
+  map->root = leaf;
+  map->height = 0;
+  map->n_ranges = 1;
+  map->n_keys = 0;
+  count_add (map, start, end);
+}
+
+/* sets entry pos of the path's leaf to [start, end]; order is kept */
+static void
+leaf_modify (DaRangeMap *map, DaPath *path, guint pos, guint64 start, guint64 end)
+{
+  DaLeaf *leaf = path->leaf;
+  gboolean removed_any;
+  guint64 removed, added;
+
+  removed_any = leaf_gaps_around (leaf, pos, &removed);
+  count_sub (map, LEAF_START (leaf)[pos], LEAF_END (leaf)[pos]);
+  count_add (map, start, end);
+  LEAF_START (leaf)[pos] = start;
+  LEAF_END (leaf)[pos] = end;
+  leaf_gaps_around (leaf, pos, &added);
+  leaf_changed (map, path, removed_any, removed, added);
+}
+
+/* -------------------------------------------------------------- removal */
+
+/* moves entries between two neighbours so that the left one holds want */
+static void
+redistribute (DaRangeMap *map, gpointer left, gpointer right, gboolean is_leaf, guint want)
+{
+  if (is_leaf) {
+    DaLeaf *l = left, *r = right;
+
+    if (l->n < want) {
+      guint m = want - l->n;
+
+      leaf_move (map, l, l->n, r, 0, m);
+      leaf_move (map, r, 0, r, m, r->n - m);
+      l->n += m;
+      r->n -= m;
+    } else {
+      guint m = l->n - want;
+
+      leaf_move (map, r, m, r, 0, r->n);
+      leaf_move (map, r, 0, l, want, m);
+      l->n -= m;
+      r->n += m;
+    }
+  } else {
+    DaInner *l = left, *r = right;
+
+    if (l->n < want) {
+      guint m = want - l->n;
+
+      inner_move (l, l->n, r, 0, m);
+      inner_move (r, 0, r, m, r->n - m);
+      l->n += m;
+      r->n -= m;
+    } else {
+      guint m = l->n - want;
+
+      inner_move (r, m, r, 0, r->n);
+      inner_move (r, 0, l, want, m);
+      l->n -= m;
+      r->n += m;
+    }
+  }
+}
+
+/* moves everything of right into left and frees right */
+static void
+merge (DaRangeMap *map, gpointer left, gpointer right, gboolean is_leaf)
+{
+  if (is_leaf) {
+    DaLeaf *l = left, *r = right;
+
+    leaf_move (map, l, l->n, r, 0, r->n);
+    l->n += r->n;
+    l->next = r->next;
+    leaf_free (map, r);
+  } else {
+    DaInner *l = left, *r = right;
+
+    inner_move (l, l->n, r, 0, r->n);
+    l->n += r->n;
+    inner_free (map, r);
+  }
+}
+
+/* the node at path level lvl (>= 1) fell below its minimum: borrow from a
+ * neighbour or merge with it, and go up while parents underflow */
+static void
+rebalance (DaRangeMap *map, DaPath *path, guint lvl)
+{
+  for (;;) {
+    DaInner *p = path->node[lvl - 1];
+    guint i = path->index[lvl - 1];
+    guint a = i > 0 ? i - 1 : i;
+    gboolean is_leaf = lvl == map->height;
+    guint min = is_leaf ? LEAF_MIN : INNER_MIN;
+    gpointer left = p->child[a];
+    gpointer right = p->child[a + 1];
+    guint total = node_n (left, is_leaf) + node_n (right, is_leaf);
+    DaSummary s;
+
+    if (total >= 2 * min) {
+      redistribute (map, left, right, is_leaf, total / 2);
+      node_summary (left, is_leaf, &s);
+      inner_set (p, a, left, &s);
+      node_summary (right, is_leaf, &s);
+      inner_set (p, a + 1, right, &s);
+      if (lvl > 1) {
+        inner_summary (p, &s);
+        path_propagate (path, lvl - 1, s);
+      }
+      return;
+    }
+
+    merge (map, left, right, is_leaf);
+    node_summary (left, is_leaf, &s);
+    inner_set (p, a, left, &s);
+    inner_move (p, a + 1, p, a + 2, p->n - a - 2);
+    p->n--;
+    if (lvl == 1) {
+      /* p is the root */
+      if (p->n == 1) {
+        map->root = p->child[0];
+        map->height--;
+        inner_free (map, p);
+      }
+      return;
+    }
+    if (p->n >= INNER_MIN) {
+      inner_summary (p, &s);
+      path_propagate (path, lvl - 1, s);
+      return;
+    }
+    lvl--;
+  }
+}
+
+/* removes entry pos of the path's leaf */
+static void
+leaf_remove (DaRangeMap *map, DaPath *path, guint pos)
+{
+  DaLeaf *leaf = path->leaf;
+  gboolean removed_any;
+  guint64 removed, added = 0;
+
+  map->n_ranges--;
+  count_sub (map, LEAF_START (leaf)[pos], LEAF_END (leaf)[pos]);
+  removed_any = leaf_gaps_around (leaf, pos, &removed);
+  leaf_move (map, leaf, pos, leaf, pos + 1, leaf->n - pos - 1);
+  leaf->n--;
+  if (map->height == 0) {
+    if (leaf->n == 0) {
+      leaf_free (map, leaf);
+      map->root = NULL;
+    }
+    return;
+  }
+  if (leaf->n >= LEAF_MIN) {
+    if (pos > 0 && pos < leaf->n)
+      added = leaf_gap_before (leaf, pos);
+    leaf_changed (map, path, removed_any, removed, added);
+    return;
+  }
+  rebalance (map, path, map->height);
+}
+
+/* removes the range starting exactly at start */
+static gboolean
+remove_exact (DaRangeMap *map, guint64 start, gpointer *value)
+{
+  DaPath path;
+  DaLeaf *leaf;
+  guint i;
+
+  if (map->root == NULL)
+    return FALSE;
+  leaf = descend (map, start, &path);
+  i = LEAF_UPPER (leaf, start);
+  if (i == 0 || LEAF_START (leaf)[i - 1] != start)
+    return FALSE;
+  leaf_get (map, leaf, i - 1, NULL, value);
+  leaf_remove (map, &path, i - 1);
+  map->serial++;
+  return TRUE;
+}
+
+/* --------------------------------------------------------- construction */
+
+static DaRangeMap *
+map_new (gboolean is_set, GDestroyNotify value_free)
+{
+  DaRangeMap *map = g_new0 (DaRangeMap, 1);
+
+  map->is_set = is_set;
+  map->value_free = value_free;
+  return map;
+}
+
+DaRangeMap *
+da_range_map_new (GDestroyNotify value_free)
+{
+  return map_new (FALSE, value_free);
+}
+
+DaRangeMap *
+da_range_map_new_set (void)
+{
+  return map_new (TRUE, NULL);
+}
+
+static void
+node_free (DaRangeMap *map, gpointer node, guint height)
+{
+  if (height == 0) {
+    DaLeaf *leaf = node;
+
+    if (map->value_free != NULL) {
+      for (guint i = 0; i < leaf->n; i++)
+        map->value_free (LEAF_VALUE (leaf)[i]);
+    }
+    leaf_free (map, leaf);
+  } else {
+    DaInner *inner = node;
+
+    for (guint i = 0; i < inner->n; i++)
+      node_free (map, inner->child[i], height - 1);
+    inner_free (map, inner);
+  }
+}
+
+void
+da_range_map_clear (DaRangeMap *map)
+{
+  g_return_if_fail (map != NULL);
+
+  if (map->root != NULL) {
+    gpointer root = map->root;
+    guint height = map->height;
+
+    /* detach first so that a value_free looking at the map sees it empty */
+    map->root = NULL;
+    map->height = 0;
+    map->n_ranges = 0;
+    map->n_keys = 0;
+    map->serial++;
+    node_free (map, root, height);
+  }
+}
+
+void
+da_range_map_free (DaRangeMap *map)
+{
+  if (map == NULL)
+    return;
+  da_range_map_clear (map);
+  g_free (map);
+}
+
+static gpointer
+node_copy (DaRangeMap *dst, const DaRangeMap *src, gpointer node, guint height, DaLeaf **prev_leaf,
+           GCopyFunc value_copy, gpointer user_data)
+{
+  if (height == 0) {
+    DaLeaf *from = node;
+    DaLeaf *leaf = leaf_new (dst);
+
+    leaf_move (dst, leaf, 0, from, 0, from->n);
+    leaf->n = from->n;
+    if (value_copy != NULL && !src->is_set) {
+      for (guint i = 0; i < leaf->n; i++)
+        LEAF_VALUE (leaf)[i] = value_copy (LEAF_VALUE (from)[i], user_data);
+    }
+    if (*prev_leaf != NULL)
+      (*prev_leaf)->next = leaf;
+    *prev_leaf = leaf;
+    return leaf;
+  } else {
+    DaInner *from = node;
+    DaInner *inner = inner_new (dst);
+
+    inner->n = from->n;
+    memcpy (inner->first, from->first, from->n * sizeof (guint64));
+    memcpy (inner->last, from->last, from->n * sizeof (guint64));
+    memcpy (inner->gap, from->gap, from->n * sizeof (guint64));
+    for (guint i = 0; i < from->n; i++)
+      inner->child[i] = node_copy (dst, src, from->child[i], height - 1, prev_leaf, value_copy, user_data);
+    return inner;
+  }
+}
+
+DaRangeMap *
+da_range_map_copy_full (const DaRangeMap *map, GCopyFunc value_copy, gpointer user_data)
+{
+  DaRangeMap *copy;
+  DaLeaf *prev_leaf = NULL;
+
+  g_return_val_if_fail (map != NULL, NULL);
+
+  copy = map_new (map->is_set, value_copy != NULL ? map->value_free : NULL);
+  if (map->root != NULL)
+    copy->root = node_copy (copy, map, map->root, map->height, &prev_leaf, value_copy, user_data);
+  copy->height = map->height;
+  copy->n_ranges = map->n_ranges;
+  copy->n_keys = map->n_keys;
+  return copy;
+}
+
+DaRangeMap *
+da_range_map_copy (const DaRangeMap *map)
+{
+  return da_range_map_copy_full (map, NULL, NULL);
+}
+
+gboolean
+da_range_map_is_set (const DaRangeMap *map)
+{
+  g_return_val_if_fail (map != NULL, FALSE);
+  return map->is_set;
+}
+
+guint
+da_range_map_n_ranges (const DaRangeMap *map)
+{
+  g_return_val_if_fail (map != NULL, 0);
+  return map->n_ranges;
+}
+
+guint64
+da_range_map_n_keys (const DaRangeMap *map)
+{
+  g_return_val_if_fail (map != NULL, 0);
+  if (map->n_ranges > 0 && map->n_keys == 0)
+    return G_MAXUINT64;
+  return map->n_keys;
+}
+
+gsize
+da_range_map_memory (const DaRangeMap *map)
+{
+  g_return_val_if_fail (map != NULL, 0);
+  return map->memory;
+}
+
+/* ------------------------------------------------------ insert / remove */
+
+static gboolean
+set_insert (DaRangeMap *map, guint64 start, guint64 end)
+{
+  guint64 touch_lo = start > 0 ? start - 1 : 0;
+  guint64 touch_hi = end < G_MAXUINT64 ? end + 1 : G_MAXUINT64;
+  guint64 rs, new_start, new_end;
+  DaPath path;
+  DaLeaf *leaf;
+  guint pos;
+
+  if (!locate_next (map, touch_lo, &path, &pos) || LEAF_START (path.leaf)[pos] > touch_hi) {
+    if (map->n_ranges == G_MAXUINT)
+      return FALSE;
+    leaf_insert (map, &path, pos, start, end, NULL);
+    map->serial++;
+    return TRUE;
+  }
+
+  /* pos is the first range touching [start, end]: grow it, absorbing the
+   * ranges after it that touch the grown range */
+  leaf = path.leaf;
+  rs = LEAF_START (leaf)[pos];
+  new_start = MIN (start, rs);
+  new_end = MAX (end, LEAF_END (leaf)[pos]);
+  if (new_start == rs && new_end == LEAF_END (leaf)[pos])
+    return TRUE;
+  for (;;) {
+    DaLeaf *fl;
+    guint fi;
+    guint64 fs;
+
+    if (pos + 1 < leaf->n) {
+      fl = leaf;
+      fi = pos + 1;
+    } else if (leaf->next != NULL) {
+      fl = leaf->next;
+      fi = 0;
+    } else {
+      break;
+    }
+    fs = LEAF_START (fl)[fi];
+    if (new_end < G_MAXUINT64 && fs > new_end + 1)
+      break;
+    new_end = MAX (new_end, LEAF_END (fl)[fi]);
+    if (fl == leaf && (leaf->n > LEAF_MIN || map->height == 0)) {
+      /* no rebalancing, so path and pos stay valid */
+      leaf_remove (map, &path, fi);
+    } else {
+      remove_exact (map, fs, NULL);
+      leaf = descend (map, rs, &path);
+      pos = LEAF_UPPER (leaf, rs) - 1;
+    }
+  }
+  leaf_modify (map, &path, pos, new_start, new_end);
+  map->serial++;
+  return TRUE;
+}
+
+gboolean
+da_range_map_insert (DaRangeMap *map, guint64 start, guint64 end, gpointer value)
+{
+  DaPath path;
+  guint pos;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (start > end)
+    return FALSE;
+  if (map->root == NULL) {
+    insert_first (map, start, end, map->is_set ? NULL : value);
+    map->serial++;
+    return TRUE;
+  }
+  if (map->is_set)
+    return set_insert (map, start, end);
+
+  if (locate_next (map, start, &path, &pos) && LEAF_START (path.leaf)[pos] <= end)
+    return FALSE;
+  if (map->n_ranges == G_MAXUINT)
+    return FALSE;
+  leaf_insert (map, &path, pos, start, end, value);
+  map->serial++;
+  return TRUE;
+}
+
+static gboolean
+set_remove (DaRangeMap *map, guint64 start, guint64 end)
+{
+  gboolean changed = FALSE;
+
+  if (start > end)
+    return FALSE;
+  while (map->root != NULL) {
+    DaPath path;
+    guint pos;
+    guint64 rs, re;
+
+    if (!locate_next (map, start, &path, &pos))
+      break;
+    rs = LEAF_START (path.leaf)[pos];
+    re = LEAF_END (path.leaf)[pos];
+    if (rs > end)
+      break;
+    if (rs < start && re > end) {
+      /* the keys are inside one range, which becomes two */
+      if (map->n_ranges == G_MAXUINT)
+        break;
+      leaf_modify (map, &path, pos, rs, start - 1);
+      locate_next (map, end + 1, &path, &pos);
+      leaf_insert (map, &path, pos, end + 1, re, NULL);
+      changed = TRUE;
+      break;
+    }
+    changed = TRUE;
+    if (rs < start) {
+      leaf_modify (map, &path, pos, rs, start - 1);
+    } else if (re > end) {
+      leaf_modify (map, &path, pos, end + 1, re);
+      break;
+    } else {
+      leaf_remove (map, &path, pos);
+      if (re == end)
+        break;
+    }
+  }
+  if (changed)
+    map->serial++;
+  return changed;
+}
+
+gboolean
+da_range_map_remove (DaRangeMap *map, guint64 start, guint64 end)
+{
+  gpointer value = NULL;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (map->is_set)
+    return set_remove (map, start, end);
+  if (!remove_exact (map, start, &value))
+    return FALSE;
+  if (map->value_free != NULL)
+    map->value_free (value);
+  return TRUE;
+}
+
+gpointer
+da_range_map_steal (DaRangeMap *map, guint64 start)
+{
+  gpointer value = NULL;
+
+  g_return_val_if_fail (map != NULL, NULL);
+
+  if (!remove_exact (map, start, &value))
+    return NULL;
+  return value;
+}
+
+/* -------------------------------------------------------------- queries */
+
+gboolean
+da_range_map_lookup (const DaRangeMap *map, guint64 key, DaRange *range, gpointer *value)
+{
+  const DaLeaf *leaf;
+  guint i;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (map->root == NULL)
+    return FALSE;
+  leaf = descend (map, key, NULL);
+  i = LEAF_UPPER (leaf, key);
+  if (i == 0 || LEAF_END (leaf)[i - 1] < key)
+    return FALSE;
+  leaf_get (map, leaf, i - 1, range, value);
+  return TRUE;
+}
+
+/* the leaf and index of the first range with end >= key; FALSE when none */
+static gboolean
+find_next (const DaRangeMap *map, guint64 key, const DaLeaf **leaf_out, guint *pos)
+{
+  const DaLeaf *leaf;
+  guint i;
+
+  if (map->root == NULL)
+    return FALSE;
+  leaf = descend (map, key, NULL);
+  i = LEAF_UPPER (leaf, key);
+  if (i > 0 && LEAF_END (leaf)[i - 1] >= key) {
+    i--;
+  } else if (i == leaf->n) {
+    leaf = leaf->next;
+    i = 0;
+    if (leaf == NULL)
+      return FALSE;
+  }
+  *leaf_out = leaf;
+  *pos = i;
+  return TRUE;
+}
+
+gboolean
+da_range_map_next (const DaRangeMap *map, guint64 key, DaRange *range, gpointer *value)
+{
+  const DaLeaf *leaf;
+  guint i;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (!find_next (map, key, &leaf, &i))
+    return FALSE;
+  leaf_get (map, leaf, i, range, value);
+  return TRUE;
+}
+
+gboolean
+da_range_map_prev (const DaRangeMap *map, guint64 key, DaRange *range, gpointer *value)
+{
+  const DaLeaf *leaf;
+  guint i;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (map->root == NULL)
+    return FALSE;
+  /* the leaf reached holds the last range starting at or before key,
+   * unless every range starts after it */
+  leaf = descend (map, key, NULL);
+  i = LEAF_UPPER (leaf, key);
+  if (i == 0)
+    return FALSE;
+  leaf_get (map, leaf, i - 1, range, value);
+  return TRUE;
+}
+
+gboolean
+da_range_map_first (const DaRangeMap *map, DaRange *range, gpointer *value)
+{
+  gpointer node;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (map->root == NULL)
+    return FALSE;
+  node = map->root;
+  for (guint l = 0; l < map->height; l++)
+    node = ((DaInner *) node)->child[0];
+  leaf_get (map, node, 0, range, value);
+  return TRUE;
+}
+
+gboolean
+da_range_map_last (const DaRangeMap *map, DaRange *range, gpointer *value)
+{
+  gpointer node;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (map->root == NULL)
+    return FALSE;
+  node = map->root;
+  for (guint l = 0; l < map->height; l++)
+    node = ((DaInner *) node)->child[((DaInner *) node)->n - 1];
+  leaf_get (map, node, ((DaLeaf *) node)->n - 1, range, value);
+  return TRUE;
+}
+
+gboolean
+da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 end)
+{
+  const DaLeaf *leaf;
+  guint i;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (start > end || !find_next (map, start, &leaf, &i))
+    return FALSE;
+  return LEAF_START (leaf)[i] <= end;
+}
+
+/* ----------------------------------------------------------------- gaps */
+
+/* [a, b] is uncovered: the lowest k in it and in [lo, hi] that starts
+ * count uncovered keys inside [lo, hi] */
+static inline gboolean
+run_fits_first (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+{
+  guint64 s = MAX (a, lo);
+  guint64 e = MIN (b, hi);
+
+  if (s > e || e - s < count - 1)
+    return FALSE;
+  *found = s;
+  return TRUE;
+}
+
+static inline gboolean
+run_fits_last (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+{
+  guint64 s = MAX (a, lo);
+  guint64 e = MIN (b, hi);
+
+  if (s > e || e - s < count - 1)
+    return FALSE;
+  *found = e - (count - 1);
+  return TRUE;
+}
+
+/* Searches the runs strictly inside a subtree, lowest first.  A child that
+ * lies wholly inside [lo, hi] and whose longest run holds count keys cannot
+ * fail, so only the children holding lo or hi are searched in vain: the
+ * cost is O(height * fanout). */
+static gboolean
+find_first_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+{
+  COUNT_VISIT ();
+  if (height == 0) {
+    const DaLeaf *leaf = node;
+    const guint64 *start = LEAF_START (leaf);
+    const guint64 *end = LEAF_END (leaf);
+    guint j = LEAF_UPPER (leaf, lo);
+
+    /* the run before entry j ends at start[j] - 1, so it matters from the
+     * first entry starting after lo */
+    for (j = MAX (j, 1); j < leaf->n; j++) {
+      if (end[j - 1] >= hi)
+        break;
+      if (start[j] - end[j - 1] >= 2 && run_fits_first (end[j - 1] + 1, start[j] - 1, lo, hi, count, found))
+        return TRUE;
+    }
+    return FALSE;
+  } else {
+    const DaInner *inner = node;
+
+    for (guint i = inner_child_for (inner, lo); i < inner->n; i++) {
+      if (inner->first[i] >= hi)
+        break;
+      if (inner->gap[i] >= count && inner->last[i] > lo) {
+        prefetch_node (NULL, inner->child[i], height == 1, FALSE);
+        if (find_first_in (inner->child[i], height - 1, lo, hi, count, found))
+          return TRUE;
+      }
+      if (i + 1 < inner->n && inner->first[i + 1] - inner->last[i] >= 2
+          && run_fits_first (inner->last[i] + 1, inner->first[i + 1] - 1, lo, hi, count, found))
+        return TRUE;
+    }
+    return FALSE;
+  }
+}
+
+/* the mirror image: highest first */
+static gboolean
+find_last_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+{
+  COUNT_VISIT ();
+  if (height == 0) {
+    const DaLeaf *leaf = node;
+    const guint64 *start = LEAF_START (leaf);
+    const guint64 *end = LEAF_END (leaf);
+    guint j = LEAF_UPPER (leaf, hi);
+
+    /* entry j is the first starting after hi: the run before it is the
+     * highest that can reach into [lo, hi] */
+    for (j = MIN (j, leaf->n - 1); j >= 1; j--) {
+      if (start[j] <= lo)
+        break;
+      if (start[j] - end[j - 1] >= 2 && run_fits_last (end[j - 1] + 1, start[j] - 1, lo, hi, count, found))
+        return TRUE;
+    }
+    return FALSE;
+  } else {
+    const DaInner *inner = node;
+
+    for (guint i = inner_child_for (inner, hi);; i--) {
+      if (i + 1 < inner->n && inner->first[i + 1] - inner->last[i] >= 2
+          && run_fits_last (inner->last[i] + 1, inner->first[i + 1] - 1, lo, hi, count, found))
+        return TRUE;
+      if (inner->last[i] <= lo)
+        break;
+      if (inner->gap[i] >= count && inner->first[i] < hi) {
+        prefetch_node (NULL, inner->child[i], height == 1, FALSE);
+        if (find_last_in (inner->child[i], height - 1, lo, hi, count, found))
+          return TRUE;
+      }
+      if (i == 0)
+        break;
+    }
+    return FALSE;
+  }
+}
+
+gboolean
+da_range_map_find_gap (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+{
+  guint64 first, last, k;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (count == 0 || lo > hi || hi - lo < count - 1)
+    return FALSE;
+  if (map->root == NULL) {
+    k = lo;
+  } else {
+    bounds (map, &first, &last);
+    if (!(first > 0 && run_fits_first (0, first - 1, lo, hi, count, &k))
+        && !find_first_in (map->root, map->height, lo, hi, count, &k)
+        && !(last < G_MAXUINT64 && run_fits_first (last + 1, G_MAXUINT64, lo, hi, count, &k)))
+      return FALSE;
+  }
+  if (found != NULL)
+    *found = k;
+  return TRUE;
+}
+
+gboolean
+da_range_map_find_gap_last (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+{
+  guint64 first, last, k;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (count == 0 || lo > hi || hi - lo < count - 1)
+    return FALSE;
+  if (map->root == NULL) {
+    k = hi - (count - 1);
+  } else {
+    bounds (map, &first, &last);
+    if (!(last < G_MAXUINT64 && run_fits_last (last + 1, G_MAXUINT64, lo, hi, count, &k))
+        && !find_last_in (map->root, map->height, lo, hi, count, &k)
+        && !(first > 0 && run_fits_last (0, first - 1, lo, hi, count, &k)))
+      return FALSE;
+  }
+  if (found != NULL)
+    *found = k;
+  return TRUE;
+}
+
+/* the length of [a, b] clipped to [lo, hi]; never called with a run that
+ * could be all 2^64 keys */
+static inline void
+run_clip_max (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 *best)
+{
+  guint64 s = MAX (a, lo);
+  guint64 e = MIN (b, hi);
+
+  if (s <= e && e - s + 1 > *best)
+    *best = e - s + 1;
+}
+
+static void
+largest_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 *best)
+{
+  COUNT_VISIT ();
+  if (height == 0) {
+    const DaLeaf *leaf = node;
+    const guint64 *start = LEAF_START (leaf);
+    const guint64 *end = LEAF_END (leaf);
+    guint j = LEAF_UPPER (leaf, lo);
+
+    for (j = MAX (j, 1); j < leaf->n; j++) {
+      if (end[j - 1] >= hi)
+        break;
+      if (start[j] - end[j - 1] >= 2)
+        run_clip_max (end[j - 1] + 1, start[j] - 1, lo, hi, best);
+    }
+  } else {
+    const DaInner *inner = node;
+
+    for (guint i = inner_child_for (inner, lo); i < inner->n; i++) {
+      if (inner->first[i] >= hi)
+        break;
+      if (inner->gap[i] > *best && inner->last[i] > lo) {
+        /* a child wholly inside the window is summed up by its gap */
+        if (inner->first[i] >= lo && inner->last[i] <= hi) {
+          *best = inner->gap[i];
+        } else {
+          prefetch_node (NULL, inner->child[i], height == 1, FALSE);
+          largest_in (inner->child[i], height - 1, lo, hi, best);
+        }
+      }
+      if (i + 1 < inner->n && inner->first[i + 1] - inner->last[i] >= 2)
+        run_clip_max (inner->last[i] + 1, inner->first[i + 1] - 1, lo, hi, best);
+    }
+  }
+}
+
+guint64
+da_range_map_largest_gap (const DaRangeMap *map, guint64 lo, guint64 hi)
+{
+  guint64 first, last, best = 0;
+
+  g_return_val_if_fail (map != NULL, 0);
+
+  if (lo > hi)
+    return 0;
+  if (map->root == NULL)
+    return hi - lo == G_MAXUINT64 ? G_MAXUINT64 : hi - lo + 1;
+  bounds (map, &first, &last);
+  if (first > 0)
+    run_clip_max (0, first - 1, lo, hi, &best);
+  if (last < G_MAXUINT64)
+    run_clip_max (last + 1, G_MAXUINT64, lo, hi, &best);
+  largest_in (map->root, map->height, lo, hi, &best);
+  return best;
+}
+
+/* ------------------------------------------------------------- iterator */
+
+void
+da_range_map_iter_init (DaRangeMapIter *iter, const DaRangeMap *map, guint64 from)
+{
+  const DaLeaf *leaf = NULL;
+  guint i = 0;
+
+  g_return_if_fail (iter != NULL);
+  g_return_if_fail (map != NULL);
+
+  if (!find_next (map, from, &leaf, &i))
+    leaf = NULL;
+  iter->map = map;
+  iter->leaf = (gpointer) leaf;
+  iter->index = i;
+  iter->serial = map->serial;
+}
+
+gboolean
+da_range_map_iter_next (DaRangeMapIter *iter, DaRange *range, gpointer *value)
+{
+  const DaLeaf *leaf;
+
+  g_return_val_if_fail (iter != NULL, FALSE);
+  g_return_val_if_fail (iter->map != NULL, FALSE);
+  g_return_val_if_fail (iter->serial == iter->map->serial, FALSE);
+
+  leaf = iter->leaf;
+  if (leaf == NULL)
+    return FALSE;
+  leaf_get (iter->map, leaf, iter->index, range, value);
+  if (++iter->index == leaf->n) {
+    iter->leaf = leaf->next;
+    iter->index = 0;
+  }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- check */
+
+typedef struct {
+  const DaRangeMap *map;
+  GError **error;
+  guint n_ranges;
+  guint64 n_keys;
+  gsize memory;
+  gboolean have_prev;
+  guint64 prev_end;
+  const DaLeaf *prev_leaf;
+} DaCheck;
+
+#define CHECK_FAIL(c, ...) \
+  G_STMT_START { \
+    g_set_error ((c)->error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, __VA_ARGS__); \
+    return FALSE; \
+  } G_STMT_END
+
+static gboolean
+check_node (DaCheck *c, gconstpointer node, guint height, guint depth, gboolean is_root, gboolean leftmost,
+            gboolean rightmost, DaSummary *out)
+{
+  const DaRangeMap *map = c->map;
+
+  if (height == 0) {
+    const DaLeaf *leaf = node;
+    guint edge_min = is_root || leftmost || rightmost ? 1 : LEAF_MIN;
+
+    c->memory += leaf_size (map);
+    if (leaf->n > LEAF_MAX || leaf->n < edge_min)
+      CHECK_FAIL (c, "leaf at depth %u holds %u entries (%u..%u allowed)", depth, leaf->n, edge_min, LEAF_MAX);
+    if (c->prev_leaf != NULL && c->prev_leaf->next != leaf)
+      CHECK_FAIL (c, "leaf at depth %u is not linked from the leaf before it", depth);
+    c->prev_leaf = leaf;
+    for (guint i = 0; i < leaf->n; i++) {
+      guint64 s = LEAF_START (leaf)[i];
+      guint64 e = LEAF_END (leaf)[i];
+
+      if (s > e)
+        CHECK_FAIL (c, "range [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT "] is reversed", s, e);
+      if (c->have_prev && s <= c->prev_end)
+        CHECK_FAIL (c, "range starting at %" G_GUINT64_FORMAT " overlaps or precedes the one ending at %" G_GUINT64_FORMAT,
+                    s, c->prev_end);
+      if (c->have_prev && map->is_set && s == c->prev_end + 1)
+        CHECK_FAIL (c, "set ranges ending at %" G_GUINT64_FORMAT " and starting at %" G_GUINT64_FORMAT " touch",
+                    c->prev_end, s);
+      c->have_prev = TRUE;
+      c->prev_end = e;
+      c->n_ranges++;
+      c->n_keys += e - s + 1;
+    }
+    leaf_summary (leaf, out);
+    return TRUE;
+  } else {
+    const DaInner *inner = node;
+    guint edge_min = is_root || leftmost || rightmost ? 2 : INNER_MIN;
+
+    c->memory += sizeof (DaInner);
+    if (inner->n > INNER_MAX || inner->n < edge_min)
+      CHECK_FAIL (c, "inner node at depth %u has %u children (%u..%u allowed)", depth, inner->n, edge_min, INNER_MAX);
+    for (guint i = 0; i < inner->n; i++) {
+      DaSummary s;
+
+      if (!check_node (c, inner->child[i], height - 1, depth + 1, FALSE, leftmost && i == 0,
+                       rightmost && i + 1 == inner->n, &s))
+        return FALSE;
+      if (s.first != inner->first[i] || s.last != inner->last[i] || s.gap != inner->gap[i])
+        CHECK_FAIL (c, "inner node at depth %u: child %u is summed up as (%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+                    ", gap %" G_GUINT64_FORMAT ") but holds (%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+                    ", gap %" G_GUINT64_FORMAT ")",
+                    depth, i, inner->first[i], inner->last[i], inner->gap[i], s.first, s.last, s.gap);
+    }
+    inner_summary (inner, out);
+    return TRUE;
+  }
+}
+
+gboolean
+da_range_map_check (const DaRangeMap *map, GError **error)
+{
+  DaCheck c = { .map = map, .error = error };
+  DaSummary s;
+
+  g_return_val_if_fail (map != NULL, FALSE);
+
+  if (map->root == NULL) {
+    if (map->height != 0 || map->n_ranges != 0 || map->n_keys != 0 || map->memory != 0)
+      CHECK_FAIL (&c, "empty map with height %u, %u ranges, %" G_GUINT64_FORMAT " keys, %" G_GSIZE_FORMAT " bytes",
+                  map->height, map->n_ranges, map->n_keys, map->memory);
+    return TRUE;
+  }
+  if (map->height >= MAX_HEIGHT)
+    CHECK_FAIL (&c, "height %u", map->height);
+  if (!check_node (&c, map->root, map->height, 0, TRUE, TRUE, TRUE, &s))
+    return FALSE;
+  if (c.prev_leaf->next != NULL)
+    CHECK_FAIL (&c, "the last leaf links to another");
+  if (c.n_ranges != map->n_ranges)
+    CHECK_FAIL (&c, "%u ranges counted, %u recorded", c.n_ranges, map->n_ranges);
+  if (c.n_keys != map->n_keys)
+    CHECK_FAIL (&c, "%" G_GUINT64_FORMAT " keys counted (mod 2^64), %" G_GUINT64_FORMAT " recorded", c.n_keys, map->n_keys);
+  if (c.memory != map->memory)
+    CHECK_FAIL (&c, "%" G_GSIZE_FORMAT " bytes of nodes found, %" G_GSIZE_FORMAT " recorded", c.memory, map->memory);
+  return TRUE;
+}

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+
+#include "daemon/alloc/da-alloc-error.h"
+#include "da-xml-guard.h"
+
+#define XINCLUDE_2001 "http://www.w3.org/2001/XInclude"
+#define XINCLUDE_2003 "http://www.w3.org/2003/XInclude"
+
+typedef struct {
+  const char *refused; /* why the parse was stopped, or NULL */
+} Guard;
+
+static void
+refuse (void *ctx, const char *why)
+{
+  xmlParserCtxtPtr ctxt = ctx;
+  Guard *guard = ctxt->_private;
+
+  if (guard->refused == NULL)
+    guard->refused = why;
+  xmlStopParser (ctxt);
+}
+
+/* <!DOCTYPE name ...>: stop before a single declaration is read */
+static void
+on_internal_subset (void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+  refuse (ctx, "it has a document type declaration (<!DOCTYPE>), which may declare entities");
+}
+
+static void
+on_external_subset (void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+  refuse (ctx, "it refers to an external document type definition");
+}
+
+static void
+on_entity_decl (void *ctx, const xmlChar *name, int type, const xmlChar *public_id, const xmlChar *system_id,
+                xmlChar *content)
+{
+  refuse (ctx, "it declares an entity");
+}
+
+/* called for every entity reference except the predefined &amp; &lt; &gt;
+ * &quot; &apos;, which libxml2 resolves itself */
+static xmlEntityPtr
+on_get_entity (void *ctx, const xmlChar *name)
+{
+  refuse (ctx, "it refers to an entity");
+  return NULL;
+}
+
+static void
+on_reference (void *ctx, const xmlChar *name)
+{
+  refuse (ctx, "it refers to an entity");
+}
+
+static gboolean
+is_xinclude (const xmlChar *href)
+{
+  return href != NULL && (strcmp ((const char *) href, XINCLUDE_2001) == 0
+                          || strcmp ((const char *) href, XINCLUDE_2003) == 0);
+}
+
+/* what the tree holds that the parse hooks cannot see: XInclude elements
+ * and namespace declarations, leftover entity nodes */
+static const char *
+check_tree (xmlNode *root)
+{
+  xmlNode *node = root;
+
+  while (node != NULL) {
+    if (node->type == XML_ENTITY_REF_NODE || node->type == XML_ENTITY_NODE || node->type == XML_ENTITY_DECL
+        || node->type == XML_DTD_NODE)
+      return "it refers to an entity";
+    if (node->type == XML_XINCLUDE_START || node->type == XML_XINCLUDE_END)
+      return "it uses XInclude";
+    if (node->type == XML_ELEMENT_NODE) {
+      if (node->ns != NULL && is_xinclude (node->ns->href))
+        return "it uses XInclude";
+      for (xmlNs *ns = node->nsDef; ns != NULL; ns = ns->next)
+        if (is_xinclude (ns->href))
+          return "it declares the XInclude namespace";
+    }
+    /* depth first, without recursion */
+    if (node->type == XML_ELEMENT_NODE && node->children != NULL) {
+      node = node->children;
+      continue;
+    }
+    while (node != NULL && node != root && node->next == NULL)
+      node = node->parent;
+    if (node == NULL || node == root)
+      break;
+    node = node->next;
+  }
+  return NULL;
+}
+
+DaXmlDoc *
+da_xml_parse_untrusted (const char *text, gsize len, gsize max_size, const char *what, GError **error)
+{
+  xmlParserCtxtPtr ctxt;
+  Guard guard = { NULL };
+  g_autoptr (DaXmlDoc) doc = NULL;
+  const char *why;
+
+  static gsize initialized = 0;
+
+  /* libxml2's globals, once, before threads race to do it */
+  if (g_once_init_enter (&initialized)) {
+    xmlInitParser ();
+    g_once_init_leave (&initialized, 1);
+  }
+  if (max_size == 0)
+    max_size = DA_XML_DEFAULT_MAX_SIZE;
+  if (what == NULL)
+    what = "the XML";
+  if (text == NULL || len == 0) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s is empty", what);
+    return NULL;
+  }
+  if (len > max_size || len > G_MAXINT) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                 "%s is refused: it is %" G_GSIZE_FORMAT " bytes, more than the limit of %" G_GSIZE_FORMAT,
+                 what, len, max_size);
+    return NULL;
+  }
+  ctxt = xmlNewParserCtxt ();
+  if (ctxt == NULL) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_LIMIT, "cannot allocate an XML parser");
+    return NULL;
+  }
+  ctxt->_private = &guard;
+  ctxt->sax->internalSubset = on_internal_subset;
+  ctxt->sax->externalSubset = on_external_subset;
+  ctxt->sax->entityDecl = on_entity_decl;
+  ctxt->sax->getEntity = on_get_entity;
+  ctxt->sax->getParameterEntity = on_get_entity;
+  ctxt->sax->reference = on_reference;
+  /* no NOENT, no DTDLOAD, no DTDATTR, no XINCLUDE, no HUGE: nothing is
+   * fetched or expanded, and libxml2's depth and size limits stay on */
+  doc = xmlCtxtReadMemory (ctxt, text, (int) len, NULL, NULL,
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_NOBLANKS);
+  if (guard.refused != NULL) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s is refused: %s", what, guard.refused);
+    xmlFreeParserCtxt (ctxt);
+    return NULL;
+  }
+  if (doc == NULL || !ctxt->wellFormed) {
+    xmlErrorPtr last = xmlCtxtGetLastError (ctxt);
+    g_autofree char *message = g_strdup (last != NULL && last->message != NULL ? last->message : "not well-formed");
+
+    g_strstrip (message);
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s is not well-formed XML: %s (line %d)", what,
+                 message, last != NULL ? last->line : 0);
+    xmlFreeParserCtxt (ctxt);
+    return NULL;
+  }
+  xmlFreeParserCtxt (ctxt);
+  if (doc->intSubset != NULL || doc->extSubset != NULL) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                 "%s is refused: it has a document type declaration (<!DOCTYPE>), which may declare entities", what);
+    return NULL;
+  }
+  if (xmlDocGetRootElement (doc) == NULL) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s has no root element", what);
+    return NULL;
+  }
+  why = check_tree (xmlDocGetRootElement (doc));
+  if (why != NULL) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s is refused: %s", what, why);
+    return NULL;
+  }
+  return g_steal_pointer (&doc);
+}
+
+char *
+da_xml_node_to_string (xmlNode *node, gboolean format)
+{
+  xmlBufferPtr buf = xmlBufferCreate ();
+  char *out = NULL;
+
+  if (buf == NULL)
+    return NULL;
+  if (xmlNodeDump (buf, node->doc, node, 0, format ? 1 : 0) >= 0)
+    out = g_strndup ((const char *) xmlBufferContent (buf), xmlBufferLength (buf));
+  xmlBufferFree (buf);
+  return out;
+}

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "daemon/alloc/da-alloc-error.h"
+#include "da-methods.h"
+#include "protocol/da-rpc-error.h"
+
+/* sorted by name: the table rpc.discover's description is checked against */
+static const DaMethod methods[] = {
+  { "addr.commit", da_method_addr_commit, DA_METHOD_MUTATES },
+  { "addr.lookup", da_method_addr_lookup, 0 },
+  { "addr.release", da_method_addr_release, DA_METHOD_MUTATES },
+  { "addr.reserve", da_method_addr_reserve, DA_METHOD_MUTATES },
+  { "device.attach", da_method_device_attach, DA_METHOD_MUTATES },
+  { "device.detach", da_method_device_detach, DA_METHOD_MUTATES },
+  { "domain.assign", da_method_domain_assign, DA_METHOD_MUTATES },
+  { "domain.import", da_method_domain_import, DA_METHOD_MUTATES },
+  { "pool.stats", da_method_pool_stats, 0 },
+  { "rpc.discover", da_method_rpc_discover, 0 },
+  { "server.info", da_method_server_info, 0 },
+  { "templates.list", da_method_templates_list, 0 },
+  { "types.list", da_method_types_list, 0 },
+  { "vm.create", da_method_vm_create, DA_METHOD_MUTATES },
+  { "vm.delete", da_method_vm_delete, DA_METHOD_MUTATES },
+  { "vm.get", da_method_vm_get, 0 },
+  { "vm.list", da_method_vm_list, 0 },
+  { "watch", da_method_watch, 0 },
+};
+
+const DaMethod *
+da_methods_lookup (const char *name)
+{
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (methods); i++)
+    if (strcmp (methods[i].name, name) == 0)
+      return &methods[i];
+  return NULL;
+}
+
+const DaMethod *
+da_methods_get_all (guint *n_methods)
+{
+  *n_methods = G_N_ELEMENTS (methods);
+  return methods;
+}
+
+void
+da_methods_map_error (GError **error)
+{
+  static const struct {
+    DaAllocError alloc;
+    DaRpcError rpc;
+  } map[] = {
+    { DA_ALLOC_ERROR_INVALID, DA_RPC_ERROR_INVALID_PARAMS },
+    { DA_ALLOC_ERROR_INVALID_ADDRESS, DA_RPC_ERROR_INVALID_ADDRESS },
+    { DA_ALLOC_ERROR_NOT_FOUND, DA_RPC_ERROR_NOT_FOUND },
+    { DA_ALLOC_ERROR_CONFLICT, DA_RPC_ERROR_CONFLICT },
+    { DA_ALLOC_ERROR_EXHAUSTED, DA_RPC_ERROR_EXHAUSTED },
+    { DA_ALLOC_ERROR_LIMIT, DA_RPC_ERROR_LIMIT },
+  };
+
+  if (error == NULL || *error == NULL || (*error)->domain == DA_RPC_ERROR)
+    return;
+  if ((*error)->domain == DA_ALLOC_ERROR) {
+    for (guint i = 0; i < G_N_ELEMENTS (map); i++) {
+      if ((*error)->code == (int) map[i].alloc) {
+        (*error)->domain = DA_RPC_ERROR;
+        (*error)->code = map[i].rpc;
+        return;
+      }
+    }
+  }
+  /* anything else is ours to fix, not the caller's */
+  g_warning ("unexpected error: %s", (*error)->message);
+  (*error)->domain = DA_RPC_ERROR;
+  (*error)->code = DA_RPC_ERROR_INTERNAL;
+}
+
+static char *
+format_time (gint64 usec)
+{
+  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+
+  return t != NULL ? g_date_time_format (t, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+}
+
+JsonObject *
+da_methods_reservation_object (DaReservation *res)
+{
+  JsonObject *obj = json_object_new ();
+  DaAddressType *type = da_reservation_get_address_type (res);
+  guint64 count = da_reservation_get_count (res);
+  g_autofree char *address = da_reservation_format_address (res);
+
+  json_object_set_string_member (obj, "alias", da_reservation_get_alias (res));
+  json_object_set_string_member (obj, "type", da_address_type_get_name (type));
+  json_object_set_string_member (obj, "address", address);
+  json_object_set_int_member (obj, "count", count > G_MAXINT64 ? G_MAXINT64 : (gint64) count);
+  if (count > 1) {
+    g_autofree char *end = da_address_type_format_key (type, da_reservation_get_start (res) + (count - 1));
+
+    json_object_set_string_member (obj, "end", end);
+  }
+  json_object_set_string_member (obj, "mode", da_mode_to_string (da_reservation_get_mode (res)));
+  json_object_set_string_member (obj, "state", da_state_to_string (da_reservation_get_state (res)));
+  if (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN)
+    json_object_set_boolean_member (obj, "builtin", TRUE);
+  if (da_reservation_get_state (res) == DA_STATE_HELD) {
+    g_autofree char *when = format_time (da_reservation_get_deadline (res));
+
+    if (when != NULL)
+      json_object_set_string_member (obj, "expires_at", when);
+  }
+  return obj;
+}
+
+JsonNode *
+da_methods_reservation_to_json (DaReservation *res)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_take_object (node, da_methods_reservation_object (res));
+  return node;
+}
+
+/* "vm" or "scope": "host"; a vm that does not exist is not-found */
+DaScope *
+da_methods_get_scope (DaMethodContext *ctx, DaParams *params, GError **error)
+{
+  const char *vm = NULL;
+  DaScope *scope;
+
+  if (!da_params_get_scope (params, &vm, error))
+    return NULL;
+  if (vm == NULL)
+    return da_engine_get_host (ctx->engine);
+  if (!da_name_validate ("vm name", vm, error)) {
+    da_methods_map_error (error);
+    return NULL;
+  }
+  scope = da_engine_lookup_vm (ctx->engine, vm);
+  if (scope == NULL)
+    g_set_error (error, DA_RPC_ERROR, DA_RPC_ERROR_NOT_FOUND, "no vm %s", vm);
+  return scope;
+}
+
+void
+da_methods_notify (DaMethodContext *ctx, DaScope *scope, const char *event, const char *alias,
+                   const char *type, const char *address, const char *state)
+{
+  JsonObject *obj = json_object_new ();
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  if (da_scope_is_host (scope))
+    json_object_set_string_member (obj, "scope", "host");
+  else
+    json_object_set_string_member (obj, "vm", da_scope_get_name (scope));
+  json_object_set_string_member (obj, "event", event);
+  if (alias != NULL)
+    json_object_set_string_member (obj, "alias", alias);
+  if (type != NULL)
+    json_object_set_string_member (obj, "type", type);
+  if (address != NULL)
+    json_object_set_string_member (obj, "address", address);
+  if (state != NULL)
+    json_object_set_string_member (obj, "state", state);
+  json_node_take_object (node, obj);
+  if (ctx->notifications == NULL)
+    ctx->notifications = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_ptr_array_add (ctx->notifications, node);
+}
+
+/* one addr.changed per reservation change the call made; released
+ * reservations are described by the change itself, since they are gone */
+void
+da_methods_notify_changes (DaMethodContext *ctx, GPtrArray *changes, guint from)
+{
+  for (guint i = from; changes != NULL && i < changes->len; i++) {
+    DaChange *c = g_ptr_array_index (changes, i);
+    DaScope *scope = da_engine_lookup_scope (ctx->engine, c->scope);
+    DaReservation *res = scope != NULL && c->alias != NULL ? da_scope_lookup (scope, c->alias) : NULL;
+    g_autofree char *address = NULL;
+
+    if (scope == NULL)
+      continue;
+    switch (c->kind) {
+    case DA_CHANGE_RESERVE:
+      if (res == NULL)
+        break;
+      address = da_reservation_format_address (res);
+      da_methods_notify (ctx, scope, "reserved", c->alias, c->type, address, da_state_to_string (c->state));
+      break;
+    case DA_CHANGE_STATE:
+      if (res == NULL)
+        break;
+      address = da_reservation_format_address (res);
+      da_methods_notify (ctx, scope, c->state == DA_STATE_RELEASING ? "releasing" : "committed", c->alias,
+                         da_address_type_get_name (da_reservation_get_address_type (res)), address,
+                         da_state_to_string (c->state));
+      break;
+    case DA_CHANGE_RELEASE: {
+      DaAddressType *type = c->type != NULL ? da_catalog_get_type (da_engine_get_catalog (ctx->engine), c->type) : NULL;
+
+      if (type != NULL)
+        address = da_address_type_format_key (type, c->start);
+      da_methods_notify (ctx, scope, c->expired ? "expired" : "released", c->alias, c->type, address, NULL);
+      break;
+    }
+    default:
+      break;
+    }
+  }
+}

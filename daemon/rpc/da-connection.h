@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <sys/types.h>
+
+#include "daemon/da-daemon.h"
+#include "daemon/rpc/da-server.h"
+#include "protocol/da-jsonrpc.h"
+
+G_BEGIN_DECLS
+
+/*
+ * One client: newline-delimited JSON-RPC in, replies and notifications
+ * out.  Reading pauses while too much output is unread, so a client that
+ * never reads cannot make the daemon buffer without bound; a client that
+ * stops reading notifications for long is dropped.  After the client
+ * closes its sending side, the replies it is owed are still written.
+ */
+
+DaConnection *da_connection_new (DaServer *server, DaDaemon *daemon, GSocket *socket, gboolean read_only,
+                                 GError **error);
+DaConnection *da_connection_ref (DaConnection *connection);
+void da_connection_unref (DaConnection *connection);
+void da_connection_close (DaConnection *connection);
+
+gboolean da_connection_is_read_only (DaConnection *connection);
+gboolean da_connection_may_mutate (DaConnection *connection);
+uid_t da_connection_get_uid (DaConnection *connection);
+gsize da_connection_get_unsent (DaConnection *connection);
+/* write what is queued, blocking at most until deadline (monotonic µs) */
+void da_connection_flush (DaConnection *connection, gint64 deadline);
+
+/* the answer to call index of batch */
+void da_connection_complete (DaConnection *connection, DaJsonrpcBatch *batch, guint index, JsonNode *result,
+                             const GError *error, JsonObject *error_data);
+void da_connection_notify (DaConnection *connection, const char *method, JsonNode *params);
+
+G_END_DECLS

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <check.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "daemon/alloc/da-alias-index.h"
+
+typedef struct {
+  guint32 hash;
+  char name[24];
+} Entry;
+
+static Entry *
+entry_new (const char *name)
+{
+  Entry *e = g_new0 (Entry, 1);
+
+  g_strlcpy (e->name, name, sizeof e->name);
+  e->hash = da_alias_hash (e->name);
+  return e;
+}
+
+/* random inserts, lookups and removals against a GHashTable model, with
+ * names that collide in the low bits often at small sizes */
+START_TEST (test_against_model)
+{
+  for (guint seed = 1; seed <= 20; seed++) {
+    GRand *rand = g_rand_new_with_seed (seed);
+    g_autoptr (GHashTable) model = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+    DaAliasIndex index;
+    guint universe = g_rand_int_range (rand, 4, 3000);
+
+    da_alias_index_init (&index, offsetof (Entry, hash), offsetof (Entry, name));
+    for (guint step = 0; step < 20000; step++) {
+      char name[24];
+      Entry *in_model, *found;
+
+      g_snprintf (name, sizeof name, "a%u", g_rand_int_range (rand, 0, (gint32) universe));
+      in_model = g_hash_table_lookup (model, name);
+      found = da_alias_index_lookup (&index, name);
+      ck_assert_msg (found == in_model, "seed %u step %u: lookup %s", seed, step, name);
+      if (in_model == NULL && g_rand_int_range (rand, 0, 3) > 0) {
+        Entry *e = entry_new (name);
+
+        da_alias_index_insert (&index, e);
+        g_hash_table_insert (model, e->name, e);
+      } else if (in_model != NULL && g_rand_boolean (rand)) {
+        ck_assert (da_alias_index_remove (&index, in_model));
+        ck_assert (!da_alias_index_remove (&index, in_model));
+        g_hash_table_remove (model, name);
+      }
+      ck_assert_uint_eq (da_alias_index_size (&index), g_hash_table_size (model));
+      /* it never holds more than twice, nor much less than an eighth */
+      if (index.n > 0)
+        ck_assert ((guint64) index.n * 4 <= ((guint64) index.mask + 1) * 3);
+    }
+    /* every entry is reachable, and iteration sees each once */
+    {
+      DaAliasIndexIter iter;
+      guint seen = 0;
+      Entry *e;
+
+      da_alias_index_iter_init (&iter, &index);
+      while ((e = da_alias_index_iter_next (&iter)) != NULL) {
+        ck_assert_ptr_eq (g_hash_table_lookup (model, e->name), e);
+        ck_assert_ptr_eq (da_alias_index_lookup (&index, e->name), e);
+        seen++;
+      }
+      ck_assert_uint_eq (seen, g_hash_table_size (model));
+    }
+    da_alias_index_clear (&index);
+    g_rand_free (rand);
+  }
+}
+END_TEST
+
+START_TEST (test_memory_follows_size)
+{
+  DaAliasIndex index;
+  GPtrArray *entries = g_ptr_array_new_with_free_func (g_free);
+
+  da_alias_index_init (&index, offsetof (Entry, hash), offsetof (Entry, name));
+  ck_assert_uint_eq (da_alias_index_memory (&index), 0);
+  ck_assert_ptr_null (da_alias_index_lookup (&index, "x"));
+  for (guint i = 0; i < 100000; i++) {
+    char name[24];
+
+    g_snprintf (name, sizeof name, "n%u", i);
+    g_ptr_array_add (entries, entry_new (name));
+    da_alias_index_insert (&index, g_ptr_array_index (entries, i));
+  }
+  /* 8 bytes a slot, at least a quarter empty, at most twice the entries */
+  ck_assert_uint_le (da_alias_index_memory (&index), 100000 * 8 * 8 / 3 + 8);
+  for (guint i = 0; i < 100000; i++)
+    ck_assert (da_alias_index_remove (&index, g_ptr_array_index (entries, i)));
+  ck_assert_uint_eq (da_alias_index_memory (&index), 0);
+  ck_assert_uint_eq (da_alias_index_size (&index), 0);
+  g_ptr_array_unref (entries);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("alias-index");
+  TCase *tc = tcase_create ("alias-index");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_test (tc, test_against_model);
+  tcase_add_test (tc, test_memory_follows_size);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,1086 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "daemon/alloc/da-alloc-error.h"
+#include "daemon/alloc/da-drive.h"
+#include "da-test-util.h"
+
+#define NOW 1000000
+
+static DaScope *
+new_vm (DaEngine *engine, const char *name, const char *template_name)
+{
+  g_autoptr (GError) error = NULL;
+  DaScope *vm = da_engine_create_vm (engine, name, template_name, NULL, &error);
+
+  ck_assert_msg (vm != NULL, "create %s: %s", name, error ? error->message : "");
+  return vm;
+}
+
+static void
+add_keys (DaEngine *engine, DaScope *scope, const char *type, const char *first, const char *last)
+{
+  g_autoptr (GError) error = NULL;
+
+  ck_assert_msg (da_scope_add_keys (scope, type, da_test_key (engine, type, first), da_test_key (engine, type, last),
+                                    NULL, NULL, &error), "%s", error ? error->message : "");
+}
+
+static DaReservation *
+reserve_ok (DaScope *scope, const char *type, const char *alias, const char *address, const char *box)
+{
+  g_autoptr (GError) error = NULL;
+  DaReservation *res = da_test_reserve (scope, type, alias, address, box, &error);
+
+  ck_assert_msg (res != NULL, "reserve %s: %s", alias, error ? error->message : "");
+  return res;
+}
+
+static void
+assert_address (DaReservation *res, const char *expected)
+{
+  g_autofree char *text = da_test_address (res);
+
+  ck_assert_str_eq (text, expected);
+}
+
+static char *
+describe_set (DaAddressType *type, const DaRangeMap *set)
+{
+  GString *out = g_string_new (NULL);
+  DaRangeMapIter iter;
+  DaRange r;
+
+  da_range_map_iter_init (&iter, set, 0);
+  while (da_range_map_iter_next (&iter, &r, NULL)) {
+    g_autofree char *a = da_address_type_format_key (type, r.start);
+    g_autofree char *b = da_address_type_format_key (type, r.end);
+
+    g_string_append_printf (out, "%s[%s-%s]", out->len ? " " : "", a, b);
+  }
+  return g_string_free (out, FALSE);
+}
+
+/* ---- the seed scenarios ---- */
+
+START_TEST (test_seed_free_set_after_one_reservation)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "empty");
+  g_autoptr (DaRangeMap) free_keys = NULL;
+  g_autofree char *text = NULL;
+  DaPool *pool;
+
+  /* the pool {0..1}:{0..31}.{0..7} */
+  add_keys (engine, vm, "pci", "0000:00:00.0", "0000:01:1f.7");
+  pool = da_scope_get_pool (vm, "pci");
+  ck_assert_uint_eq (da_range_map_n_keys (da_pool_get_ranges (pool)), 2 * 32 * 8);
+  reserve_ok (vm, "pci", "dev", "0000:00:13.2", NULL);
+  free_keys = da_pool_copy_free (pool);
+  text = describe_set (da_pool_get_address_type (pool), free_keys);
+  ck_assert_str_eq (text, "[0000:00:00.0-0000:00:13.1] [0000:00:13.3-0000:01:1f.7]");
+  ck_assert_uint_eq (da_range_map_n_keys (free_keys), 2 * 32 * 8 - 1);
+}
+END_TEST
+
+START_TEST (test_seed_ipv4_never_hands_out_a_reserved_address)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "net", "empty");
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GError) error = NULL;
+
+  add_keys (engine, vm, "ipv4", "192.168.1.1", "192.168.1.254");
+  reserve_ok (vm, "ipv4", "gateway", "192.168.1.254", NULL);
+  for (guint i = 0; i < 253; i++) {
+    g_autofree char *alias = g_strdup_printf ("host%u", i);
+    char *text = da_test_address (reserve_ok (vm, "ipv4", alias, NULL, NULL));
+
+    ck_assert_str_ne (text, "192.168.1.254");
+    ck_assert_msg (g_hash_table_add (seen, text), "%s handed out twice", text);
+  }
+  ck_assert_ptr_null (da_test_reserve (vm, "ipv4", "one-too-many", NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
+  ck_assert_msg (strstr (error->message, "254 of 254") != NULL, "%s", error->message);
+}
+END_TEST
+
+static void
+assert_drive (DaDriveBus bus, const char *name, guint controller, guint drive_bus, guint unit)
+{
+  DaDriveAddress address;
+  guint index;
+
+  ck_assert (da_drive_name_to_index (name, &index, NULL));
+  da_drive_address_from_index (bus, index, &address);
+  ck_assert_msg (address.controller == controller && address.bus == drive_bus && address.target == 0 && address.unit == unit,
+                 "%s -> %u:%u:%u:%u", name, address.controller, address.bus, address.target, address.unit);
+}
+
+START_TEST (test_seed_drive_names)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  guint index;
+
+  assert_drive (DA_DRIVE_BUS_SCSI, "sda", 0, 0, 0);
+  assert_drive (DA_DRIVE_BUS_SCSI, "sdd", 0, 0, 3);
+  assert_drive (DA_DRIVE_BUS_SCSI, "sdh", 1, 0, 0);
+  assert_drive (DA_DRIVE_BUS_IDE, "hdc", 0, 1, 0);
+  assert_drive (DA_DRIVE_BUS_IDE, "hdb", 0, 0, 1);
+  assert_drive (DA_DRIVE_BUS_IDE, "hde", 1, 0, 0);
+  assert_drive (DA_DRIVE_BUS_SATA, "sdg", 1, 0, 0);
+  assert_drive (DA_DRIVE_BUS_FDC, "fdb", 0, 0, 1);
+  ck_assert (da_drive_name_to_index ("hdz", &index, NULL) && index == 25);
+  ck_assert (da_drive_name_to_index ("vdaa", &index, NULL) && index == 26);
+  ck_assert (da_drive_name_to_index ("sdzz", &index, NULL) && index == 26 * 27 - 1);
+  ck_assert (!da_drive_name_to_index ("sd", &index, &error));
+  g_clear_error (&error);
+  ck_assert (!da_drive_name_to_index ("sda1", &index, &error));
+  g_clear_error (&error);
+  ck_assert (!da_drive_name_to_index ("nvme0", &index, &error));
+  g_clear_error (&error);
+
+  /* the pc template has the IDE controller: hdc lands on bus 1 unit 0 */
+  reserve_ok (vm, "drive-ide", "ide0-1-0", "0:1:0:0", NULL);
+  ck_assert_ptr_null (da_test_reserve (vm, "drive-ide", "dup", "0:1:0:0", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  ck_assert_msg (strstr (error->message, "ide0-1-0") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  ck_assert_ptr_null (da_test_reserve (vm, "drive-ide", "third-bus", "0:2:0:0", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
+}
+END_TEST
+
+START_TEST (test_seed_whole_slot)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  DaRequest request;
+  DaReservation *slot, *next, *holder = NULL;
+
+  da_test_request (&request, engine, "pci", "multifunction", "0000:00:03.0", NULL);
+  request.constraint.count = 8;
+  slot = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+  ck_assert_msg (slot != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (da_reservation_get_count (slot), 8);
+  next = reserve_ok (vm, "pci", "net0", NULL, NULL);
+  assert_address (next, "0000:00:04.0");
+  da_test_request (&request, engine, "pci", "intruder", "0000:00:03.5", NULL);
+  ck_assert_ptr_null (da_scope_reserve (vm, &request, NOW, NULL, &holder, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  ck_assert_ptr_eq (holder, slot);
+  ck_assert_msg (strstr (error->message, "multifunction") != NULL && strstr (error->message, "intruder") != NULL,
+                 "the conflict names both: %s", error->message);
+}
+END_TEST
+
+START_TEST (test_seed_ganeti)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "ganeti");
+  g_autoptr (GError) error = NULL;
+  DaPoolCounts counts;
+
+  da_pool_get_counts (da_scope_get_pool (vm, "pci"), &counts);
+  ck_assert_uint_eq (counts.capacity, 256);
+  ck_assert_uint_eq (counts.used, 32);
+  for (guint slot = 4; slot < 32; slot++) {
+    g_autofree char *alias = g_strdup_printf ("dev%u", slot);
+    g_autofree char *expected = g_strdup_printf ("0000:00:%02x.0", slot);
+
+    assert_address (reserve_ok (vm, "pci", alias, NULL, NULL), expected);
+  }
+  ck_assert_ptr_null (da_test_reserve (vm, "pci", "dev32", NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
+  ck_assert_msg (strstr (error->message, "all PCI slots occupied") != NULL, "%s", error->message);
+  ck_assert_msg (strstr (error->message, "dev32") != NULL && strstr (error->message, "vm1") != NULL, "%s", error->message);
+}
+END_TEST
+
+START_TEST (test_seed_mmio_aligned)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "empty");
+  g_autoptr (GError) error = NULL;
+  DaRequest request;
+  DaReservation *res;
+
+  add_keys (engine, vm, "mmio", "0x10000000", "0x1fffffff");
+  da_test_request (&request, engine, "mmio", "firmware", "0x10000000", NULL);
+  request.constraint.count = 0x800;
+  ck_assert (da_scope_reserve (vm, &request, NOW, NULL, NULL, &error));
+
+  for (guint policy = DA_POLICY_FIRST_FIT; policy <= DA_POLICY_LAST_FIT; policy += DA_POLICY_LAST_FIT) {
+    const char *whole = policy == DA_POLICY_FIRST_FIT ? "0x10001000" : "0x1ffff000";
+    const char *window = policy == DA_POLICY_FIRST_FIT ? "0x18000000" : "0x18fff000";
+    g_autofree char *a1 = g_strdup_printf ("bar-%u", policy);
+    g_autofree char *a2 = g_strdup_printf ("win-%u", policy);
+
+    da_test_request (&request, engine, "mmio", a1, NULL, NULL);
+    request.constraint.count = 0x1000;
+    request.constraint.align = 0x1000;
+    request.constraint.policy = policy;
+    res = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+    ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+    assert_address (res, whole);
+
+    request.alias = a2;
+    request.constraint.min = 0x18000000;
+    request.constraint.max = 0x18ffffff;
+    res = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+    ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+    assert_address (res, window);
+    ck_assert_uint_eq (da_reservation_get_start (res) % 0x1000, 0);
+  }
+
+  /* a window too small for the size says so */
+  da_test_request (&request, engine, "mmio", "too-big", NULL, NULL);
+  request.constraint.count = 0x2000;
+  request.constraint.min = 0x18000000;
+  request.constraint.max = 0x18001fff;
+  ck_assert_ptr_null (da_scope_reserve (vm, &request, NOW, NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
+  ck_assert_msg (strstr (error->message, "between 0x18000000 and 0x18001fff") != NULL, "%s", error->message);
+}
+END_TEST
+
+static void collect (const DaChange *change, gpointer user_data);
+
+/* a run longer than 2^32 keys: a 64 GiB BAR */
+START_TEST (test_huge_run)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  g_autoptr (DaEngine) replay = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "empty");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  guint64 size = G_GUINT64_CONSTANT (1) << 36;
+  DaRequest request;
+  DaReservation *res;
+  DaTxn *txn;
+
+  add_keys (engine, vm, "mmio", "0x100000000", "0xffffffffffff");
+  da_test_request (&request, engine, "mmio", "bar", NULL, NULL);
+  request.constraint.count = size;
+  request.constraint.align = size;
+  txn = da_txn_new (engine);
+  res = da_scope_reserve (vm, &request, NOW, txn, NULL, &error);
+  ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (da_reservation_get_count (res), size);
+  assert_address (res, "0x1000000000");
+  /* the same request again is the same reservation */
+  ck_assert_ptr_eq (da_scope_reserve (vm, &request, NOW, txn, NULL, &error), res);
+  da_txn_free (txn);
+  /* a snapshot of it replays whole */
+  {
+    g_autoptr (GPtrArray) dumped = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
+
+    da_engine_dump (engine, 0, collect, dumped);
+    for (guint i = 0; i < dumped->len; i++)
+      ck_assert_msg (da_engine_apply (replay, g_ptr_array_index (dumped, i), &error), "%s", error ? error->message : "");
+  }
+  ck_assert_uint_eq (da_reservation_get_count (da_scope_lookup (da_engine_lookup_vm (replay, "vm1"), "bar")), size);
+  /* a release taken back restores the whole run */
+  before = da_test_dump (engine);
+  txn = da_txn_new (engine);
+  ck_assert (da_scope_release (vm, "bar", DA_RELEASE_NOW, NOW, txn, NULL, &error));
+  da_txn_rollback (txn);
+  after = da_test_dump (engine);
+  ck_assert_str_eq (before, after);
+  res = da_scope_lookup (vm, "bar");
+  ck_assert_uint_eq (da_reservation_get_count (res), size);
+  ck_assert (da_scope_release (vm, "bar", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  {
+    DaPoolCounts counts;
+
+    da_pool_get_counts (da_scope_get_pool (vm, "mmio"), &counts);
+    ck_assert_uint_eq (counts.used, 0);
+  }
+}
+END_TEST
+
+/* a run longer than a box row fits nowhere: said at once, not found out
+ * by walking every row of a 2^32 space */
+START_TEST (test_run_longer_than_box_row)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  DaRequest request;
+  DaReservation *res;
+  gint64 started = g_get_monotonic_time ();
+
+  for (guint policy = DA_POLICY_FIRST_FIT; policy <= DA_POLICY_RANDOM; policy++) {
+    da_test_request (&request, engine, "pci", "pair", NULL, NULL);
+    request.constraint.count = 2;
+    request.constraint.policy = policy;
+    ck_assert_ptr_null (da_scope_reserve (vm, &request, NOW, NULL, NULL, &error));
+    ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
+    ck_assert_msg (strstr (error->message, "does not fit") != NULL && strstr (error->message, "function=0") != NULL,
+                   "%s", error->message);
+    g_clear_error (&error);
+  }
+  ck_assert_int_lt (g_get_monotonic_time () - started, G_USEC_PER_SEC);
+  /* with the function free, two functions of a free slot */
+  da_test_request (&request, engine, "pci", "pair", NULL, "function=0-7");
+  request.constraint.count = 2;
+  res = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+  ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+  assert_address (res, "0000:00:03.0");
+  ck_assert_uint_eq (da_reservation_get_count (res), 2);
+  assert_address (reserve_ok (vm, "pci", "next", NULL, NULL), "0000:00:04.0");
+}
+END_TEST
+
+/* ---- templates ---- */
+
+START_TEST (test_templates)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *pc = new_vm (engine, "pc1", "pc");
+  DaScope *q35 = new_vm (engine, "q1", "q35");
+  g_autoptr (GError) error = NULL;
+  DaReservation *res;
+  const DaRangeMap *hotplug;
+
+  ck_assert_ptr_eq (da_catalog_match_machine (da_engine_get_catalog (engine), "pc-i440fx-7.2"),
+                    da_catalog_get_template (da_engine_get_catalog (engine), "pc"));
+  ck_assert_ptr_eq (da_catalog_match_machine (da_engine_get_catalog (engine), "pc-q35-7.2"),
+                    da_catalog_get_template (da_engine_get_catalog (engine), "q35"));
+  ck_assert_ptr_eq (da_catalog_match_machine (da_engine_get_catalog (engine), "pc"),
+                    da_catalog_get_template (da_engine_get_catalog (engine), "pc"));
+
+  /* pc: host bridge, PIIX3 functions 0-3, video slot; a device gets slot 3 */
+  ck_assert_uint_eq (da_scope_get_n_reservations (pc), 6);
+  res = da_scope_lookup_address (pc, "pci", da_test_key (engine, "pci", "0000:00:01.1"));
+  ck_assert (res != NULL && (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN));
+  assert_address (reserve_ok (pc, "pci", "net0", NULL, NULL), "0000:00:03.0");
+  /* slot 1 has free functions, but a new device needs a slot of its own */
+  assert_address (reserve_ok (pc, "pci", "net1", NULL, NULL), "0000:00:04.0");
+  /* a user may still place a function in a used slot */
+  assert_address (reserve_ok (pc, "pci", "extra", "0000:00:01.5", NULL), "0000:00:01.5");
+
+  /* q35: bus 0 is no hotplug bus; a root port offers slot 0 for hotplug */
+  hotplug = da_pool_get_tag (da_scope_get_pool (q35, "pci"), "hotplug");
+  ck_assert_ptr_null (hotplug);
+  /* without a tag a device may go on bus 0, as an integrated endpoint */
+  assert_address (reserve_ok (q35, "pci", "integrated", NULL, NULL), "0000:00:01.0");
+  {
+    DaRequest request;
+
+    da_test_request (&request, engine, "pci", "hp0", NULL, NULL);
+    request.constraint.tags[0] = "hotplug";
+    ck_assert_ptr_null (da_scope_reserve (q35, &request, NOW, NULL, NULL, &error));
+    ck_assert_msg (strstr (error->message, "tag hotplug") != NULL, "%s", error->message);
+    g_clear_error (&error);
+    ck_assert (da_scope_add_bus (q35, "pcie-root-port", 1, NULL, NULL, &error));
+    res = da_scope_reserve (q35, &request, NOW, NULL, NULL, &error);
+    ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+    assert_address (res, "0000:01:00.0");
+    request.alias = "hp1";
+    ck_assert_ptr_null (da_scope_reserve (q35, &request, NOW, NULL, NULL, &error));
+    ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
+  }
+  g_clear_error (&error);
+  res = da_scope_lookup_address (q35, "pci", da_test_key (engine, "pci", "0000:00:1f.2"));
+  ck_assert (res != NULL);
+  ck_assert_str_eq (da_reservation_get_alias (res), "ich9-sata");
+  ck_assert (da_scope_get_pool (q35, "drive-sata") != NULL);
+
+  /* unknown template names the known ones */
+  ck_assert_ptr_null (da_engine_create_vm (engine, "x", "sparc", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_NOT_FOUND));
+  ck_assert_msg (strstr (error->message, "pc") && strstr (error->message, "q35"), "%s", error->message);
+  g_clear_error (&error);
+  ck_assert_ptr_null (da_engine_create_vm (engine, "pc1", "pc", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+  ck_assert_ptr_null (da_engine_create_vm (engine, "../etc", "pc", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID));
+}
+END_TEST
+
+START_TEST (test_virtio_serial_controllers)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "empty");
+  g_autoptr (GError) error = NULL;
+  DaRequest request;
+  const char *params[] = { "ports=4", NULL };
+
+  ck_assert (da_scope_add_bus (vm, "virtio-serial", 0, params, NULL, &error));
+  ck_assert (da_scope_add_bus (vm, "virtio-serial", 1, NULL, NULL, &error));
+  /* channels skip the console port and fill controller 0 before 1 */
+  for (guint i = 1; i <= 3; i++) {
+    g_autofree char *alias = g_strdup_printf ("channel%u", i);
+    g_autofree char *expected = g_strdup_printf ("0:0:%u", i);
+
+    assert_address (reserve_ok (vm, "virtio-serial", alias, NULL, NULL), expected);
+  }
+  assert_address (reserve_ok (vm, "virtio-serial", "channel4", NULL, NULL), "1:0:1");
+  /* a console asks for the console port */
+  da_test_request (&request, engine, "virtio-serial", "console0", NULL, NULL);
+  request.constraint.tags[0] = "console";
+  request.constraint.not_tags[0] = NULL;
+  assert_address (da_scope_reserve (vm, &request, NOW, NULL, NULL, &error), "0:0:0");
+  /* an explicit port beyond the limit is rejected, naming the pool */
+  ck_assert_ptr_null (da_test_reserve (vm, "virtio-serial", "beyond", "0:0:4", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
+  ck_assert_msg (strstr (error->message, "not in the pool") != NULL && strstr (error->message, "0:0:0-0:0:3") != NULL,
+                 "%s", error->message);
+  g_clear_error (&error);
+  ck_assert_ptr_null (da_test_reserve (vm, "virtio-serial", "beyond1", "1:0:31", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
+  g_clear_error (&error);
+  assert_address (reserve_ok (vm, "virtio-serial", "last", "1:0:30", NULL), "1:0:30");
+}
+END_TEST
+
+/* ---- reservations ---- */
+
+START_TEST (test_idempotent_and_conflicts)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  DaReservation *a, *b, *holder = NULL;
+  DaRequest request;
+
+  a = reserve_ok (vm, "pci", "net0", NULL, NULL);
+  b = reserve_ok (vm, "pci", "net0", NULL, NULL);
+  ck_assert_ptr_eq (a, b);
+  b = reserve_ok (vm, "pci", "net0", "0000:00:03.0", NULL);
+  ck_assert_ptr_eq (a, b);
+  ck_assert_uint_eq (da_reservation_get_mode (a), DA_MODE_DYNAMIC);
+  /* the same alias for another address is a conflict naming the holder */
+  da_test_request (&request, engine, "pci", "net0", "0000:00:09.0", NULL);
+  ck_assert_ptr_null (da_scope_reserve (vm, &request, NOW, NULL, &holder, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  ck_assert_ptr_eq (holder, a);
+  ck_assert_msg (strstr (error->message, "0000:00:03.0") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  /* ... and so is another type */
+  ck_assert_ptr_null (da_test_reserve (vm, "drive-ide", "net0", "0:0:0:0", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+  /* static on a builtin slot names the machine part */
+  ck_assert_ptr_null (da_test_reserve (vm, "pci", "vga", "0000:00:02.0", NULL, &error));
+  ck_assert_msg (strstr (error->message, "primary-video") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  /* reservations in another vm are independent */
+  assert_address (reserve_ok (new_vm (engine, "vm2", "pc"), "pci", "net0", NULL, NULL), "0000:00:03.0");
+  /* unknown type names the known ones */
+  memset (&request, 0, sizeof request);
+  request.type = "nvlink";
+  request.alias = "x";
+  request.constraint.count = 1;
+  ck_assert_ptr_null (da_scope_reserve (vm, &request, NOW, NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_NOT_FOUND));
+  ck_assert_msg (strstr (error->message, "vsock-cid") != NULL, "%s", error->message);
+}
+END_TEST
+
+START_TEST (test_states)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  DaRequest request;
+  DaReservation *res;
+  int after;
+
+  /* held until committed; expires when not */
+  da_test_request (&request, engine, "pci", "hot1", NULL, NULL);
+  request.hold_until = NOW + 30 * G_USEC_PER_SEC;
+  res = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+  ck_assert_int_eq (da_reservation_get_state (res), DA_STATE_HELD);
+  ck_assert_int_eq (da_reservation_get_deadline (res), NOW + 30 * G_USEC_PER_SEC);
+  request.alias = "hot2";
+  res = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+  ck_assert_int_eq (da_engine_next_deadline (engine), NOW + 30 * G_USEC_PER_SEC);
+  ck_assert (da_scope_commit (vm, "hot2", NULL, &error) == res);
+  ck_assert_int_eq (da_reservation_get_state (res), DA_STATE_ACTIVE);
+  ck_assert_int_eq (da_reservation_get_deadline (res), 0);
+  ck_assert_uint_eq (da_engine_expire (engine, NOW + 29 * G_USEC_PER_SEC, NULL), 0);
+  ck_assert_uint_eq (da_engine_expire (engine, NOW + 30 * G_USEC_PER_SEC, NULL), 1);
+  ck_assert_ptr_null (da_scope_lookup (vm, "hot1"));
+  ck_assert_int_eq (da_engine_next_deadline (engine), G_MAXINT64);
+
+  /* two-phase release keeps the address until confirmed */
+  ck_assert (da_scope_release (vm, "hot2", DA_RELEASE_BEGIN, NOW, NULL, &after, &error));
+  ck_assert_int_eq (after, DA_STATE_RELEASING);
+  ck_assert_ptr_eq (da_scope_lookup_address (vm, "pci", da_reservation_get_start (res)), res);
+  ck_assert_ptr_null (da_scope_commit (vm, "hot2", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+  ck_assert (da_scope_release (vm, "hot2", DA_RELEASE_CONFIRM, NOW, NULL, &after, &error));
+  ck_assert_int_eq (after, -1);
+  ck_assert_ptr_null (da_scope_lookup (vm, "hot2"));
+  ck_assert (!da_scope_release (vm, "hot2", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_NOT_FOUND));
+  g_clear_error (&error);
+  reserve_ok (vm, "pci", "net0", NULL, NULL);
+  ck_assert (!da_scope_release (vm, "net0", DA_RELEASE_CONFIRM, NOW, NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+  ck_assert (!da_scope_release (vm, "host-bridge", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+}
+END_TEST
+
+START_TEST (test_next_fit_cooldown)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  DaRequest request;
+  gint64 now = NOW;
+
+  da_engine_set_cooldown (engine, 10 * G_USEC_PER_SEC);
+  /* first fit hands a freed slot out again at once: that is libvirt's order */
+  reserve_ok (vm, "pci", "a", NULL, NULL);
+  ck_assert (da_scope_release (vm, "a", DA_RELEASE_NOW, now, NULL, NULL, &error));
+  assert_address (reserve_ok (vm, "pci", "b", NULL, NULL), "0000:00:03.0");
+
+  /* next fit moves on, and after wrapping skips what is cooling down */
+  da_test_request (&request, engine, "pci", "h1", NULL, NULL);
+  request.constraint.policy = DA_POLICY_NEXT_FIT;
+  assert_address (da_scope_reserve (vm, &request, now, NULL, NULL, &error), "0000:00:04.0");
+  ck_assert (da_scope_release (vm, "h1", DA_RELEASE_NOW, now, NULL, NULL, &error));
+  request.alias = "h2";
+  assert_address (da_scope_reserve (vm, &request, now, NULL, NULL, &error), "0000:00:05.0");
+  for (guint slot = 6; slot < 32; slot++) {
+    g_autofree char *alias = g_strdup_printf ("fill%u", slot);
+
+    request.alias = alias;
+    ck_assert (da_scope_reserve (vm, &request, now, NULL, NULL, &error) != NULL);
+  }
+  /* only slot 4 is free, and it is cooling down */
+  request.alias = "h3";
+  ck_assert_ptr_null (da_scope_reserve (vm, &request, now + G_USEC_PER_SEC, NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
+  ck_assert_msg (strstr (error->message, "cooling down") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  assert_address (da_scope_reserve (vm, &request, now + 10 * G_USEC_PER_SEC, NULL, NULL, &error), "0000:00:04.0");
+}
+END_TEST
+
+START_TEST (test_random_policy_stays_inside_constraints)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *host = da_engine_get_host (engine);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr (GError) error = NULL;
+  DaRequest request;
+  guint64 lo = da_test_key (engine, "mac", "52:54:00:00:00:00");
+  guint64 first = G_MAXUINT64;
+  gboolean spread = FALSE;
+
+  for (guint i = 0; i < 500; i++) {
+    g_autofree char *alias = g_strdup_printf ("nic%u", i);
+    DaReservation *res;
+    guint64 key;
+
+    da_test_request (&request, engine, "mac", alias, NULL, NULL);
+    request.constraint.policy = DA_POLICY_RANDOM;
+    res = da_scope_reserve (host, &request, NOW, NULL, NULL, &error);
+    ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+    key = da_reservation_get_start (res);
+    ck_assert (key >= lo && key <= lo + 0xffffff);
+    ck_assert (g_hash_table_add (seen, g_memdup2 (&key, sizeof key)));
+    if (first == G_MAXUINT64)
+      first = key;
+    else if (key > first + 1000 || key + 1000 < first)
+      spread = TRUE;
+  }
+  ck_assert_msg (spread, "random picks are not spread over the pool");
+}
+END_TEST
+
+START_TEST (test_batch_all_or_nothing)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GPtrArray) out = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  DaRequest requests[3];
+  guint failed = 99;
+
+  reserve_ok (vm, "pci", "disk0", "0000:00:07.0", NULL);
+  before = da_test_dump (engine);
+  da_test_request (&requests[0], engine, "pci", "net0", NULL, NULL);
+  da_test_request (&requests[1], engine, "drive-ide", "ide-disk", "0:0:0:0", NULL);
+  da_test_request (&requests[2], engine, "pci", "net1", "0000:00:07.0", NULL);
+  ck_assert (!da_scope_reserve_batch (vm, requests, 3, NOW, NULL, out, &failed, NULL, &error));
+  ck_assert_uint_eq (failed, 2);
+  ck_assert_uint_eq (out->len, 0);
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  after = da_test_dump (engine);
+  ck_assert_str_eq (before, after);
+  g_clear_error (&error);
+
+  requests[2].address = da_test_key (engine, "pci", "0000:00:08.0");
+  ck_assert (da_scope_reserve_batch (vm, requests, 3, NOW, NULL, out, &failed, NULL, &error));
+  ck_assert_uint_eq (out->len, 3);
+  assert_address (g_ptr_array_index (out, 0), "0000:00:03.0");
+}
+END_TEST
+
+/* ---- transactions, replay and snapshots ---- */
+
+static void
+collect (const DaChange *change, gpointer user_data)
+{
+  g_ptr_array_add (user_data, da_change_copy (change));
+}
+
+static void
+mixed_workload (DaEngine *engine, DaTxn *txn)
+{
+  g_autoptr (GError) error = NULL;
+  DaScope *vm = da_engine_create_vm (engine, "w1", "q35", txn, &error);
+  DaScope *vm2 = da_engine_create_vm (engine, "w2", "pc", txn, &error);
+  DaRequest request;
+
+  ck_assert (vm != NULL && vm2 != NULL);
+  ck_assert (da_scope_add_bus (vm, "pcie-root-port", 1, NULL, txn, &error));
+  ck_assert (da_scope_add_bus (vm, "pcie-root-port", 2, NULL, txn, &error));
+  da_test_request (&request, engine, "pci", "net0", NULL, "bus=1-2");
+  ck_assert (da_scope_reserve (vm, &request, NOW, txn, NULL, &error));
+  da_test_request (&request, engine, "pci", "hot", NULL, "bus=1-2");
+  request.hold_until = NOW + 5;
+  ck_assert (da_scope_reserve (vm, &request, NOW, txn, NULL, &error));
+  da_test_request (&request, engine, "pci", "nf", NULL, NULL);
+  request.constraint.policy = DA_POLICY_NEXT_FIT;
+  ck_assert (da_scope_reserve (vm2, &request, NOW, txn, NULL, &error));
+  ck_assert (da_scope_release (vm2, "nf", DA_RELEASE_NOW, NOW, txn, NULL, &error));
+  da_test_request (&request, engine, "vsock-cid", "w1", NULL, NULL);
+  ck_assert (da_scope_reserve (da_engine_get_host (engine), &request, NOW, txn, NULL, &error));
+  ck_assert (da_scope_release (vm, "net0", DA_RELEASE_BEGIN, NOW, txn, NULL, &error));
+  ck_assert (da_scope_commit (vm, "hot", txn, &error));
+  ck_assert (da_engine_delete_vm (engine, "w2", txn, &error));
+}
+
+START_TEST (test_rollback_restores_everything)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  DaTxn *txn;
+
+  new_vm (engine, "base", "pc");
+  reserve_ok (da_engine_lookup_vm (engine, "base"), "pci", "keep", NULL, NULL);
+  before = da_test_dump (engine);
+  txn = da_txn_new (engine);
+  mixed_workload (engine, txn);
+  ck_assert_uint_gt (da_txn_get_changes (txn)->len, 10);
+  da_txn_rollback (txn);
+  after = da_test_dump (engine);
+  ck_assert_str_eq (before, after);
+  ck_assert_uint_eq (da_engine_get_n_vms (engine), 1);
+  ck_assert_uint_eq (da_engine_get_n_reservations (engine), 7);
+}
+END_TEST
+
+START_TEST (test_replay_changes_and_snapshot)
+{
+  g_autoptr (DaEngine) live = da_test_engine ();
+  g_autoptr (DaEngine) journal = da_test_engine ();
+  g_autoptr (DaEngine) snapshot = da_test_engine ();
+  g_autoptr (GPtrArray) changes = NULL;
+  g_autoptr (GPtrArray) dumped = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  g_autofree char *c = NULL;
+  g_autoptr (GError) error = NULL;
+  DaTxn *txn = da_txn_new (live);
+
+  mixed_workload (live, txn);
+  changes = g_ptr_array_ref (da_txn_get_changes (txn));
+  da_txn_free (txn);
+  for (guint i = 0; i < changes->len; i++)
+    ck_assert_msg (da_engine_apply (journal, g_ptr_array_index (changes, i), &error), "change %u: %s", i, error ? error->message : "");
+  da_engine_dump (live, 0, collect, dumped);
+  for (guint i = 0; i < dumped->len; i++)
+    ck_assert_msg (da_engine_apply (snapshot, g_ptr_array_index (dumped, i), &error), "%s", error ? error->message : "");
+  a = da_test_dump (live);
+  b = da_test_dump (journal);
+  c = da_test_dump (snapshot);
+  ck_assert_str_eq (a, b);
+  ck_assert_str_eq (a, c);
+
+  /* replaying a change twice is an error, not a silent duplicate */
+  for (guint i = 0; i < changes->len; i++) {
+    DaChange *change = g_ptr_array_index (changes, i);
+
+    if ((change->kind == DA_CHANGE_RESERVE || change->kind == DA_CHANGE_SCOPE_CREATE)
+        && da_engine_lookup_scope (journal, change->scope) != NULL
+        && (change->alias == NULL || da_scope_lookup (da_engine_lookup_scope (journal, change->scope), change->alias))) {
+      ck_assert_msg (!da_engine_apply (journal, change, &error), "change %u applied twice", i);
+      g_clear_error (&error);
+    }
+  }
+}
+END_TEST
+
+START_TEST (test_drop_and_restore_builtin)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  DaReservation *res, *holder = NULL;
+  DaTxn *txn;
+
+  /* users still cannot release a builtin ... */
+  ck_assert (!da_scope_release (vm, "primary-video", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+  /* ... and dropping is for builtins only */
+  reserve_ok (vm, "pci", "net0", NULL, NULL);
+  ck_assert (!da_scope_drop_builtin (vm, "net0", NOW, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID));
+  g_clear_error (&error);
+  ck_assert (!da_scope_drop_builtin (vm, "nothing", NOW, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_NOT_FOUND));
+  g_clear_error (&error);
+
+  /* dropped, slot 2 goes to the next device; rolled back, it is back */
+  txn = da_txn_new (engine);
+  ck_assert_msg (da_scope_drop_builtin (vm, "primary-video", NOW, txn, &error), "%s", error ? error->message : "");
+  ck_assert_ptr_null (da_scope_lookup (vm, "primary-video"));
+  assert_address (reserve_ok (vm, "pci", "balloon0", NULL, NULL), "0000:00:02.0");
+  /* restoring while a device holds the place is a conflict naming it */
+  ck_assert_ptr_null (da_scope_restore_builtin (vm, "primary-video", txn, &holder, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  ck_assert_str_eq (da_reservation_get_alias (holder), "balloon0");
+  g_clear_error (&error);
+  ck_assert (da_scope_release (vm, "balloon0", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  da_txn_rollback (txn);
+  res = da_scope_lookup (vm, "primary-video");
+  ck_assert (res != NULL && (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN));
+
+  /* restore puts it back at the template's address, as a builtin */
+  ck_assert (da_scope_drop_builtin (vm, "primary-video", NOW, NULL, &error));
+  res = da_scope_restore_builtin (vm, "primary-video", NULL, NULL, &error);
+  ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+  assert_address (res, "0000:00:02.0");
+  ck_assert (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN);
+  /* restoring what is there returns it; an alias of a device's own is not a builtin */
+  ck_assert_ptr_eq (da_scope_restore_builtin (vm, "primary-video", NULL, NULL, &error), res);
+  ck_assert_ptr_null (da_scope_restore_builtin (vm, "net0", NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+  ck_assert_ptr_null (da_scope_restore_builtin (vm, "no-such-part", NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_NOT_FOUND));
+}
+END_TEST
+
+START_TEST (test_rollback_restores_cooldown)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  DaTxn *txn;
+
+  /* released, the slot cools down; reserved and released again inside a
+   * transaction that is rolled back, the first cool-down is what is left */
+  reserve_ok (vm, "pci", "net0", "0000:00:05.0", NULL);
+  ck_assert (da_scope_release (vm, "net0", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+  before = da_test_dump (engine);
+  ck_assert_ptr_nonnull (strstr (before, "cool scope=vm1"));
+  txn = da_txn_new (engine);
+  {
+    DaRequest request;
+
+    da_test_request (&request, engine, "pci", "net1", "0000:00:05.0", NULL);
+    ck_assert (da_scope_reserve (vm, &request, NOW, txn, NULL, &error) != NULL);
+  }
+  ck_assert (da_scope_release (vm, "net1", DA_RELEASE_NOW, NOW + 5 * G_USEC_PER_SEC, txn, NULL, &error));
+  da_txn_rollback (txn);
+  after = da_test_dump (engine);
+  ck_assert_str_eq (before, after);
+}
+END_TEST
+
+static char *
+replay_into_fresh_engine (GPtrArray *changes)
+{
+  g_autoptr (DaEngine) fresh = da_test_engine ();
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < changes->len; i++)
+    ck_assert_msg (da_engine_apply (fresh, g_ptr_array_index (changes, i), &error), "change %u: %s", i,
+                   error ? error->message : "");
+  return da_test_dump (fresh);
+}
+
+START_TEST (test_remove_keys)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  g_autoptr (GPtrArray) dumped = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
+  g_autoptr (GPtrArray) journal = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *live = NULL;
+  g_autofree char *from_journal = NULL;
+  g_autofree char *from_snapshot = NULL;
+  guint64 first = da_test_key (engine, "pci", "0000:01:00.0");
+  guint64 last = da_test_key (engine, "pci", "0000:01:1f.7");
+  DaTxn *txn = da_txn_new (engine);
+  DaScope *vm = da_engine_create_vm (engine, "q1", "q35", txn, &error);
+  DaRequest request;
+  GPtrArray *changes;
+
+  ck_assert (vm != NULL);
+  ck_assert (da_scope_add_bus (vm, "pcie-root-port", 1, NULL, txn, &error));
+  ck_assert (da_scope_add_bus (vm, "pcie-root-port", 2, NULL, txn, &error));
+  before = da_test_dump (engine);
+
+  /* a bus that is gone: its keys leave the pool and every tag */
+  {
+    guint savepoint = da_txn_savepoint (txn);
+
+    ck_assert_msg (da_scope_remove_keys (vm, "pci", first, last, txn, &error), "%s", error ? error->message : "");
+    ck_assert (!da_range_map_intersects (da_pool_get_ranges (da_scope_get_pool (vm, "pci")), first, last));
+    ck_assert (!da_range_map_intersects (da_pool_get_tag (da_scope_get_pool (vm, "pci"), "hotplug"), first, last));
+    da_test_request (&request, engine, "pci", "hp0", NULL, NULL);
+    request.constraint.tags[0] = "hotplug";
+    assert_address (da_scope_reserve (vm, &request, NOW, txn, NULL, &error), "0000:02:00.0");
+    /* rolled back, the bus is there as it was */
+    da_txn_rollback_to (txn, savepoint);
+    after = da_test_dump (engine);
+    ck_assert_str_eq (before, after);
+  }
+
+  /* removing every key of a tag removes the tag */
+  ck_assert (da_scope_remove_keys (vm, "pci", first, da_test_key (engine, "pci", "0000:02:1f.7"), txn, &error));
+  ck_assert_ptr_null (da_pool_get_tag (da_scope_get_pool (vm, "pci"), "hotplug"));
+  /* keys a reservation holds stay, and the conflict names the holder */
+  ck_assert (da_scope_add_bus (vm, "pcie-root-port", 1, NULL, txn, &error));
+  request.alias = "hp1";
+  ck_assert (da_scope_reserve (vm, &request, NOW, txn, NULL, &error) != NULL);
+  ck_assert (!da_scope_remove_keys (vm, "pci", first, last, txn, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  ck_assert_msg (strstr (error->message, "hp1") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  /* a pool that was never made has nothing to remove */
+  ck_assert (da_scope_remove_keys (vm, "usb", 0, 10, txn, &error));
+  ck_assert (da_scope_release (vm, "hp1", DA_RELEASE_NOW, NOW, txn, NULL, &error));
+  ck_assert (da_scope_remove_keys (vm, "pci", first, last, txn, &error));
+  ck_assert (da_scope_add_bus (vm, "pci-bridge", 3, NULL, txn, &error));
+
+  /* the journal and a snapshot rebuild the same pools */
+  changes = da_txn_get_changes (txn);
+  for (guint i = 0; i < changes->len; i++)
+    g_ptr_array_add (journal, da_change_copy (g_ptr_array_index (changes, i)));
+  da_txn_free (txn);
+  da_engine_dump (engine, 0, collect, dumped);
+  live = da_test_dump (engine);
+  from_journal = replay_into_fresh_engine (journal);
+  from_snapshot = replay_into_fresh_engine (dumped);
+  ck_assert_str_eq (live, from_journal);
+  ck_assert_str_eq (live, from_snapshot);
+  ck_assert_ptr_nonnull (strstr (live, "pool-add scope=q1 tmpl=(null) type=pci alias=(null) tag=hotplug"));
+}
+END_TEST
+
+/* ---- the search against brute force ---- */
+
+typedef struct {
+  guint64 used[128];   /* 0 free, else reserved */
+  gboolean pool[128];
+  gboolean tag[3][128];
+} Model;
+
+static gboolean
+model_fits (DaAddressType *grid, const Model *m, const DaConstraint *c, const char *const *tag_names, guint64 k)
+{
+  guint64 block = c->isolate >= 0 ? da_address_type_get_dimension (grid, (guint) c->isolate)->weight : 1;
+  guint64 free_count = (c->count + block - 1) / block * block;
+  guint64 align = c->align > 1 ? c->align : 1;
+  guint64 d[DA_MAX_DIMS];
+
+  while (align % block != 0)
+    align += c->align > 1 ? c->align : 1;
+  if (k % align != 0 || k + c->count - 1 > 127 || k < c->min || k + c->count - 1 > c->max)
+    return FALSE;
+  for (guint64 j = k; j < k + c->count; j++) {
+    if (!m->pool[j])
+      return FALSE;
+    da_address_type_decode (grid, j, d);
+    for (guint i = 0; i < 3; i++)
+      if (d[i] < c->box.lo[i] || d[i] > c->box.hi[i])
+        return FALSE;
+    for (guint t = 0; c->tags[t] != NULL; t++)
+      for (guint n = 0; n < 3; n++)
+        if (strcmp (c->tags[t], tag_names[n]) == 0 && !m->tag[n][j])
+          return FALSE;
+    for (guint t = 0; c->not_tags[t] != NULL; t++)
+      for (guint n = 0; n < 3; n++)
+        if (strcmp (c->not_tags[t], tag_names[n]) == 0 && m->tag[n][j])
+          return FALSE;
+  }
+  for (guint64 j = k; j < k + free_count; j++)
+    if (j > 127 || m->used[j])
+      return FALSE;
+  return TRUE;
+}
+
+START_TEST (test_search_matches_brute_force)
+{
+  const char *const tag_names[] = { "red", "green", "blue" };
+  GRand *rand = g_rand_new_with_seed (20261122);
+  guint checked = 0;
+
+  for (guint round = 0; round < 300; round++) {
+    g_autoptr (DaEngine) engine = da_test_engine ();
+    DaScope *vm = new_vm (engine, "g", "empty");
+    DaAddressType *grid = da_catalog_get_type (da_engine_get_catalog (engine), "grid");
+    Model m = { 0 };
+    guint n_alias = 0;
+
+    /* the model knows nothing of cool-down; test_next_fit_cooldown does */
+    da_engine_set_cooldown (engine, 0);
+
+    /* random pool pieces and tags */
+    for (guint p = 0; p < 6; p++) {
+      guint64 a = g_rand_int_range (rand, 0, 128), len = g_rand_int_range (rand, 1, 40);
+      guint64 b = MIN (127, a + len);
+
+      ck_assert (da_scope_add_keys (vm, "grid", a, b, NULL, NULL, NULL));
+      for (guint64 j = a; j <= b; j++)
+        m.pool[j] = TRUE;
+    }
+    for (guint t = 0; t < 3; t++) {
+      for (guint p = 0; p < 3; p++) {
+        guint64 a = g_rand_int_range (rand, 0, 128), len = g_rand_int_range (rand, 1, 50);
+        guint64 b = MIN (127, a + len);
+
+        ck_assert (da_scope_add_keys (vm, "grid", a, b, tag_names[t], NULL, NULL));
+        for (guint64 j = a; j <= b; j++)
+          m.tag[t][j] = TRUE;
+      }
+    }
+
+    for (guint step = 0; step < 40; step++) {
+      DaRequest request;
+      DaReservation *res;
+      guint64 expected = G_MAXUINT64;
+      g_autofree char *alias = g_strdup_printf ("r%u", n_alias++);
+      g_autoptr (GError) error = NULL;
+      DaConstraint *c = &request.constraint;
+
+      da_test_request (&request, engine, "grid", alias, NULL, NULL);
+      c->count = g_rand_int_range (rand, 1, 4) == 1 ? g_rand_int_range (rand, 1, 9) : 1;
+      c->align = (const guint64[]) { 1, 1, 2, 3, 4, 8 }[g_rand_int_range (rand, 0, 6)];
+      c->isolate = g_rand_int_range (rand, 0, 4) == 0 ? g_rand_int_range (rand, 1, 3) : -1;
+      c->policy = (DaPolicy) g_rand_int_range (rand, DA_POLICY_FIRST_FIT, DA_POLICY_RANDOM + 1);
+      for (guint i = 0; i < 3; i++) {
+        if (g_rand_int_range (rand, 0, 3) == 0) {
+          guint64 top = da_address_type_get_dimension (grid, i)->max;
+          guint64 x = g_rand_int_range (rand, 0, (gint32) top + 1), y = g_rand_int_range (rand, 0, (gint32) top + 1);
+
+          c->box.lo[i] = MIN (x, y);
+          c->box.hi[i] = MAX (x, y);
+        }
+      }
+      if (g_rand_int_range (rand, 0, 4) == 0)
+        c->tags[0] = tag_names[g_rand_int_range (rand, 0, 3)];
+      if (g_rand_int_range (rand, 0, 4) == 0)
+        c->not_tags[0] = tag_names[g_rand_int_range (rand, 0, 3)];
+      if (g_rand_int_range (rand, 0, 4) == 0) {
+        c->min = g_rand_int_range (rand, 0, 64);
+        c->max = c->min + g_rand_int_range (rand, 0, 100);
+      }
+
+      for (guint64 k = 0; k < 128; k++) {
+        if (model_fits (grid, &m, c, tag_names, k)) {
+          expected = k;
+          if (c->policy == DA_POLICY_FIRST_FIT)
+            break;
+        }
+      }
+      res = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+      checked++;
+      if (expected == G_MAXUINT64) {
+        ck_assert_msg (res == NULL, "round %u step %u: engine found %" G_GUINT64_FORMAT ", brute force nothing",
+                       round, step, da_reservation_get_start (res));
+        ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
+        continue;
+      }
+      ck_assert_msg (res != NULL, "round %u step %u: engine failed (%s), brute force found %" G_GUINT64_FORMAT,
+                     round, step, error ? error->message : "", expected);
+      if (c->policy == DA_POLICY_FIRST_FIT || c->policy == DA_POLICY_LAST_FIT)
+        ck_assert_msg (da_reservation_get_start (res) == expected, "round %u step %u %s: engine %" G_GUINT64_FORMAT
+                       ", brute force %" G_GUINT64_FORMAT, round, step, da_policy_to_string (c->policy),
+                       da_reservation_get_start (res), expected);
+      else
+        ck_assert_msg (model_fits (grid, &m, c, tag_names, da_reservation_get_start (res)),
+                       "round %u step %u %s: engine chose %" G_GUINT64_FORMAT ", which breaks the constraint",
+                       round, step, da_policy_to_string (c->policy), da_reservation_get_start (res));
+      expected = da_reservation_get_start (res);
+      for (guint64 j = expected; j < expected + c->count; j++)
+        m.used[j] = n_alias;
+      /* sometimes release an earlier one */
+      if (g_rand_int_range (rand, 0, 4) == 0) {
+        g_autofree char *victim = g_strdup_printf ("r%u", g_rand_int_range (rand, 0, (gint32) n_alias));
+        DaReservation *v = da_scope_lookup (vm, victim);
+
+        if (v != NULL) {
+          guint64 s = da_reservation_get_start (v), n = da_reservation_get_count (v);
+
+          ck_assert (da_scope_release (vm, victim, DA_RELEASE_NOW, NOW, NULL, NULL, NULL));
+          for (guint64 j = s; j < s + n; j++)
+            m.used[j] = 0;
+        }
+      }
+    }
+  }
+  ck_assert_uint_eq (checked, 300 * 40);
+  g_rand_free (rand);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("engine");
+  TCase *seed = tcase_create ("seed");
+  TCase *tc = tcase_create ("engine");
+
+  tcase_add_test (seed, test_seed_free_set_after_one_reservation);
+  tcase_add_test (seed, test_seed_ipv4_never_hands_out_a_reserved_address);
+  tcase_add_test (seed, test_seed_drive_names);
+  tcase_add_test (seed, test_seed_whole_slot);
+  tcase_add_test (seed, test_seed_ganeti);
+  tcase_add_test (seed, test_seed_mmio_aligned);
+  suite_add_tcase (s, seed);
+  tcase_add_test (tc, test_templates);
+  tcase_add_test (tc, test_huge_run);
+  tcase_add_test (tc, test_run_longer_than_box_row);
+  tcase_add_test (tc, test_virtio_serial_controllers);
+  tcase_add_test (tc, test_idempotent_and_conflicts);
+  tcase_add_test (tc, test_states);
+  tcase_add_test (tc, test_next_fit_cooldown);
+  tcase_add_test (tc, test_random_policy_stays_inside_constraints);
+  tcase_add_test (tc, test_batch_all_or_nothing);
+  tcase_add_test (tc, test_rollback_restores_everything);
+  tcase_add_test (tc, test_replay_changes_and_snapshot);
+  tcase_add_test (tc, test_search_matches_brute_force);
+  tcase_add_test (tc, test_drop_and_restore_builtin);
+  tcase_add_test (tc, test_remove_keys);
+  tcase_add_test (tc, test_rollback_restores_cooldown);
+  suite_add_tcase (s, tc);
+  return da_test_run (s);
+}
