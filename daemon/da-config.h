@@ -16,6 +16,7 @@ typedef struct {
   guint idle_timeout_s;      /* exit when idle and socket-activated; 0 never */
   gint64 cooldown_us;        /* released addresses rest this long */
   guint64 snapshot_records;  /* journal records between snapshots */
+  gint64 group_delay_us;     /* how long a busy group commit waits for more */
   gboolean accept_data_loss; /* start from a damaged snapshot anyway */
   gsize max_frame;
   guint max_depth;

@@ -560,7 +560,8 @@ gboolean
 da_daemon_start (DaDaemon *daemon, GError **error)
 {
   g_autoptr (DaCatalog) catalog = load_catalog (daemon->config, error);
-  DaStoreOptions options = { .accept_data_loss = daemon->config->accept_data_loss };
+  DaStoreOptions options = { .accept_data_loss = daemon->config->accept_data_loss,
+                             .group_delay_us = daemon->config->group_delay_us };
   g_auto (DaStoreRecovery) report = { 0 };
   Recovery rec = { daemon, 0, 0 };
   g_autofree char *summary = NULL;

@@ -67,6 +67,8 @@ struct _DaStore {
   guint64 failed_generation; /* items of this generation or older fail */
   GError *failure;           /* what put the store in the failed state */
   DaStoreCounters counters;
+  guint last_group_size; /* records in the last group written */
+  guint waiting_for;     /* the writer waits for this many queued records */
   DaStoreFaultFunc fault_func;
   gpointer fault_data;
 };

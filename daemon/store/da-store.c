@@ -560,6 +560,7 @@ writer_commit_group (DaStore *store, GPtrArray *group, GQueue *finished)
     store->counters.groups++;
     store->counters.records_written += group->len;
     store->counters.largest_group = MAX (store->counters.largest_group, group->len);
+    store->last_group_size = group->len;
     store->counters.bytes_written += len;
     store->counters.journal_bytes = store_journal_bytes (store);
     store->counters.last_durable_seq = ((DaStoreItem *) group->pdata[group->len - 1])->seq;
@@ -829,6 +830,17 @@ writer_thread (gpointer data)
       g_mutex_unlock (&store->mutex);
       break;
     }
+    /* several writers were in the last group: give as many a moment to
+     * arrive, so that one sync serves them all */
+    if (store->options.group_delay_us > 0 && store->last_group_size > 1) {
+      gint64 deadline = g_get_monotonic_time () + store->options.group_delay_us;
+
+      store->waiting_for = store->last_group_size;
+      while (store->queue.length < store->waiting_for && !store->stopping
+             && g_cond_wait_until (&store->cond, &store->mutex, deadline))
+        ;
+      store->waiting_for = 0;
+    }
     /* everything queued so far is one batch: appends that arrive while it
      * is written and synced form the next one */
     batch = store->queue;
@@ -930,7 +942,7 @@ store_enqueue (DaStore *store, DaStoreItem *item)
   } else {
     g_queue_push_tail (&store->queue, item);
     store->counters.queued++;
-    if (store->queue.length == 1)
+    if (store->queue.length == 1 || (store->waiting_for > 0 && store->queue.length >= store->waiting_for))
       g_cond_signal (&store->cond);
   }
   g_mutex_unlock (&store->mutex);

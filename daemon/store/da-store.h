@@ -27,6 +27,10 @@ typedef struct {
   /* recover from a damaged snapshot with the records that are intact,
    * instead of refusing with DA_STORE_ERROR_CORRUPT */
   gboolean accept_data_loss;
+  /* group commit: when the last group held several records, more are
+   * probably on their way; wait up to this long for as many before writing
+   * (0: write at once).  A lone writer never waits. */
+  gint64 group_delay_us;
 } DaStoreOptions;
 
 /* one stretch of bytes recovery could not use */

@@ -257,6 +257,61 @@ START_TEST (test_store_group_commit)
 }
 END_TEST
 
+/* a group of two makes the writer wait for two before the next sync; a
+ * lone writer never waits, however long the delay */
+START_TEST (test_store_group_delay)
+{
+  g_autofree char *dir = test_make_dir ();
+  g_autofree char *dir2 = test_make_dir ();
+  g_autoptr (TestCompletions) c = test_completions_new ();
+  g_autoptr (TestCompletions) lone = test_completions_new ();
+  g_autoptr (GBytes) payload = test_payload (5, 60);
+  DaStoreOptions options = { .group_delay_us = 60 * G_USEC_PER_SEC };
+  DaStoreCounters counters;
+  TestFault fault;
+  DaStore *store;
+  gint64 started;
+
+  test_fault_init (&fault, DA_STORE_FAULT_JOURNAL_SYNC, 0, 0, 1, TRUE);
+  store = test_open_started (dir, &options, NULL);
+  da_store_set_fault_hook (store, test_fault_func, &fault);
+  da_store_append (store, payload, test_done_cb, c);
+  test_fault_wait_hit (&fault);
+  da_store_append (store, payload, test_done_cb, c);
+  da_store_append (store, payload, test_done_cb, c);
+  test_fault_release (&fault);
+  test_wait_done (c, 3);
+  da_store_get_counters (store, &counters);
+  ck_assert_uint_eq (counters.groups, 2);
+  ck_assert_uint_eq (counters.largest_group, 2);
+  /* one append now waits for a second: they share one sync (without the
+   * wait the first would usually go alone) */
+  for (guint round = 0; round < 20; round++) {
+    da_store_append (store, payload, test_done_cb, c);
+    da_store_append (store, payload, test_done_cb, c);
+    test_wait_done (c, 3 + 2 * (round + 1));
+  }
+  da_store_get_counters (store, &counters);
+  ck_assert_uint_eq (counters.groups, 2 + 20);
+  da_store_free (store);
+  test_fault_clear (&fault);
+
+  /* one record at a time: groups of one, so no waiting at all */
+  store = test_open_started (dir2, &options, NULL);
+  started = g_get_monotonic_time ();
+  for (guint i = 0; i < 10; i++) {
+    da_store_append (store, payload, test_done_cb, lone);
+    test_wait_done (lone, i + 1);
+  }
+  ck_assert_int_lt (g_get_monotonic_time () - started, 30 * G_USEC_PER_SEC);
+  da_store_get_counters (store, &counters);
+  ck_assert_uint_eq (counters.groups, 10);
+  da_store_free (store);
+  test_remove_dir (dir);
+  test_remove_dir (dir2);
+}
+END_TEST
+
 static void
 append_in_flight (DaStore *store, guint total, guint window, TestCompletions *c)
 {
@@ -775,6 +830,7 @@ main (void)
   tcase_add_test (append, test_store_append_order);
   tcase_add_test (append, test_store_group_commit);
   tcase_add_test (append, test_store_group_commit_in_flight);
+  tcase_add_test (append, test_store_group_delay);
   tcase_add_test (append, test_store_close_drains);
   tcase_add_test (append, test_store_close_before_start);
   suite_add_tcase (s, append);
