@@ -350,6 +350,11 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   double seconds = argc > 1 ? g_ascii_strtod (argv[1], NULL) : 3.0;
 
+  /* bench-daemon restart: only the restart, for profiling recovery */
+  if (argc > 1 && g_strcmp0 (argv[1], "restart") == 0) {
+    bench_restart (10000, 100);
+    return 0;
+  }
   if (!da_test_daemon_start (devaddrd, &error))
     g_error ("%s", error->message);
   bench_lookup (devaddrd);

@@ -115,78 +115,118 @@ get_byte (Reader *r)
   return *r->p++;
 }
 
-static char *
-get_string (Reader *r)
+/* a string into scratch, NUL-terminated; offset + 1 so that 0 is "absent" */
+static gsize
+get_string (Reader *r, GByteArray *scratch)
 {
   guint64 len = get_varint (r);
-  char *s;
+  gsize at;
 
   if (r->bad || len == 0)
-    return NULL;
+    return 0;
   len--;
   if (len > MAX_STRING || len > (guint64) (r->end - r->p)) {
     r->bad = TRUE;
-    return NULL;
+    return 0;
   }
   if (memchr (r->p, '\0', len) != NULL || !g_utf8_validate ((const char *) r->p, (gssize) len, NULL)) {
     r->bad = TRUE;
-    return NULL;
+    return 0;
   }
-  s = g_strndup ((const char *) r->p, len);
+  at = scratch->len;
+  g_byte_array_append (scratch, r->p, (guint) len);
+  g_byte_array_append (scratch, (const guint8 *) "", 1);
   r->p += len;
-  return s;
+  return at + 1;
 }
 
-GPtrArray *
-da_record_decode (const guint8 *data, gsize len, GError **error)
+static char *
+scratch_string (GByteArray *scratch, gsize at)
 {
-  g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
+  return at == 0 ? NULL : (char *) scratch->data + (at - 1);
+}
+
+gboolean
+da_record_foreach (const guint8 *data, gsize len, GByteArray *scratch, DaRecordChangeFunc func, gpointer user_data,
+                   GError **error)
+{
   Reader r = { data, data + len, FALSE };
   guint64 n;
   guint8 version = get_byte (&r);
 
   if (r.bad || version != DA_RECORD_VERSION) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "record version %u is not %u", version, DA_RECORD_VERSION);
-    return NULL;
+    return FALSE;
   }
   n = get_varint (&r);
   if (r.bad || n > MAX_CHANGES || n > len) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "record claims %" G_GUINT64_FORMAT " changes", n);
-    return NULL;
+    return FALSE;
   }
-  for (guint64 i = 0; i < n && !r.bad; i++) {
-    DaChange *c = g_new0 (DaChange, 1);
+  for (guint64 i = 0; i < n; i++) {
+    DaChange c = { 0 };
+    gsize scope, tmpl, type, alias, tag;
     guint8 bits;
     guint64 time, flags;
 
-    g_ptr_array_add (changes, c);
-    c->kind = (DaChangeKind) get_byte (&r);
+    g_byte_array_set_size (scratch, 0);
+    c.kind = (DaChangeKind) get_byte (&r);
     bits = get_byte (&r);
-    c->cursor = (bits & 1) != 0;
-    c->expired = (bits & 2) != 0;
-    c->mode = (DaMode) get_byte (&r);
-    c->state = (DaState) get_byte (&r);
+    c.cursor = (bits & 1) != 0;
+    c.expired = (bits & 2) != 0;
+    c.mode = (DaMode) get_byte (&r);
+    c.state = (DaState) get_byte (&r);
     flags = get_varint (&r);
-    c->flags = (guint) MIN (flags, G_MAXUINT);
-    c->scope = get_string (&r);
-    c->template_name = get_string (&r);
-    c->type = get_string (&r);
-    c->alias = get_string (&r);
-    c->tag = get_string (&r);
-    c->start = get_varint (&r);
-    c->end = get_varint (&r);
-    c->count = get_varint (&r);
+    c.flags = (guint) MIN (flags, G_MAXUINT);
+    scope = get_string (&r, scratch);
+    tmpl = get_string (&r, scratch);
+    type = get_string (&r, scratch);
+    alias = get_string (&r, scratch);
+    tag = get_string (&r, scratch);
+    c.start = get_varint (&r);
+    c.end = get_varint (&r);
+    c.count = get_varint (&r);
     time = get_varint (&r);
-    c->time = (gint64) (time >> 1) ^ -(gint64) (time & 1);
-    if (c->kind < DA_CHANGE_SCOPE_CREATE || c->kind > DA_CHANGE_LAST || c->scope == NULL || bits > 3
-        || c->mode > DA_MODE_STATIC || c->state > DA_STATE_RELEASING)
-      r.bad = TRUE;
+    c.time = (gint64) (time >> 1) ^ -(gint64) (time & 1);
+    if (r.bad || c.kind < DA_CHANGE_SCOPE_CREATE || c.kind > DA_CHANGE_LAST || scope == 0 || bits > 3
+        || c.mode > DA_MODE_STATIC || c.state > DA_STATE_RELEASING
+        /* the last change must end the record exactly */
+        || (i + 1 == n && r.p != r.end)) {
+      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "malformed record at byte %td of %zu",
+                   r.p - data, len);
+      return FALSE;
+    }
+    /* pointers only now: appending to scratch may have moved it */
+    c.scope = scratch_string (scratch, scope);
+    c.template_name = scratch_string (scratch, tmpl);
+    c.type = scratch_string (scratch, type);
+    c.alias = scratch_string (scratch, alias);
+    c.tag = scratch_string (scratch, tag);
+    if (!func (&c, user_data, error))
+      return FALSE;
   }
-  if (r.bad || r.p != r.end) {
-    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "malformed record at byte %td of %zu",
-                 r.p - data, len);
+  if (n == 0 && r.p != r.end) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "malformed record at byte %td of %zu", r.p - data, len);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+collect_change (const DaChange *change, gpointer user_data, GError **error)
+{
+  g_ptr_array_add (user_data, da_change_copy (change));
+  return TRUE;
+}
+
+GPtrArray *
+da_record_decode (const guint8 *data, gsize len, GError **error)
+{
+  g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
+  g_autoptr (GByteArray) scratch = g_byte_array_new ();
+
+  if (!da_record_foreach (data, len, scratch, collect_change, changes, error))
     return NULL;
-  }
   return g_steal_pointer (&changes);
 }
 

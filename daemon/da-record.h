@@ -31,4 +31,12 @@ void da_record_snapshot (DaEngine *engine, gint64 now, DaSnapshotBuilder *builde
 /* the changes of a record; a malformed record is an error, never a crash */
 GPtrArray *da_record_decode (const guint8 *data, gsize len, GError **error);
 
+/* the same, one change at a time without allocating: the change and its
+ * strings (kept in scratch, which the caller reuses) are valid during the
+ * call only.  A record that turns out malformed after some changes were
+ * handed over is still an error. */
+typedef gboolean (*DaRecordChangeFunc) (const DaChange *change, gpointer user_data, GError **error);
+gboolean da_record_foreach (const guint8 *data, gsize len, GByteArray *scratch, DaRecordChangeFunc func,
+                            gpointer user_data, GError **error);
+
 G_END_DECLS
