@@ -42,15 +42,6 @@ request_storage_clear (RequestStorage *storage)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RequestStorage, request_storage_clear)
 
-static JsonNode *
-object_node (JsonObject *obj)
-{
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-  json_node_take_object (node, obj);
-  return node;
-}
-
 static DaAddressType *
 get_type (DaMethodContext *ctx, DaParams *params, GError **error)
 {
@@ -305,7 +296,7 @@ da_method_addr_reserve (DaMethodContext *ctx, DaParams *params, GError **error)
       json_array_add_object_element (list, da_methods_reservation_object (g_ptr_array_index (held, i)));
     out = json_object_new ();
     json_object_set_array_member (out, "reservations", list);
-    return object_node (out);
+    return da_methods_object_node (out);
   } else {
     DaRequest request;
     DaReservation *res;
@@ -366,7 +357,7 @@ da_method_addr_release (DaMethodContext *ctx, DaParams *params, GError **error)
   out = json_object_new ();
   json_object_set_string_member (out, "alias", alias);
   json_object_set_string_member (out, "state", after < 0 ? "released" : da_state_to_string ((DaState) after));
-  return object_node (out);
+  return da_methods_object_node (out);
 }
 
 JsonNode *
@@ -521,7 +512,7 @@ da_method_pool_stats (DaMethodContext *ctx, DaParams *params, GError **error)
   }
   json_object_set_string_member (out, "type", da_address_type_get_name (type));
   json_object_set_object_member (out, "tags", tag_counts);
-  return object_node (out);
+  return da_methods_object_node (out);
 }
 
 JsonNode *
@@ -544,5 +535,5 @@ da_method_watch (DaMethodContext *ctx, DaParams *params, GError **error)
   json_object_set_boolean_member (out, "watching", TRUE);
   if (vm != NULL)
     json_object_set_string_member (out, "vm", vm);
-  return object_node (out);
+  return da_methods_object_node (out);
 }

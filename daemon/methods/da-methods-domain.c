@@ -11,15 +11,6 @@
 
 static const char *const phase_names[] = { "begin", "confirm", NULL };
 
-static JsonNode *
-object_node (JsonObject *obj)
-{
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-  json_node_take_object (node, obj);
-  return node;
-}
-
 static DaDomainOptions
 options_for (DaMethodContext *ctx, guint flags)
 {
@@ -80,7 +71,7 @@ da_method_domain_assign (DaMethodContext *ctx, DaParams *params, GError **error)
   json_object_set_string_member (out, "xml", result->xml);
   json_object_set_array_member (out, "reservations", reservations_array (result->reservations));
   json_object_set_array_member (out, "added", added);
-  return object_node (out);
+  return da_methods_object_node (out);
 }
 
 JsonNode *
@@ -107,7 +98,7 @@ da_method_domain_import (DaMethodContext *ctx, DaParams *params, GError **error)
   out = json_object_new ();
   json_object_set_array_member (out, "reservations", reservations_array (result->reservations));
   json_object_set_array_member (out, "conflicts", conflicts);
-  return object_node (out);
+  return da_methods_object_node (out);
 }
 
 JsonNode *
@@ -128,7 +119,7 @@ da_method_device_attach (DaMethodContext *ctx, DaParams *params, GError **error)
   json_object_set_string_member (out, "xml", result->xml);
   if (result->reservations->len > 0)
     json_object_set_object_member (out, "reservation", da_methods_reservation_object (g_ptr_array_index (result->reservations, 0)));
-  return object_node (out);
+  return da_methods_object_node (out);
 }
 
 JsonNode *
@@ -166,5 +157,5 @@ da_method_device_detach (DaMethodContext *ctx, DaParams *params, GError **error)
   out = json_object_new ();
   json_object_set_string_member (out, "alias", alias != NULL ? alias : "");
   json_object_set_string_member (out, "state", after < 0 ? "released" : da_state_to_string ((DaState) after));
-  return object_node (out);
+  return da_methods_object_node (out);
 }

@@ -10,13 +10,9 @@ static const char *const no_members[] = { NULL };
 JsonNode *
 da_method_server_info (DaMethodContext *ctx, DaParams *params, GError **error)
 {
-  JsonNode *node;
-
   if (!da_params_check_members (params, no_members, error))
     return NULL;
-  node = json_node_new (JSON_NODE_OBJECT);
-  json_node_take_object (node, da_daemon_describe (ctx->daemon));
-  return node;
+  return da_methods_object_node (da_daemon_describe (ctx->daemon));
 }
 
 JsonNode *

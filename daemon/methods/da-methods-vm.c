@@ -5,15 +5,6 @@
 #include "protocol/da-limits.h"
 #include "protocol/da-rpc-error.h"
 
-static JsonNode *
-object_node (JsonObject *obj)
-{
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-  json_node_take_object (node, obj);
-  return node;
-}
-
 static DaScope *
 get_vm (DaMethodContext *ctx, DaParams *params, GError **error)
 {
@@ -47,7 +38,7 @@ da_method_vm_create (DaMethodContext *ctx, DaParams *params, GError **error)
     out = json_object_new ();
     json_object_set_string_member (out, "vm", vm);
     json_object_set_string_member (out, "template", template_name);
-    return object_node (out);
+    return da_methods_object_node (out);
   }
   if (scope != NULL) {
     g_set_error (error, DA_RPC_ERROR, DA_RPC_ERROR_CONFLICT, "vm %s exists with template %s, not %s", vm,
@@ -60,7 +51,7 @@ da_method_vm_create (DaMethodContext *ctx, DaParams *params, GError **error)
   out = json_object_new ();
   json_object_set_string_member (out, "vm", vm);
   json_object_set_string_member (out, "template", da_scope_get_template (scope));
-  return object_node (out);
+  return da_methods_object_node (out);
 }
 
 JsonNode *
@@ -89,7 +80,7 @@ da_method_vm_delete (DaMethodContext *ctx, DaParams *params, GError **error)
   out = json_object_new ();
   json_object_set_string_member (out, "vm", name);
   json_object_set_int_member (out, "released", held->len);
-  return object_node (out);
+  return da_methods_object_node (out);
 }
 
 JsonNode *
@@ -137,5 +128,5 @@ da_method_vm_get (DaMethodContext *ctx, DaParams *params, GError **error)
   json_object_set_string_member (out, "vm", da_scope_get_name (scope));
   json_object_set_string_member (out, "template", da_scope_get_template (scope));
   json_object_set_array_member (out, "reservations", list);
-  return object_node (out);
+  return da_methods_object_node (out);
 }

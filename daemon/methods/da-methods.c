@@ -115,13 +115,20 @@ da_methods_reservation_object (DaReservation *res)
   return obj;
 }
 
+/* a result object as the node a handler returns; takes the object */
 JsonNode *
-da_methods_reservation_to_json (DaReservation *res)
+da_methods_object_node (JsonObject *object)
 {
   JsonNode *node = json_node_new (JSON_NODE_OBJECT);
 
-  json_node_take_object (node, da_methods_reservation_object (res));
+  json_node_take_object (node, object);
   return node;
+}
+
+JsonNode *
+da_methods_reservation_to_json (DaReservation *res)
+{
+  return da_methods_object_node (da_methods_reservation_object (res));
 }
 
 /* "vm" or "scope": "host"; a vm that does not exist is not-found */

@@ -43,6 +43,7 @@ const DaMethod *da_methods_get_all (guint *n_methods);
 void da_methods_map_error (GError **error);
 
 /* shared by the handlers */
+JsonNode *da_methods_object_node (JsonObject *object);
 JsonNode *da_methods_reservation_to_json (DaReservation *res);
 JsonObject *da_methods_reservation_object (DaReservation *res);
 DaScope *da_methods_get_scope (DaMethodContext *ctx, DaParams *params, GError **error);
