@@ -45,6 +45,7 @@ da_test_daemon_new (const char *const *extra_args)
   daemon->notify_path = g_build_filename (daemon->dir, "notify", NULL);
   daemon->config_path = g_build_filename (daemon->dir, "devaddrd.conf", NULL);
   daemon->extra_args = g_strdupv ((char **) extra_args);
+  daemon->notify_messages = g_ptr_array_new_with_free_func (g_free);
   {
     struct group *grp = getgrgid (getegid ());
 
@@ -70,38 +71,131 @@ da_test_daemon_log (DaTestDaemon *daemon)
   return text;
 }
 
+gboolean
+da_test_notify_has (const char *message, const char *prefix, char **value)
+{
+  g_auto (GStrv) lines = g_strsplit (message, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (g_str_has_prefix (lines[i], prefix)) {
+      if (value != NULL)
+        *value = g_strdup (lines[i] + strlen (prefix));
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* one datagram into notify_messages; FALSE when none came in timeout_ms */
+static gboolean
+receive_notify (DaTestDaemon *daemon, int timeout_ms)
+{
+  struct pollfd pfd = { g_socket_get_fd (daemon->notify), POLLIN, 0 };
+  char buf[4096];
+  gssize n;
+
+  if (poll (&pfd, 1, MAX (timeout_ms, 0)) <= 0)
+    return FALSE;
+  n = g_socket_receive (daemon->notify, buf, sizeof buf - 1, NULL, NULL);
+  if (n < 0)
+    return FALSE;
+  g_ptr_array_add (daemon->notify_messages, g_strndup (buf, (gsize) n));
+  return TRUE;
+}
+
+static char *
+take_notify (DaTestDaemon *daemon, const char *prefix)
+{
+  for (guint i = daemon->notify_cursor; i < daemon->notify_messages->len; i++) {
+    const char *message = g_ptr_array_index (daemon->notify_messages, i);
+
+    if (da_test_notify_has (message, prefix, NULL)) {
+      daemon->notify_cursor = i + 1;
+      return g_strdup (message);
+    }
+  }
+  return NULL;
+}
+
+/* the next message with prefix; *exited when the daemon went away first */
+static char *
+wait_notify (DaTestDaemon *daemon, const char *prefix, int timeout_ms, gboolean *exited)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  *exited = FALSE;
+  for (;;) {
+    char *found = take_notify (daemon, prefix);
+    gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+
+    if (found != NULL)
+      return found;
+    if (left <= 0)
+      return NULL;
+    /* wake up now and then to notice a daemon that died */
+    if (!receive_notify (daemon, (int) MIN (left, 200))) {
+      if (daemon->process == NULL || g_subprocess_get_identifier (daemon->process) == NULL) {
+        /* what it said before it went */
+        while (receive_notify (daemon, 0))
+          ;
+        found = take_notify (daemon, prefix);
+        *exited = found == NULL;
+        return found;
+      }
+    }
+  }
+}
+
+char *
+da_test_daemon_wait_notify (DaTestDaemon *daemon, const char *prefix, int timeout_ms)
+{
+  gboolean exited;
+
+  return wait_notify (daemon, prefix, timeout_ms, &exited);
+}
+
 static gboolean
 wait_ready (DaTestDaemon *daemon, GError **error)
 {
-  gint64 deadline = g_get_monotonic_time () + READY_TIMEOUT_MS * 1000;
+  gboolean exited = FALSE;
+  g_autofree char *ready = wait_notify (daemon, "READY=1", READY_TIMEOUT_MS, &exited);
 
-  for (;;) {
-    struct pollfd pfd = { g_socket_get_fd (daemon->notify), POLLIN, 0 };
-    gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
-    char buf[4096];
-    gssize n;
+  if (ready != NULL)
+    return TRUE;
+  if (exited) {
+    g_autofree char *log = da_test_daemon_log (daemon);
 
-    if (left <= 0) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "devaddrd did not report READY=1");
-      return FALSE;
-    }
-    /* wake up now and then to notice a daemon that died before READY */
-    if (poll (&pfd, 1, (int) MIN (left, 200)) == 0) {
-      if (g_subprocess_get_identifier (daemon->process) == NULL) {
-        g_autofree char *log = da_test_daemon_log (daemon);
-
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "devaddrd exited before it was ready:\n%s", log);
-        return FALSE;
-      }
-      continue;
-    }
-    n = g_socket_receive (daemon->notify, buf, sizeof buf - 1, NULL, NULL);
-    if (n <= 0)
-      continue;
-    buf[n] = '\0';
-    if (strstr (buf, "READY=1") != NULL)
-      return TRUE;
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "devaddrd exited before it was ready:\n%s", log);
+  } else {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "devaddrd did not report READY=1");
   }
+  return FALSE;
+}
+
+void
+da_test_daemon_setenv (DaTestDaemon *daemon, const char *name, const char *value)
+{
+  daemon->env = g_environ_setenv (daemon->env, name, value, TRUE);
+}
+
+void
+da_test_daemon_send_signal (DaTestDaemon *daemon, int signum)
+{
+  if (daemon->process != NULL)
+    g_subprocess_send_signal (daemon->process, signum);
+}
+
+int
+da_test_daemon_wait (DaTestDaemon *daemon)
+{
+  int status;
+
+  if (daemon->process == NULL)
+    return 0;
+  g_subprocess_wait (daemon->process, NULL, NULL);
+  status = g_subprocess_get_if_exited (daemon->process) ? g_subprocess_get_exit_status (daemon->process) : -1;
+  g_clear_object (&daemon->process);
+  return status;
 }
 
 gboolean
@@ -123,14 +217,35 @@ da_test_daemon_start (DaTestDaemon *daemon, GError **error)
     if (!g_socket_bind (daemon->notify, address, FALSE, error))
       return FALSE;
   }
+  /* what an earlier daemon said is not this one's */
+  while (receive_notify (daemon, 0))
+    ;
+  g_ptr_array_set_size (daemon->notify_messages, 0);
+  daemon->notify_cursor = 0;
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", daemon->notify_path, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_FDS");
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_PID");
+  g_subprocess_launcher_unsetenv (launcher, "WATCHDOG_USEC");
+  g_subprocess_launcher_unsetenv (launcher, "WATCHDOG_PID");
+  for (guint i = 0; daemon->env != NULL && daemon->env[i] != NULL; i++) {
+    g_auto (GStrv) pair = g_strsplit (daemon->env[i], "=", 2);
+
+    g_subprocess_launcher_setenv (launcher, pair[0], pair[1] != NULL ? pair[1] : "", TRUE);
+  }
   g_subprocess_launcher_set_stderr_file_path (launcher, daemon->log_path);
   g_subprocess_launcher_set_stdout_file_path (launcher, "/dev/null");
   g_ptr_array_add (argv, (gpointer) da_test_daemon_binary ());
-  g_ptr_array_add (argv, (gpointer) "--local");
-  g_ptr_array_add (argv, daemon->dir);
+  if (daemon->no_local) {
+    g_ptr_array_add (argv, (gpointer) "--socket");
+    g_ptr_array_add (argv, daemon->socket_path);
+    g_ptr_array_add (argv, (gpointer) "--ro-socket");
+    g_ptr_array_add (argv, daemon->ro_socket_path);
+    g_ptr_array_add (argv, (gpointer) "--state-dir");
+    g_ptr_array_add (argv, daemon->state_dir);
+  } else {
+    g_ptr_array_add (argv, (gpointer) "--local");
+    g_ptr_array_add (argv, daemon->dir);
+  }
   g_ptr_array_add (argv, (gpointer) "--config");
   g_ptr_array_add (argv, daemon->config_path);
   g_ptr_array_add (argv, (gpointer) "--verbose");
@@ -145,15 +260,10 @@ da_test_daemon_start (DaTestDaemon *daemon, GError **error)
 int
 da_test_daemon_stop (DaTestDaemon *daemon)
 {
-  int status;
-
   if (daemon->process == NULL)
     return 0;
   g_subprocess_send_signal (daemon->process, SIGTERM);
-  g_subprocess_wait (daemon->process, NULL, NULL);
-  status = g_subprocess_get_if_exited (daemon->process) ? g_subprocess_get_exit_status (daemon->process) : -1;
-  g_clear_object (&daemon->process);
-  return status;
+  return da_test_daemon_wait (daemon);
 }
 
 void
@@ -203,6 +313,8 @@ da_test_daemon_free (DaTestDaemon *daemon)
   g_free (daemon->config_text);
   g_free (daemon->notify_path);
   g_strfreev (daemon->extra_args);
+  g_ptr_array_unref (daemon->notify_messages);
+  g_strfreev (daemon->env);
   g_free (daemon);
 }
 

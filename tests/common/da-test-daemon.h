@@ -23,6 +23,13 @@ typedef struct {
   GSubprocess *process;
   char *notify_path;
   GSocket *notify;
+  /* every sd_notify message of the running daemon, oldest first */
+  GPtrArray *notify_messages;
+  guint notify_cursor;       /* da_test_daemon_wait_notify() looks from here */
+  char **env;                /* see da_test_daemon_setenv() */
+  /* set before starting: give --socket, --ro-socket and --state-dir instead
+   * of --local (the config must then name the catalog) */
+  gboolean no_local;
 } DaTestDaemon;
 
 DaTestDaemon *da_test_daemon_new (const char *const *extra_args);
@@ -36,6 +43,19 @@ int da_test_daemon_stop (DaTestDaemon *daemon);
 /* SIGKILL and reap: a crash */
 void da_test_daemon_kill (DaTestDaemon *daemon);
 gboolean da_test_daemon_restart (DaTestDaemon *daemon, GError **error);
+/* an environment variable for the daemon (from the next start on) */
+void da_test_daemon_setenv (DaTestDaemon *daemon, const char *name, const char *value);
+void da_test_daemon_send_signal (DaTestDaemon *daemon, int signum);
+/* wait for the daemon to exit by itself; the exit status as for stop() */
+int da_test_daemon_wait (DaTestDaemon *daemon);
+/* the next sd_notify message, after the one this returned last, that has a
+ * line starting with prefix ("STOPPING=1", "STATUS="); the whole message,
+ * or NULL when none came within timeout_ms.  Messages are kept from the
+ * start of the daemon on, so one sent before the call is found too. */
+char *da_test_daemon_wait_notify (DaTestDaemon *daemon, const char *prefix, int timeout_ms);
+/* whether a message (of the lines of one notify message) has a line that
+ * starts with prefix; the rest of that line in *value when found */
+gboolean da_test_notify_has (const char *message, const char *prefix, char **value);
 /* the daemon's log, for failure messages */
 char *da_test_daemon_log (DaTestDaemon *daemon);
 void da_test_daemon_free (DaTestDaemon *daemon);
