@@ -89,6 +89,11 @@ main (int argc, char **argv)
     printf ("devaddrd %s (protocol %d)\n", PACKAGE_VERSION, DA_PROTOCOL_VERSION);
     return 0;
   }
+  /* messages of every level go to stderr, where the test harness, make run
+   * and a terminal see them; under systemd stderr is the journal stream and
+   * GLib writes to the journal with the structured fields instead */
+  if (!g_log_writer_is_journald (fileno (stderr)))
+    g_log_writer_default_set_use_stderr (TRUE);
   if (verbose)
     g_log_set_debug_enabled (TRUE);
 

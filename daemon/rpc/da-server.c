@@ -167,6 +167,8 @@ accept_one (Listener *listener, GSocket *socket)
   }
   g_hash_table_insert (server->per_uid, GUINT_TO_POINTER (uid), GUINT_TO_POINTER (count + 1));
   g_ptr_array_add (server->connections, connection);
+  g_debug ("connection from uid %u on the %s socket (%u open)", uid, listener->read_only ? "read-only" : "read-write",
+           server->connections->len);
   if (server->changed != NULL)
     server->changed (server->changed_data);
 }
