@@ -55,6 +55,7 @@ struct _DaDaemon {
   gint64 expiry_at;
   guint idle_source;
   guint watchdog_source;
+  guint status_source;
   gboolean activated;
   gboolean stopping;
   char *recovery_summary;
@@ -64,6 +65,7 @@ struct _DaDaemon {
 
 static void schedule_expiry (DaDaemon *daemon);
 static void update_idle (DaDaemon *daemon);
+static void schedule_status (DaDaemon *daemon);
 
 static void
 commit_free (Commit *commit)
@@ -273,6 +275,7 @@ commit_done (guint64 seq, const GError *error, gpointer user_data)
     }
     release_replies (daemon);
     maybe_snapshot (daemon);
+    schedule_status (daemon);
     return;
   }
   /* callbacks come in order, so the failed record heads the queue, unless
@@ -522,6 +525,37 @@ watchdog_fired (gpointer user_data)
 }
 
 /* ------------------------------------------------------------------ */
+/* what systemctl status shows */
+
+#define STATUS_INTERVAL_MS 1000
+
+static void
+send_status (DaDaemon *daemon, const char *before)
+{
+  sd_notifyf (0, "%sSTATUS=serving %u vms, %" G_GUINT64_FORMAT " reservations", before,
+              da_engine_get_n_vms (daemon->engine), da_engine_get_n_reservations (daemon->engine));
+}
+
+static gboolean
+status_fired (gpointer user_data)
+{
+  DaDaemon *daemon = user_data;
+
+  daemon->status_source = 0;
+  send_status (daemon, "");
+  return G_SOURCE_REMOVE;
+}
+
+/* the state changed: STATUS= follows within a second, and at most once a
+ * second however busy the daemon is */
+static void
+schedule_status (DaDaemon *daemon)
+{
+  if (daemon->status_source == 0 && !daemon->stopping)
+    daemon->status_source = g_timeout_add (STATUS_INTERVAL_MS, status_fired, daemon);
+}
+
+/* ------------------------------------------------------------------ */
 /* start and stop */
 
 typedef struct {
@@ -609,8 +643,7 @@ da_daemon_start (DaDaemon *daemon, GError **error)
     if (sd_watchdog_enabled (FALSE, &usec) > 0 && usec > 0)
       daemon->watchdog_source = g_timeout_add ((guint) MAX (usec / 2000, 1), watchdog_fired, daemon);
   }
-  sd_notifyf (0, "READY=1\nSTATUS=serving %u vms, %" G_GUINT64_FORMAT " reservations",
-              da_engine_get_n_vms (daemon->engine), da_engine_get_n_reservations (daemon->engine));
+  send_status (daemon, "READY=1\n");
   return TRUE;
 }
 
@@ -620,12 +653,14 @@ da_daemon_stop (DaDaemon *daemon)
   if (daemon->stopping)
     return;
   daemon->stopping = TRUE;
-  sd_notify (0, "STOPPING=1\nSTATUS=finishing commits");
   g_clear_handle_id (&daemon->expiry_source, g_source_remove);
   g_clear_handle_id (&daemon->idle_source, g_source_remove);
   g_clear_handle_id (&daemon->watchdog_source, g_source_remove);
+  g_clear_handle_id (&daemon->status_source, g_source_remove);
   if (daemon->server != NULL)
     da_server_stop_listening (daemon->server);
+  /* said once nobody new can connect */
+  sd_notifyf (0, "STOPPING=1\nSTATUS=finishing %u commits", g_queue_get_length (&daemon->commits));
   /* every queued record becomes durable (or fails) and its callback runs */
   if (daemon->store != NULL)
     da_store_close (daemon->store);
@@ -655,8 +690,8 @@ da_daemon_free (DaDaemon *daemon)
   g_free (daemon);
 }
 
-gboolean
-da_daemon_reload (DaDaemon *daemon, const char *config_path, GError **error)
+static gboolean
+reload (DaDaemon *daemon, const char *config_path, GError **error)
 {
   g_autoptr (DaConfig) fresh = da_config_new_default ();
   g_autoptr (DaCatalog) catalog = NULL;
@@ -702,6 +737,21 @@ da_daemon_reload (DaDaemon *daemon, const char *config_path, GError **error)
   g_info ("reloaded: %u address types, %u templates", da_catalog_get_types (catalog)->len,
           da_catalog_get_templates (catalog)->len);
   return TRUE;
+}
+
+gboolean
+da_daemon_reload (DaDaemon *daemon, const char *config_path, GError **error)
+{
+  gboolean ok;
+
+  /* systemd shows the unit reloading until READY=1 comes, either way */
+  sd_notifyf (0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
+  ok = reload (daemon, config_path, error);
+  if (ok)
+    send_status (daemon, "READY=1\n");
+  else
+    sd_notifyf (0, "READY=1\nSTATUS=reload failed, running configuration kept: %s", (*error)->message);
+  return ok;
 }
 
 JsonObject *
