@@ -6,6 +6,7 @@
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/da-daemon.h"
 #include "daemon/da-record.h"
+#include "daemon/da-test-hook.h"
 #include "daemon/rpc/da-connection.h"
 #include "daemon/rpc/da-server.h"
 #include "daemon/store/da-store.h"
@@ -40,6 +41,7 @@ struct _DaDaemon {
   DaConfig *config;
   DaEngine *engine;
   DaStore *store;
+  DaTestHook *test_hook;
   DaServer *server;
   gint64 started;
   guint64 state_seq;        /* newest record whose changes the engine holds */
@@ -615,6 +617,7 @@ da_daemon_start (DaDaemon *daemon, GError **error)
   daemon->store = da_store_open (daemon->config->state_dir, &options, error);
   if (daemon->store == NULL)
     return FALSE;
+  daemon->test_hook = da_test_hook_install (daemon->store);
   if (!da_store_recover (daemon->store, recover_record, &rec, &report, error))
     return FALSE;
   summary = da_store_recovery_describe (&report);
@@ -685,6 +688,7 @@ da_daemon_free (DaDaemon *daemon)
   g_ptr_array_unref (daemon->watchers);
   g_clear_pointer (&daemon->server, da_server_free);
   g_clear_pointer (&daemon->store, da_store_free);
+  g_clear_pointer (&daemon->test_hook, da_test_hook_free);
   g_clear_pointer (&daemon->engine, da_engine_free);
   g_free (daemon->recovery_summary);
   g_free (daemon);
@@ -785,6 +789,7 @@ da_daemon_describe (DaDaemon *daemon)
   json_object_set_boolean_member (store, "failed", counters.failed);
   json_object_set_int_member (store, "pending", g_queue_get_length (&daemon->commits));
   json_object_set_int_member (store, "rollbacks", (gint64) daemon->rollbacks);
+  json_object_set_int_member (store, "recomputed", (gint64) daemon->recomputed);
   json_object_set_string_member (store, "recovery", daemon->recovery_summary != NULL ? daemon->recovery_summary : "");
   json_object_set_object_member (info, "store", store);
 
