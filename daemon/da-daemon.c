@@ -695,28 +695,19 @@ da_daemon_free (DaDaemon *daemon)
 }
 
 static gboolean
-reload (DaDaemon *daemon, const char *config_path, GError **error)
+reload (DaDaemon *daemon, const char *config_path, gboolean required, GError **error)
 {
   g_autoptr (DaConfig) fresh = da_config_new_default ();
   g_autoptr (DaCatalog) catalog = NULL;
   DaConfig *config = daemon->config;
 
   /* sockets and the state directory stay as they are; limits, group,
-   * cool-down and the catalog take effect */
-  if (config_path != NULL && !da_config_load (fresh, config_path, FALSE, error))
-    return FALSE;
+   * cool-down and the catalog take effect.  The catalog is the running one
+   * unless the file names one (the command line's --local is kept). */
   g_strfreev (fresh->catalog_dirs);
   fresh->catalog_dirs = g_strdupv (config->catalog_dirs);
-  if (config_path != NULL) {
-    g_autoptr (GKeyFile) file = g_key_file_new ();
-    g_auto (GStrv) dirs = NULL;
-
-    if (g_key_file_load_from_file (file, config_path, G_KEY_FILE_NONE, NULL)
-        && (dirs = g_key_file_get_string_list (file, "daemon", "catalog", NULL, NULL)) != NULL) {
-      g_strfreev (fresh->catalog_dirs);
-      fresh->catalog_dirs = g_steal_pointer (&dirs);
-    }
-  }
+  if (config_path != NULL && !da_config_load (fresh, config_path, required, error))
+    return FALSE;
   catalog = load_catalog (fresh, error);
   if (catalog == NULL)
     return FALSE;
@@ -738,23 +729,26 @@ reload (DaDaemon *daemon, const char *config_path, GError **error)
   if (config->idle_timeout_s == 0 || fresh->idle_timeout_s != 0)
     config->idle_timeout_s = fresh->idle_timeout_s != 0 ? fresh->idle_timeout_s : config->idle_timeout_s;
   da_server_reconfigure (daemon->server);
-  g_info ("reloaded: %u address types, %u templates", da_catalog_get_types (catalog)->len,
-          da_catalog_get_templates (catalog)->len);
+  g_info ("reloaded %s: %u address types, %u templates", config_path != NULL ? config_path : "the defaults",
+          da_catalog_get_types (catalog)->len, da_catalog_get_templates (catalog)->len);
   return TRUE;
 }
 
 gboolean
-da_daemon_reload (DaDaemon *daemon, const char *config_path, GError **error)
+da_daemon_reload (DaDaemon *daemon, const char *config_path, gboolean required, GError **error)
 {
   gboolean ok;
 
   /* systemd shows the unit reloading until READY=1 comes, either way */
   sd_notifyf (0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
-  ok = reload (daemon, config_path, error);
-  if (ok)
+  ok = reload (daemon, config_path, required, error);
+  /* logged before READY=1, so that whoever waits for it finds the line */
+  if (ok) {
     send_status (daemon, "READY=1\n");
-  else
+  } else {
+    g_warning ("reload failed, keeping the running configuration: %s", (*error)->message);
     sd_notifyf (0, "READY=1\nSTATUS=reload failed, running configuration kept: %s", (*error)->message);
+  }
   return ok;
 }
 

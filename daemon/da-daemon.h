@@ -26,8 +26,10 @@ gboolean da_daemon_start (DaDaemon *daemon, GError **error);
 /* stop accepting, finish what is in flight, flush replies */
 void da_daemon_stop (DaDaemon *daemon);
 void da_daemon_free (DaDaemon *daemon);
-/* SIGHUP: config and catalog again; state is kept */
-gboolean da_daemon_reload (DaDaemon *daemon, const char *config_path, GError **error);
+/* SIGHUP: config and catalog again; state is kept.  On failure nothing
+ * changes and the reason is logged.  required: a missing file is an error
+ * (as at start with --config), else the defaults. */
+gboolean da_daemon_reload (DaDaemon *daemon, const char *config_path, gboolean required, GError **error);
 /* the daemon wants to exit (idle timeout); run the main loop until then */
 void da_daemon_set_quit_func (DaDaemon *daemon, GSourceFunc func, gpointer user_data);
 

@@ -16,7 +16,7 @@ typedef struct {
   GMainLoop *loop;
   DaDaemon *daemon;
   const char *config_path;
-  int status;
+  gboolean config_required;
 } Run;
 
 static gboolean
@@ -35,8 +35,8 @@ on_hup (gpointer user_data)
   Run *run = user_data;
   g_autoptr (GError) error = NULL;
 
-  if (!da_daemon_reload (run->daemon, run->config_path, &error))
-    g_warning ("reload failed, keeping the running configuration: %s", error->message);
+  /* a failure is logged and leaves the running configuration */
+  da_daemon_reload (run->daemon, run->config_path, run->config_required, &error);
   return G_SOURCE_CONTINUE;
 }
 
@@ -117,7 +117,7 @@ main (int argc, char **argv)
 
   daemon = da_daemon_new (config, &error);
   loop = g_main_loop_new (NULL, FALSE);
-  run = (Run) { loop, daemon, config_path != NULL ? config_path : DEFAULT_CONFIG, 0 };
+  run = (Run) { loop, daemon, config_path != NULL ? config_path : DEFAULT_CONFIG, config_path != NULL };
   da_daemon_set_quit_func (daemon, on_idle_exit, &run);
   if (!da_daemon_start (daemon, &error)) {
     g_printerr ("devaddrd: %s\n", error->message);
