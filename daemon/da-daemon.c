@@ -681,12 +681,14 @@ da_daemon_free (DaDaemon *daemon)
   if (daemon == NULL)
     return;
   da_daemon_stop (daemon);
+  /* closing a connection tells the daemon, which drops its replies and
+   * watchers: the server goes first, while those are still there */
+  g_clear_pointer (&daemon->server, da_server_free);
   while ((reply = g_queue_pop_head (&daemon->replies)) != NULL)
     reply_free (reply);
   while ((commit = g_queue_pop_head (&daemon->commits)) != NULL)
     commit_free (commit);
   g_ptr_array_unref (daemon->watchers);
-  g_clear_pointer (&daemon->server, da_server_free);
   g_clear_pointer (&daemon->store, da_store_free);
   g_clear_pointer (&daemon->test_hook, da_test_hook_free);
   g_clear_pointer (&daemon->engine, da_engine_free);
