@@ -453,10 +453,28 @@ START_TEST (test_restart_keeps_everything)
 }
 END_TEST
 
-/* the description served by rpc.discover names exactly the dispatch table */
+/* the methods of the description served by rpc.discover */
+static JsonArray *
+described_methods (JsonNode **document)
+{
+  *document = da_openrpc_get ();
+  ck_assert (*document != NULL);
+  return json_object_get_array_member (json_node_get_object (*document), "methods");
+}
+
+static gboolean
+described_mutates (JsonObject *method)
+{
+  return json_object_has_member (method, "x-mutates") && json_object_get_boolean_member (method, "x-mutates");
+}
+
+/* the description served by rpc.discover names exactly the dispatch table,
+ * and says of each method whether it changes state as the table does */
 START_TEST (test_openrpc_matches_dispatch)
 {
   g_auto (GStrv) described = da_openrpc_method_names ();
+  g_autoptr (JsonNode) document = NULL;
+  JsonArray *list = described_methods (&document);
   guint n = 0;
   const DaMethod *methods = da_methods_get_all (&n);
   g_autoptr (GString) missing = g_string_new (NULL);
@@ -467,7 +485,115 @@ START_TEST (test_openrpc_matches_dispatch)
   for (guint i = 0; described[i] != NULL; i++)
     if (da_methods_lookup (described[i]) == NULL)
       g_string_append_printf (missing, " described-but-unserved:%s", described[i]);
+  for (guint i = 0; i < json_array_get_length (list); i++) {
+    JsonObject *method = json_array_get_object_element (list, i);
+    const char *name = json_object_get_string_member (method, "name");
+    const DaMethod *served = da_methods_lookup (name);
+
+    if (served != NULL && described_mutates (method) != ((served->flags & DA_METHOD_MUTATES) != 0))
+      g_string_append_printf (missing, " x-mutates-differs:%s", name);
+  }
   ck_assert_msg (missing->len == 0, "%s", missing->str);
+}
+END_TEST
+
+/* the members a method accepts, as the daemon names them when it refuses
+ * an unknown one; FALSE with *why when it refused for another reason */
+static gboolean
+probe_members (DaTestClient *c, const char *method, const char *base, GHashTable *accepted, char **why)
+{
+  g_autofree char *params = g_strdup_printf ("{%s%s\"x-probe\":1}", base, *base != '\0' ? "," : "");
+  g_autoptr (JsonObject) error = da_test_client_call_error (c, method, params);
+  const char *message = json_object_get_string_member (error, "message");
+  const char *list;
+  g_auto (GStrv) names = NULL;
+
+  if (json_object_get_int_member (error, "code") != -32602 || strstr (message, "params.x-probe: unknown member") == NULL) {
+    *why = g_strdup_printf ("%s %s: %s", method, params, message);
+    return FALSE;
+  }
+  if (strstr (message, "(none are expected here)") != NULL)
+    return TRUE;
+  list = strstr (message, "(expected: ");
+  if (list == NULL || !g_str_has_suffix (message, ")")) {
+    *why = g_strdup_printf ("%s: no list of members in \"%s\"", method, message);
+    return FALSE;
+  }
+  list += strlen ("(expected: ");
+  names = g_strsplit (list, ", ", -1);
+  for (guint i = 0; names[i] != NULL; i++) {
+    if (names[i + 1] == NULL)
+      names[i][strlen (names[i]) - 1] = '\0';
+    g_hash_table_add (accepted, g_strdup (names[i]));
+  }
+  return TRUE;
+}
+
+/* what the daemon does agrees with the description: every method accepts
+ * exactly the parameters described (probed with an unknown member, which
+ * the daemon refuses naming the ones it knows, for each form of the call),
+ * and the read-only socket refuses exactly the methods with x-mutates */
+START_TEST (test_openrpc_matches_daemon)
+{
+  g_autoptr (DaTestClient) ro = da_test_client_connect (devaddrd->ro_socket_path, NULL);
+  g_autoptr (JsonNode) document = NULL;
+  JsonArray *list = described_methods (&document);
+  g_autoptr (GString) wrong = g_string_new (NULL);
+  g_autoptr (JsonObject) created = ok_object ("vm.create", "{\"vm\":\"probe\"}");
+
+  for (guint i = 0; i < json_array_get_length (list); i++) {
+    JsonObject *method = json_array_get_object_element (list, i);
+    const char *name = json_object_get_string_member (method, "name");
+    JsonArray *params = json_object_get_array_member (method, "params");
+    g_autoptr (GHashTable) described = g_hash_table_new (g_str_hash, g_str_equal);
+    g_autoptr (GHashTable) accepted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_autofree char *why = NULL;
+    const char *base;
+
+    for (guint p = 0; p < json_array_get_length (params); p++)
+      g_hash_table_add (described, (gpointer) json_object_get_string_member (json_array_get_object_element (params, p), "name"));
+    /* a vm that exists gets the call past the scope to the members */
+    base = g_hash_table_contains (described, "vm") ? "\"vm\":\"probe\"" : "";
+    if (!probe_members (client, name, base, accepted, &why)) {
+      g_string_append_printf (wrong, "\n%s", why);
+      continue;
+    }
+    /* a described member the first form does not know may belong to
+     * another form of the call (addr.reserve's requests) */
+    {
+      GHashTableIter iter;
+      gpointer member;
+
+      g_hash_table_iter_init (&iter, described);
+      while (g_hash_table_iter_next (&iter, &member, NULL)) {
+        g_autofree char *with = NULL;
+        g_autofree char *ignored = NULL;
+
+        if (g_hash_table_contains (accepted, member))
+          continue;
+        with = g_strdup_printf ("%s%s\"%s\":[]", base, *base != '\0' ? "," : "", (char *) member);
+        probe_members (client, name, with, accepted, &ignored);
+      }
+      g_hash_table_iter_init (&iter, described);
+      while (g_hash_table_iter_next (&iter, &member, NULL))
+        if (!g_hash_table_contains (accepted, member))
+          g_string_append_printf (wrong, "\n%s: described %s is not accepted", name, (char *) member);
+      g_hash_table_iter_init (&iter, accepted);
+      while (g_hash_table_iter_next (&iter, &member, NULL))
+        if (!g_hash_table_contains (described, member))
+          g_string_append_printf (wrong, "\n%s: accepts %s, which is not described", name, (char *) member);
+    }
+    /* permission comes before the parameters */
+    {
+      g_autoptr (JsonObject) error = da_test_client_call_error (ro, name, "{\"x-probe\":1}");
+      gboolean refused = strcmp (da_test_error_reason (error), "read-only") == 0;
+
+      if (refused != described_mutates (method))
+        g_string_append_printf (wrong, "\n%s: x-mutates %d, but the read-only socket %s it", name,
+                                described_mutates (method), refused ? "refuses" : "takes");
+    }
+  }
+  ck_assert_msg (wrong->len == 0, "%s", wrong->str);
 }
 END_TEST
 
@@ -489,6 +615,7 @@ main (void)
   tcase_add_test (tc, test_connections_per_uid);
   tcase_add_test (tc, test_watch_and_expiry);
   tcase_add_test (tc, test_restart_keeps_everything);
+  tcase_add_test (tc, test_openrpc_matches_daemon);
   suite_add_tcase (s, tc);
   tcase_add_test (unit, test_openrpc_matches_dispatch);
   suite_add_tcase (s, unit);
