@@ -5,7 +5,9 @@
 
 #include <check.h>
 #include <string.h>
+#include <sys/wait.h>
 
+#include "daemon/alloc/da-alloc-error.h"
 #include "daemon/methods/da-methods.h"
 #include "protocol/da-json.h"
 #include "protocol/da-openrpc.h"
@@ -597,11 +599,196 @@ START_TEST (test_openrpc_matches_daemon)
 }
 END_TEST
 
+/* constraints that succeed: required tags, min and max, and the mode the
+ * caller asks for */
+START_TEST (test_constraints_and_mode)
+{
+  g_autoptr (JsonObject) pc = ok_object ("vm.create", "{\"vm\":\"vm1\"}");
+  g_autoptr (JsonObject) q35 = ok_object ("vm.create", "{\"vm\":\"vm2\",\"template\":\"q35\"}");
+  /* the console port is kept out of dynamic picks (DynamicNotTags) unless
+   * a caller asks for it by its tag */
+  g_autoptr (JsonObject) console = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\",\"alias\":\"con\","
+                                              "\"constraint\":{\"tags\":[\"console\"],\"not_tags\":[]}}");
+  g_autoptr (JsonObject) port = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\",\"alias\":\"ch\"}");
+  g_autoptr (JsonObject) root = ok_object ("addr.reserve", "{\"vm\":\"vm2\",\"type\":\"pci\",\"alias\":\"rp\","
+                                           "\"constraint\":{\"tags\":[\"pcie-root\"]}}");
+  g_autoptr (JsonObject) low = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"id\",\"alias\":\"i0\","
+                                          "\"constraint\":{\"min\":100,\"max\":200}}");
+  g_autoptr (JsonObject) high = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"id\",\"alias\":\"i1\","
+                                           "\"constraint\":{\"min\":\"100\",\"max\":\"0xc8\",\"policy\":\"last-fit\"}}");
+  g_autoptr (JsonObject) from = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"n0\","
+                                           "\"constraint\":{\"min\":\"0000:00:10.0\"}}");
+  g_autoptr (JsonObject) upto = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"n1\","
+                                           "\"constraint\":{\"max\":\"0000:00:05.7\",\"policy\":\"last-fit\"}}");
+  g_autoptr (JsonObject) chosen = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"s0\",\"mode\":\"static\"}");
+  g_autoptr (JsonObject) given = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"s1\","
+                                            "\"address\":\"0000:00:09.0\",\"mode\":\"dynamic\"}");
+  g_autoptr (JsonObject) plain = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"s2\",\"address\":\"0000:00:0a.0\"}");
+  g_autoptr (JsonObject) again = NULL;
+
+  ck_assert_str_eq (json_object_get_string_member (console, "address"), "0:0:0");
+  ck_assert_str_eq (json_object_get_string_member (port, "address"), "0:0:1");
+  ck_assert_str_eq (json_object_get_string_member (root, "address"), "0000:00:01.0");
+  assert_reason ("addr.reserve", "{\"vm\":\"vm2\",\"type\":\"pci\",\"alias\":\"hp\",\"constraint\":{\"tags\":[\"hotplug\"]}}",
+                 "exhausted", 1003, "hotplug");
+  ck_assert_str_eq (json_object_get_string_member (low, "address"), "100");
+  ck_assert_str_eq (json_object_get_string_member (high, "address"), "200");
+  ck_assert_str_eq (json_object_get_string_member (from, "address"), "0000:00:10.0");
+  ck_assert_str_eq (json_object_get_string_member (upto, "address"), "0000:00:05.0");
+  assert_reason ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"id\",\"alias\":\"i2\",\"constraint\":{\"min\":100,\"max\":100}}",
+                 "exhausted", 1003, NULL);
+  ck_assert_str_eq (json_object_get_string_member (chosen, "mode"), "static");
+  ck_assert_str_eq (json_object_get_string_member (chosen, "address"), "0000:00:03.0");
+  ck_assert_str_eq (json_object_get_string_member (given, "mode"), "dynamic");
+  ck_assert_str_eq (json_object_get_string_member (plain, "mode"), "static");
+  /* what was asked for is what is kept */
+  again = ok_object ("addr.lookup", "{\"vm\":\"vm1\",\"alias\":\"s0\"}");
+  ck_assert_str_eq (json_object_get_string_member (again, "mode"), "static");
+  (void) pc; (void) q35;
+}
+END_TEST
+
+/* a second daemon on the state directory of a running one refuses to
+ * start and names the directory; the first goes on */
+START_TEST (test_one_daemon_per_state_dir)
+{
+  const char *args[] = { "--state-dir", devaddrd->state_dir, NULL };
+  g_autoptr (DaTestDaemon) second = da_test_daemon_new (args);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *expected = g_strdup_printf ("state directory %s is in use by another process (pid %s)",
+                                               devaddrd->state_dir, g_subprocess_get_identifier (devaddrd->process));
+
+  ck_assert (!da_test_daemon_start (second, &error));
+  ck_assert_int_eq (da_test_daemon_wait (second), 1);
+  log = da_test_daemon_log (second);
+  ck_assert_msg (strstr (log, expected) != NULL, "\"%s\" not in:\n%s", expected, log);
+  {
+    g_autoptr (JsonObject) vm = ok_object ("vm.create", "{\"vm\":\"vm1\"}");
+  }
+}
+END_TEST
+
+static char *
+run_daemon (const char *const *argv, int *status)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  char *out = NULL;
+  int wait_status = 0;
+
+  g_ptr_array_add (args, (gpointer) da_test_daemon_binary ());
+  for (guint i = 0; argv[i] != NULL; i++)
+    g_ptr_array_add (args, (gpointer) argv[i]);
+  g_ptr_array_add (args, NULL);
+  ck_assert_msg (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                               &wait_status, &error), "%s", error ? error->message : "");
+  *status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  return out;
+}
+
+START_TEST (test_version)
+{
+  const char *argv[] = { "--version", NULL };
+  g_autofree char *want = g_strdup_printf ("devaddrd %s (protocol %d)\n", PACKAGE_VERSION, DA_PROTOCOL_VERSION);
+  int status;
+  g_autofree char *out = run_daemon (argv, &status);
+
+  ck_assert_int_eq (status, 0);
+  ck_assert_str_eq (out, want);
+}
+END_TEST
+
+/* --socket, --ro-socket and --state-dir on their own, as an administrator
+ * runs it outside systemd: each is used as given */
+START_TEST (test_sockets_without_local)
+{
+  g_autoptr (DaTestDaemon) own = da_test_daemon_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaTestClient) rw = NULL;
+  g_autoptr (DaTestClient) ro = NULL;
+  g_autoptr (JsonNode) info = NULL;
+  g_autoptr (JsonObject) refused = NULL;
+  g_autofree char *catalog = g_build_filename (g_getenv ("DA_SRCDIR") != NULL ? g_getenv ("DA_SRCDIR") : ".", "data", NULL);
+  g_autofree char *config = NULL;
+  g_autofree char *lock = g_build_filename (own->state_dir, "lock", NULL);
+
+  own->no_local = TRUE;
+  /* the catalog is not installed: the source tree's, by the config */
+  config = g_strdup_printf ("%scatalog=%s\n", own->config_text, catalog);
+  da_test_daemon_set_config (own, config);
+  ck_assert_msg (da_test_daemon_start (own, &error), "%s", error ? error->message : "");
+  ck_assert (g_file_test (own->socket_path, G_FILE_TEST_EXISTS));
+  ck_assert (g_file_test (own->ro_socket_path, G_FILE_TEST_EXISTS));
+  rw = da_test_client_connect (own->socket_path, &error);
+  ck_assert_msg (rw != NULL, "%s", error ? error->message : "");
+  info = da_test_client_call_ok (rw, "server.info", NULL);
+  ck_assert_str_eq (json_object_get_string_member (json_object_get_object_member (json_node_get_object (info), "store"), "dir"),
+                    own->state_dir);
+  {
+    g_autoptr (JsonNode) vm = da_test_client_call_ok (rw, "vm.create", "{\"vm\":\"vm1\"}");
+  }
+  ro = da_test_client_connect (own->ro_socket_path, &error);
+  ck_assert_msg (ro != NULL, "%s", error ? error->message : "");
+  refused = da_test_client_call_error (ro, "vm.delete", "{\"vm\":\"vm1\"}");
+  ck_assert_str_eq (da_test_error_reason (refused), "read-only");
+  ck_assert (g_file_test (lock, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&rw, da_test_client_free);
+  g_clear_pointer (&ro, da_test_client_free);
+  ck_assert_int_eq (da_test_daemon_stop (own), 0);
+  /* the sockets it bound are gone with it */
+  ck_assert (!g_file_test (own->socket_path, G_FILE_TEST_EXISTS));
+  ck_assert (!g_file_test (own->ro_socket_path, G_FILE_TEST_EXISTS));
+}
+END_TEST
+
+/* engine errors become their protocol errors; anything else is the
+ * daemon's fault: -32603 (no request reaches that through the socket) */
+START_TEST (test_map_error)
+{
+  static const struct {
+    GQuark domain;
+    int code;
+    DaRpcError want;
+  } cases[] = {
+    { 0, DA_ALLOC_ERROR_INVALID, DA_RPC_ERROR_INVALID_PARAMS },
+    { 0, DA_ALLOC_ERROR_INVALID_ADDRESS, DA_RPC_ERROR_INVALID_ADDRESS },
+    { 0, DA_ALLOC_ERROR_NOT_FOUND, DA_RPC_ERROR_NOT_FOUND },
+    { 0, DA_ALLOC_ERROR_CONFLICT, DA_RPC_ERROR_CONFLICT },
+    { 0, DA_ALLOC_ERROR_EXHAUSTED, DA_RPC_ERROR_EXHAUSTED },
+    { 0, DA_ALLOC_ERROR_LIMIT, DA_RPC_ERROR_LIMIT },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (GError) error = g_error_new (DA_ALLOC_ERROR, cases[i].code, "case %u", i);
+    g_autofree char *message = g_strdup (error->message);
+
+    da_methods_map_error (&error);
+    ck_assert (g_error_matches (error, DA_RPC_ERROR, cases[i].want));
+    ck_assert_str_eq (error->message, message);
+  }
+  {
+    g_autoptr (GError) error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_READ_ONLY, "kept");
+
+    da_methods_map_error (&error);
+    ck_assert (g_error_matches (error, DA_RPC_ERROR, DA_RPC_ERROR_READ_ONLY));
+  }
+  {
+    g_autoptr (GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "disk on fire");
+
+    da_methods_map_error (&error);
+    ck_assert (g_error_matches (error, DA_RPC_ERROR, DA_RPC_ERROR_INTERNAL));
+    ck_assert_int_eq (da_rpc_error_to_wire_code (error->code), -32603);
+  }
+}
+END_TEST
+
 int
 main (void)
 {
   Suite *s = suite_create ("daemon");
   TCase *tc = tcase_create ("daemon");
+  TCase *process = tcase_create ("process");
   TCase *unit = tcase_create ("dispatch");
   SRunner *sr;
   int failed;
@@ -616,8 +803,15 @@ main (void)
   tcase_add_test (tc, test_watch_and_expiry);
   tcase_add_test (tc, test_restart_keeps_everything);
   tcase_add_test (tc, test_openrpc_matches_daemon);
+  tcase_add_test (tc, test_constraints_and_mode);
+  tcase_add_test (tc, test_one_daemon_per_state_dir);
   suite_add_tcase (s, tc);
+  tcase_set_timeout (process, 120);
+  tcase_add_test (process, test_version);
+  tcase_add_test (process, test_sockets_without_local);
+  suite_add_tcase (s, process);
   tcase_add_test (unit, test_openrpc_matches_dispatch);
+  tcase_add_test (unit, test_map_error);
   suite_add_tcase (s, unit);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
