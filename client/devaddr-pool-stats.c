@@ -16,6 +16,7 @@ struct _DevaddrPoolStats {
   char *address_type;
   DevaddrCounts counts;
   guint64 largest_free_run;
+  gboolean exists;
   GArray *tags;  /* NamedCounts, sorted by name */
   GArray *buses; /* NamedCounts, in the daemon's order */
 };
@@ -92,6 +93,11 @@ da_pool_stats_new_from_json (JsonNode *node, const char *path, GError **error)
       || !da_result_member_uint (obj, path, "largest_free_run", TRUE, &stats->largest_free_run, error)
       || !da_result_member_object (obj, path, "tags", TRUE, &tags, error)
       || !da_result_member_array (obj, path, "buses", TRUE, &buses, error))
+    return NULL;
+  /* a daemon without "exists" left "reservations" out for a pool that did
+   * not exist yet */
+  stats->exists = json_object_has_member (obj, "reservations");
+  if (!da_result_member_boolean (obj, path, "exists", FALSE, &stats->exists, error))
     return NULL;
   stats->address_type = g_strdup (type);
   {
@@ -199,6 +205,24 @@ devaddr_pool_stats_get_largest_free_run (DevaddrPoolStats *stats)
 {
   g_return_val_if_fail (stats != NULL, 0);
   return stats->largest_free_run;
+}
+
+/**
+ * devaddr_pool_stats_get_exists:
+ * @stats: a #DevaddrPoolStats
+ *
+ * Whether the scope has the pool yet.  Before the first reservation of the
+ * type (when the machine template laid out no bus for it either) there is
+ * none, and the counts, tags and buses are those of the pool the first
+ * reservation would create.
+ *
+ * Returns: %TRUE when the pool exists
+ */
+gboolean
+devaddr_pool_stats_get_exists (DevaddrPoolStats *stats)
+{
+  g_return_val_if_fail (stats != NULL, FALSE);
+  return stats->exists;
 }
 
 /**

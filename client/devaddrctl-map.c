@@ -139,7 +139,7 @@ da_map_wants_pool (DevaddrVm *vm, DevaddrPoolStats *stats)
   GPtrArray *list = devaddr_vm_get_reservations (vm);
   const char *type = devaddr_pool_stats_get_address_type (stats);
 
-  if (devaddr_pool_stats_get_n_buses (stats) > 0)
+  if (devaddr_pool_stats_get_exists (stats) && devaddr_pool_stats_get_n_buses (stats) > 0)
     return TRUE;
   for (guint i = 0; i < list->len; i++)
     if (strcmp (devaddr_reservation_get_address_type (g_ptr_array_index (list, i)), type) == 0)

@@ -41,6 +41,7 @@ void devaddr_pool_stats_unref (DevaddrPoolStats *stats);
 const char *devaddr_pool_stats_get_address_type (DevaddrPoolStats *stats);
 void devaddr_pool_stats_get_counts (DevaddrPoolStats *stats, DevaddrCounts *counts);
 guint64 devaddr_pool_stats_get_largest_free_run (DevaddrPoolStats *stats);
+gboolean devaddr_pool_stats_get_exists (DevaddrPoolStats *stats);
 GStrv devaddr_pool_stats_get_tags (DevaddrPoolStats *stats);
 gboolean devaddr_pool_stats_get_tag_counts (DevaddrPoolStats *stats, const char *tag, DevaddrCounts *counts);
 guint devaddr_pool_stats_get_n_buses (DevaddrPoolStats *stats);

@@ -471,6 +471,7 @@ da_method_pool_stats (DaMethodContext *ctx, DaParams *params, GError **error)
 {
   static const char *const members[] = { "vm", "scope", "type", NULL };
   g_auto (GStrv) tags = NULL;
+  DaTxn *trial = NULL;
   DaAddressType *type;
   DaPoolCounts counts;
   JsonObject *out, *tag_counts;
@@ -481,37 +482,42 @@ da_method_pool_stats (DaMethodContext *ctx, DaParams *params, GError **error)
       || (type = get_type (ctx, params, error)) == NULL)
     return NULL;
   pool = da_scope_get_pool (scope, da_address_type_get_name (type));
-  tag_counts = json_object_new ();
-  if (pool == NULL) {
-    /* nothing reserved yet: the pool the first reservation would create */
-    const DaRangeMap *defaults = da_address_type_get_default_pool (type);
-
-    DaRangeMapIter iter;
-    DaRange range;
-
-    memset (&counts, 0, sizeof counts);
-    counts.capacity = counts.free = da_range_map_n_keys (defaults);
-    da_range_map_iter_init (&iter, defaults, 0);
-    while (da_range_map_iter_next (&iter, &range, NULL))
-      counts.largest_free_run = MAX (counts.largest_free_run,
-                                     range.end - range.start == G_MAXUINT64 ? G_MAXUINT64 : range.end - range.start + 1);
-    out = counts_object (&counts);
-    json_object_set_array_member (out, "buses", json_array_new ());
-  } else {
-    da_pool_get_counts (pool, &counts);
-    out = counts_object (&counts);
-    tags = da_pool_list_tags (pool);
-    for (guint i = 0; tags[i] != NULL; i++) {
-      DaPoolCounts within;
-
-      da_pool_get_counts_within (pool, da_pool_get_tag (pool, tags[i]), &within);
-      json_object_set_object_member (tag_counts, tags[i], counts_object (&within));
-    }
-    json_object_set_array_member (out, "buses", bus_counts (pool));
-    json_object_set_int_member (out, "reservations", counts.n_reservations);
+  /* as addr.reserve says: such a pool never exists */
+  if (pool == NULL && ((da_address_type_get_scope (type) == DA_TYPE_SCOPE_HOST && !da_scope_is_host (scope))
+                       || (da_address_type_get_scope (type) == DA_TYPE_SCOPE_VM && da_scope_is_host (scope)))) {
+    g_set_error (error, DA_RPC_ERROR, DA_RPC_ERROR_INVALID_PARAMS, "%s addresses belong to %s: ask %s",
+                 da_address_type_get_name (type), da_scope_is_host (scope) ? "a vm" : "the host",
+                 da_scope_is_host (scope) ? "for a vm" : "with scope \"host\"");
+    return NULL;
   }
+  if (pool == NULL) {
+    /* nothing reserved yet: the pool the first reservation would create,
+     * with its tags and buses, made for the answer and taken back */
+    trial = da_txn_new (ctx->engine);
+    pool = da_scope_ensure_pool (scope, da_address_type_get_name (type), trial, error);
+    if (pool == NULL) {
+      da_txn_rollback (trial);
+      da_methods_map_error (error);
+      return NULL;
+    }
+  }
+  da_pool_get_counts (pool, &counts);
+  out = counts_object (&counts);
+  tag_counts = json_object_new ();
+  tags = da_pool_list_tags (pool);
+  for (guint i = 0; tags[i] != NULL; i++) {
+    DaPoolCounts within;
+
+    da_pool_get_counts_within (pool, da_pool_get_tag (pool, tags[i]), &within);
+    json_object_set_object_member (tag_counts, tags[i], counts_object (&within));
+  }
+  json_object_set_array_member (out, "buses", bus_counts (pool));
+  json_object_set_int_member (out, "reservations", counts.n_reservations);
+  json_object_set_boolean_member (out, "exists", trial == NULL);
   json_object_set_string_member (out, "type", da_address_type_get_name (type));
   json_object_set_object_member (out, "tags", tag_counts);
+  if (trial != NULL)
+    da_txn_rollback (trial);
   return da_methods_object_node (out);
 }
 

@@ -574,6 +574,19 @@ START_TEST (test_pool_stats)
   assert_no_error (error);
   devaddr_pool_stats_get_counts (stats2, &counts);
   ck_assert_uint_eq (counts.capacity, 4);
+  /* the pc template lays out the IDE bus: the pool is there */
+  ck_assert (devaddr_pool_stats_get_exists (stats2));
+  ck_assert (devaddr_pool_stats_get_exists (stats));
+  g_clear_pointer (&stats2, devaddr_pool_stats_unref);
+
+  /* nothing of the type yet: the pool the first reservation would make */
+  stats2 = devaddr_client_get_pool_stats (client, "vm1", "drive-sata", NULL, &error);
+  assert_no_error (error);
+  ck_assert (!devaddr_pool_stats_get_exists (stats2));
+  devaddr_pool_stats_get_counts (stats2, &counts);
+  ck_assert_uint_eq (counts.capacity, 6);
+  ck_assert_uint_eq (counts.used, 0);
+  ck_assert_uint_eq (devaddr_pool_stats_get_n_buses (stats2), 1);
 }
 END_TEST
 

@@ -648,6 +648,67 @@ START_TEST (test_constraints_and_mode)
 }
 END_TEST
 
+/* pool.stats before the first reservation of a type describes the pool
+ * that reservation makes: its tags and buses, nothing used; asking changes
+ * nothing */
+START_TEST (test_pool_stats_before_first)
+{
+  g_autoptr (JsonObject) vm = ok_object ("vm.create", "{\"vm\":\"vm1\"}");
+  g_autoptr (JsonObject) info = ok_object ("server.info", NULL);
+  g_autoptr (JsonNode) before = da_test_client_call_ok (client, "pool.stats", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\"}");
+  g_autoptr (JsonObject) info2 = ok_object ("server.info", NULL);
+  g_autoptr (JsonNode) used = NULL;
+  g_autoptr (JsonNode) after = NULL;
+  JsonObject *stats = json_node_get_object (before);
+  JsonObject *console;
+  JsonObject *bus;
+
+  ck_assert_int_eq (json_object_get_int_member (stats, "capacity"), 31);
+  ck_assert_int_eq (json_object_get_int_member (stats, "used"), 0);
+  ck_assert_int_eq (json_object_get_int_member (stats, "reservations"), 0);
+  console = json_object_get_object_member (json_object_get_object_member (stats, "tags"), "console");
+  ck_assert_msg (console != NULL, "no console tag before the first reservation");
+  ck_assert_int_eq (json_object_get_int_member (console, "capacity"), 1);
+  ck_assert_int_eq (json_object_get_int_member (console, "used"), 0);
+  ck_assert_uint_eq (json_array_get_length (json_object_get_array_member (stats, "buses")), 1);
+  bus = json_array_get_object_element (json_object_get_array_member (stats, "buses"), 0);
+  ck_assert_int_eq (json_object_get_int_member (bus, "controller"), 0);
+  ck_assert_int_eq (json_object_get_int_member (bus, "bus"), 0);
+  ck_assert_int_eq (json_object_get_int_member (bus, "capacity"), 31);
+  /* a read: nothing was written */
+  ck_assert_int_eq (json_object_get_int_member (json_object_get_object_member (info, "store"), "durable_seq"),
+                    json_object_get_int_member (json_object_get_object_member (info2, "store"), "durable_seq"));
+
+  /* the pool the reservation makes is the one described */
+  {
+    g_autoptr (JsonObject) res = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\",\"alias\":\"ch\"}");
+    g_autoptr (JsonObject) gone = NULL;
+
+    ck_assert_str_eq (json_object_get_string_member (res, "address"), "0:0:1");
+    used = da_test_client_call_ok (client, "pool.stats", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\"}");
+    ck_assert_int_eq (json_object_get_int_member (json_node_get_object (used), "used"), 1);
+    gone = ok_object ("addr.release", "{\"vm\":\"vm1\",\"alias\":\"ch\"}");
+  }
+  after = da_test_client_call_ok (client, "pool.stats", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\"}");
+  /* the same pool, that now exists */
+  ck_assert (!json_object_get_boolean_member (json_node_get_object (before), "exists"));
+  ck_assert (json_object_get_boolean_member (json_node_get_object (used), "exists"));
+  ck_assert (json_object_get_boolean_member (json_node_get_object (after), "exists"));
+  json_object_remove_member (json_node_get_object (before), "exists");
+  json_object_remove_member (json_node_get_object (after), "exists");
+  if (!da_json_equal (before, after)) {
+    g_autofree char *a = da_json_to_string (before);
+    g_autofree char *b = da_json_to_string (after);
+
+    ck_abort_msg ("%s\nis not\n%s", a, b);
+  }
+  /* a pool that cannot exist is not described */
+  assert_code ("pool.stats", "{\"vm\":\"vm1\",\"type\":\"mac\"}", -32602, "with scope \"host\"");
+  assert_code ("pool.stats", "{\"scope\":\"host\",\"type\":\"pci\"}", -32602, "for a vm");
+  (void) vm;
+}
+END_TEST
+
 /* a second daemon on the state directory of a running one refuses to
  * start and names the directory; the first goes on */
 START_TEST (test_one_daemon_per_state_dir)
@@ -804,6 +865,7 @@ main (void)
   tcase_add_test (tc, test_restart_keeps_everything);
   tcase_add_test (tc, test_openrpc_matches_daemon);
   tcase_add_test (tc, test_constraints_and_mode);
+  tcase_add_test (tc, test_pool_stats_before_first);
   tcase_add_test (tc, test_one_daemon_per_state_dir);
   suite_add_tcase (s, tc);
   tcase_set_timeout (process, 120);
