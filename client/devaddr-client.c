@@ -1785,8 +1785,10 @@ devaddr_client_get_pool_stats_finish (DevaddrClient *self, GAsyncResult *res, GE
  *
  * Subscribes the connection to changes (`watch`): from now on
  * #DevaddrClient::changed is emitted for every reservation change of @vm,
- * or of every scope. The subscription lasts as long as the connection;
- * after #DevaddrClient::disconnected, watch again.
+ * or of every scope. Watching again adds to the subscription (another
+ * VM, or every scope); each change is still emitted once. The
+ * subscription lasts as long as the connection; after
+ * #DevaddrClient::disconnected, watch again.
  *
  * Returns: %TRUE when subscribed
  */

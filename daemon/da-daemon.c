@@ -32,9 +32,11 @@ typedef struct {
   Commit *commit;           /* the call's own record, if it made one */
 } Reply;
 
+/* one per connection, however often it called watch */
 typedef struct {
   DaConnection *connection;
-  char *vm;                 /* NULL: every scope */
+  gboolean all;             /* every scope */
+  GHashTable *vms;          /* else these VMs' */
 } Watcher;
 
 struct _DaDaemon {
@@ -95,7 +97,7 @@ static void
 watcher_free (Watcher *watcher)
 {
   da_connection_unref (watcher->connection);
-  g_free (watcher->vm);
+  g_hash_table_unref (watcher->vms);
   g_free (watcher);
 }
 
@@ -192,7 +194,7 @@ notify_watchers (DaDaemon *daemon, GPtrArray *notifications)
     for (guint w = 0; w < daemon->watchers->len; w++) {
       Watcher *watcher = g_ptr_array_index (daemon->watchers, w);
 
-      if (watcher->vm == NULL || g_strcmp0 (watcher->vm, vm) == 0)
+      if (watcher->all || (vm != NULL && g_hash_table_contains (watcher->vms, vm)))
         da_connection_notify (watcher->connection, "addr.changed", params);
     }
   }
@@ -431,11 +433,22 @@ da_daemon_connection_closed (DaDaemon *daemon, DaConnection *connection)
 gboolean
 da_daemon_watch (DaDaemon *daemon, DaConnection *connection, const char *vm, GError **error)
 {
-  Watcher *watcher = g_new0 (Watcher, 1);
+  Watcher *watcher = NULL;
 
-  watcher->connection = da_connection_ref (connection);
-  watcher->vm = g_strdup (vm);
-  g_ptr_array_add (daemon->watchers, watcher);
+  /* watch again: the subscription grows, and a change is still sent once */
+  for (guint i = 0; i < daemon->watchers->len && watcher == NULL; i++)
+    if (((Watcher *) g_ptr_array_index (daemon->watchers, i))->connection == connection)
+      watcher = g_ptr_array_index (daemon->watchers, i);
+  if (watcher == NULL) {
+    watcher = g_new0 (Watcher, 1);
+    watcher->connection = da_connection_ref (connection);
+    watcher->vms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_ptr_array_add (daemon->watchers, watcher);
+  }
+  if (vm == NULL)
+    watcher->all = TRUE;
+  else
+    g_hash_table_add (watcher->vms, g_strdup (vm));
   return TRUE;
 }
 

@@ -709,6 +709,82 @@ START_TEST (test_pool_stats_before_first)
 }
 END_TEST
 
+/* every addr.changed of one reservation, counted by alias, until the
+ * marker alias arrives (notifications come in commit order) */
+static GHashTable *
+collect_changes (DaTestClient *watcher, const char *marker)
+{
+  GHashTable *seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (;;) {
+    g_autofree char *line = da_test_client_read_line (watcher, 10000);
+    g_autoptr (JsonNode) note = NULL;
+    JsonObject *params;
+    g_autofree char *key = NULL;
+
+    ck_assert_msg (line != NULL, "notifications stopped before %s", marker);
+    note = da_json_parse (line, strlen (line), NULL, NULL, NULL);
+    params = json_object_get_object_member (json_node_get_object (note), "params");
+    key = g_strdup_printf ("%s/%s", json_object_get_string_member (params, "vm"),
+                           json_object_get_string_member (params, "alias"));
+    g_hash_table_insert (seen, g_strdup (key), GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (seen, key)) + 1));
+    if (strcmp (json_object_get_string_member (params, "alias"), marker) == 0)
+      return seen;
+  }
+}
+
+static guint
+times (GHashTable *seen, const char *key)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (seen, key));
+}
+
+/* watch again on the same connection: the subscription grows, each change
+ * is still sent once */
+START_TEST (test_watch_twice)
+{
+  g_autoptr (DaTestClient) watcher = da_test_client_connect (devaddrd->socket_path, NULL);
+  g_autoptr (GHashTable) seen = NULL;
+
+  for (guint i = 1; i <= 3; i++) {
+    g_autofree char *p = g_strdup_printf ("{\"vm\":\"vm%u\",\"template\":\"ganeti\"}", i);
+    g_autoptr (JsonNode) r = da_test_client_call_ok (client, "vm.create", p);
+  }
+  {
+    g_autoptr (JsonNode) w1 = da_test_client_call_ok (watcher, "watch", "{\"vm\":\"vm1\"}");
+    g_autoptr (JsonNode) w2 = da_test_client_call_ok (watcher, "watch", "{\"vm\":\"vm1\"}");
+    g_autoptr (JsonNode) w3 = da_test_client_call_ok (watcher, "watch", "{\"vm\":\"vm2\"}");
+  }
+  for (guint i = 1; i <= 3; i++) {
+    g_autofree char *p = g_strdup_printf ("{\"vm\":\"vm%u\",\"type\":\"id\",\"alias\":\"a\"}", i);
+    g_autoptr (JsonNode) r = da_test_client_call_ok (client, "addr.reserve", p);
+  }
+  {
+    g_autoptr (JsonNode) end = da_test_client_call_ok (client, "addr.reserve", "{\"vm\":\"vm1\",\"type\":\"id\",\"alias\":\"end\"}");
+  }
+  seen = collect_changes (watcher, "end");
+  ck_assert_uint_eq (times (seen, "vm1/a"), 1);
+  ck_assert_uint_eq (times (seen, "vm2/a"), 1);
+  ck_assert_uint_eq (times (seen, "vm3/a"), 0);
+  ck_assert_uint_eq (times (seen, "vm1/end"), 1);
+  ck_assert_uint_eq (g_hash_table_size (seen), 3);
+  g_clear_pointer (&seen, g_hash_table_unref);
+
+  /* and every scope, still once each */
+  {
+    g_autoptr (JsonNode) all = da_test_client_call_ok (watcher, "watch", NULL);
+    g_autoptr (JsonNode) r1 = da_test_client_call_ok (client, "addr.reserve", "{\"vm\":\"vm1\",\"type\":\"id\",\"alias\":\"b\"}");
+    g_autoptr (JsonNode) r3 = da_test_client_call_ok (client, "addr.reserve", "{\"vm\":\"vm3\",\"type\":\"id\",\"alias\":\"b\"}");
+    g_autoptr (JsonNode) end = da_test_client_call_ok (client, "addr.reserve", "{\"vm\":\"vm2\",\"type\":\"id\",\"alias\":\"end2\"}");
+  }
+  seen = collect_changes (watcher, "end2");
+  ck_assert_uint_eq (times (seen, "vm1/b"), 1);
+  ck_assert_uint_eq (times (seen, "vm3/b"), 1);
+  ck_assert_uint_eq (times (seen, "vm2/end2"), 1);
+  ck_assert_uint_eq (g_hash_table_size (seen), 3);
+}
+END_TEST
+
 /* a second daemon on the state directory of a running one refuses to
  * start and names the directory; the first goes on */
 START_TEST (test_one_daemon_per_state_dir)
@@ -866,6 +942,7 @@ main (void)
   tcase_add_test (tc, test_openrpc_matches_daemon);
   tcase_add_test (tc, test_constraints_and_mode);
   tcase_add_test (tc, test_pool_stats_before_first);
+  tcase_add_test (tc, test_watch_twice);
   tcase_add_test (tc, test_one_daemon_per_state_dir);
   suite_add_tcase (s, tc);
   tcase_set_timeout (process, 120);
