@@ -26,4 +26,9 @@ done
 grep -q '^FileDescriptorName=devaddrd$' devaddrd.socket && grep -q '^SocketMode=0660$' devaddrd.socket \
   && grep -q '^FileDescriptorName=devaddrd-ro$' devaddrd-ro.socket && grep -q '^SocketMode=0666$' devaddrd-ro.socket \
   || { echo "socket units lack their names or modes"; exit 1; }
+# the read-write socket belongs to the group that may mutate, which the
+# sysusers snippet creates
+grep -q '^SocketGroup=devaddr$' devaddrd.socket || { echo "devaddrd.socket lacks SocketGroup=devaddr"; exit 1; }
+grep -Eq '^[ug][[:space:]]+devaddr([[:space:]]|$)' "$src/systemd/devaddr.sysusers" \
+  || { echo "systemd/devaddr.sysusers does not create the devaddr group"; exit 1; }
 echo "units verified"
