@@ -54,6 +54,14 @@ exits_within (GSubprocess *process, guint timeout_ms)
   return wait.exited;
 }
 
+static gboolean
+have_socket_activate (void)
+{
+  g_autofree char *path = g_find_program_in_path ("systemd-socket-activate");
+
+  return path != NULL;
+}
+
 static char *
 stderr_line (GDataInputStream *err)
 {
@@ -77,10 +85,8 @@ START_TEST (test_activation_and_idle_exit)
 
   g_autofree char *activate = g_find_program_in_path ("systemd-socket-activate");
 
-  if (activate == NULL) {
-    g_print ("no systemd-socket-activate\n");
+  if (activate == NULL)
     return;
-  }
   g_file_set_contents (conf, "", -1, NULL);
   process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, "systemd-socket-activate",
                               "-l", rw, "-l", ro, "--fdname=devaddrd:devaddrd-ro",
@@ -187,5 +193,12 @@ main (void)
   srunner_run_all (sr, CK_NORMAL);
   failed = srunner_ntests_failed (sr);
   srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  if (failed != 0)
+    return 1;
+  /* two of the three need it: without it this did not test activation */
+  if (!have_socket_activate ()) {
+    g_print ("no systemd-socket-activate: activation not tested\n");
+    return 77;
+  }
+  return 0;
 }
