@@ -16,7 +16,7 @@
 #define WAIT_MS 30000
 /* how long the hook holds a sync: time enough for client B's request to be
  * read and answered many times over if the daemon did not make it wait */
-#define SLOW_SYNC "delay-ms=1500\n"
+#define SLOW_SYNC "delay-ms=2000\n"
 
 static DaTestDaemon *devaddrd;
 static char *hook_path;
