@@ -25,20 +25,17 @@
 #include "daemon/store/da-store.h"
 #include "protocol/da-json.h"
 #include "tests/common/da-test-daemon.h"
+#include "bench/bench-util.h"
 
+/* connect or give up: a benchmark without its daemon has nothing to measure */
 static int
-cmp_gint64 (const void *a, const void *b)
+bench_connect_unix_or_die (const char *path)
 {
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  int fd = bench_connect_unix (path);
 
-  return x < y ? -1 : x > y;
-}
-
-static gint64
-percentile (gint64 *v, guint n, double p)
-{
-  qsort (v, n, sizeof *v, cmp_gint64);
-  return v[MIN (n - 1, (guint) (p * n))];
+  if (fd < 0)
+    g_error ("connect %s: %s", path, g_strerror (errno));
+  return fd;
 }
 
 /* ---- 1. lookup latency vs echo ---- */
@@ -56,18 +53,6 @@ echo_server (gpointer data)
       break;
   close (fd);
   return NULL;
-}
-
-static int
-connect_unix (const char *path)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  int fd = socket (AF_UNIX, SOCK_STREAM, 0);
-
-  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
-  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
-    g_error ("connect %s: %s", path, g_strerror (errno));
-  return fd;
 }
 
 /* send one line, read one line back; microseconds */
@@ -111,8 +96,8 @@ bench_lookup (DaTestDaemon *devaddrd)
   if (bind (listener, (struct sockaddr *) &addr, sizeof addr) != 0 || listen (listener, 4) != 0)
     g_error ("echo socket");
   thread = g_thread_new ("echo", echo_server, GINT_TO_POINTER (listener));
-  efd = connect_unix (echo_path);
-  dfd = connect_unix (devaddrd->socket_path);
+  efd = bench_connect_unix_or_die (echo_path);
+  dfd = bench_connect_unix_or_die (devaddrd->socket_path);
   {
     /* one at a time: a round trip reads exactly one reply */
     const char *create = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"vm.create\",\"params\":{\"vm\":\"bench\"}}\n";
@@ -132,10 +117,10 @@ bench_lookup (DaTestDaemon *devaddrd)
   }
   if (strstr (buf, "0000:00:03.0") == NULL)
     g_error ("unexpected lookup reply: %.200s", buf);
-  e50 = percentile (echo, n, 0.50);
-  e99 = percentile (echo, n, 0.99);
-  l50 = percentile (lookup, n, 0.50);
-  l99 = percentile (lookup, n, 0.99);
+  e50 = bench_percentile (echo, n, 0.50);
+  e99 = bench_percentile (echo, n, 0.99);
+  l50 = bench_percentile (lookup, n, 0.50);
+  l99 = bench_percentile (lookup, n, 0.99);
   printf ("addr.lookup round trip over a Unix socket (%u each, interleaved):\n", n);
   printf ("  echo         p50 %4" G_GINT64_FORMAT " us  p99 %4" G_GINT64_FORMAT " us\n", e50, e99);
   printf ("  addr.lookup  p50 %4" G_GINT64_FORMAT " us  p99 %4" G_GINT64_FORMAT " us\n", l50, l99);
@@ -149,25 +134,6 @@ bench_lookup (DaTestDaemon *devaddrd)
 
 /* ---- 2. durable reserves vs fdatasync ---- */
 
-static double
-fdatasync_rate (const char *dir, double seconds)
-{
-  g_autofree char *path = g_build_filename (dir, "sync-probe", NULL);
-  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  char block[64] = { 0 };
-  gint64 t0 = g_get_monotonic_time (), deadline = t0 + (gint64) (seconds * G_USEC_PER_SEC);
-  guint n = 0;
-
-  while (g_get_monotonic_time () < deadline) {
-    if (write (fd, block, sizeof block) != sizeof block || fdatasync (fd) != 0)
-      g_error ("sync probe: %s", g_strerror (errno));
-    n++;
-  }
-  close (fd);
-  unlink (path);
-  return n / ((g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC);
-}
-
 typedef struct {
   const char *socket_path;
   guint index;
@@ -179,7 +145,7 @@ static gpointer
 reserver (gpointer data)
 {
   Reserver *r = data;
-  int fd = connect_unix (r->socket_path);
+  int fd = bench_connect_unix_or_die (r->socket_path);
   char buf[4096];
 
   while (g_get_monotonic_time () < r->deadline) {
@@ -215,7 +181,7 @@ bench_reserve (DaTestDaemon *devaddrd, double seconds)
 
   printf ("\ndurable addr.reserve vs the fdatasync rate of the state directory (%s):\n", devaddrd->state_dir);
   for (guint c = 0; c < G_N_ELEMENTS (clients); c++) {
-    double sync_rate = fdatasync_rate (devaddrd->state_dir, seconds / 2);
+    double sync_rate = bench_fdatasync_rate (devaddrd->state_dir, seconds / 2);
     g_autofree Reserver *r = g_new0 (Reserver, clients[c]);
     g_autofree GThread **t = g_new0 (GThread *, clients[c]);
     gint64 records0, syncs0, records1, syncs1, t0, t1;
@@ -305,18 +271,6 @@ write_big_state (const char *state_dir, guint vms, guint per_vm)
     g_error ("snapshot not written");
 }
 
-static guint64
-status_kb (GPid pid, const char *field)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
-  g_autofree char *text = NULL;
-  const char *line;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL) || (line = strstr (text, field)) == NULL)
-    return 0;
-  return g_ascii_strtoull (line + strlen (field), NULL, 10);
-}
-
 static void
 bench_restart (guint vms, guint per_vm)
 {
@@ -339,8 +293,8 @@ bench_restart (guint vms, guint per_vm)
   printf ("\nrestart with %" G_GINT64_FORMAT " reservations over %u VMs:\n",
           json_object_get_int_member (json_node_get_object (info), "reservations"), vms);
   printf ("  READY after %.0f ms, first answer after %.0f ms (goal <= 1000 ms)\n", ready / 1000.0, serving / 1000.0);
-  printf ("  RSS %.0f MB, peak %.0f MB (goal <= 300 MB)\n", status_kb (pid, "VmRSS:") / 1024.0,
-          status_kb (pid, "VmHWM:") / 1024.0);
+  printf ("  RSS %.0f MB, peak %.0f MB (goal <= 300 MB)\n", bench_status_kb (pid, "VmRSS:") / 1024.0,
+          bench_status_kb (pid, "VmHWM:") / 1024.0);
   da_test_daemon_stop (devaddrd);
 }
 
@@ -350,6 +304,9 @@ main (int argc, char **argv)
   g_autoptr (DaTestDaemon) devaddrd = da_test_daemon_new (NULL);
   g_autoptr (GError) error = NULL;
   double seconds = argc > 1 ? g_ascii_strtod (argv[1], NULL) : 3.0;
+
+  /* figures as they come, also into a pipe or a file */
+  setvbuf (stdout, NULL, _IOLBF, 0);
 
   /* bench-daemon restart: only the restart, for profiling recovery */
   if (argc > 1 && g_strcmp0 (argv[1], "restart") == 0) {
