@@ -698,6 +698,20 @@ da_daemon_start (DaDaemon *daemon, GError **error)
     daemon->records_since_snapshot = MAX (daemon->records_since_snapshot, daemon->config->snapshot_records);
   if (!da_store_start (daemon->store, NULL, error))
     return FALSE;
+  /* a damaged snapshot can take the layout of host pools with it, leaving
+   * their replayed reservations in pools with no addresses to give */
+  if (report.damage->len > 0 || rec.skipped > 0) {
+    DaTxn *txn = da_txn_new (daemon->engine);
+    g_autoptr (GError) local = NULL;
+    guint n = da_engine_restore_host_pools (daemon->engine, txn, &local);
+
+    if (local != NULL)
+      g_warning ("recovery: cannot lay out the host pools again: %s", local->message);
+    else if (n > 0)
+      g_warning ("recovery: %u host pool%s had lost %s layout with the damage and %s laid out again from the "
+                 "catalog", n, n == 1 ? "" : "s", n == 1 ? "its" : "their", n == 1 ? "was" : "were");
+    append_commit (daemon, txn, NULL);
+  }
 
   daemon->server = da_server_new (daemon, daemon->config, server_connections_changed, daemon);
   if (!da_server_listen (daemon->server, &daemon->activated, error))
