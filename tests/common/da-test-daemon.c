@@ -155,6 +155,8 @@ da_test_daemon_spawn (DaTestDaemon *daemon, GError **error)
       return FALSE;
   }
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", daemon->notify_path, TRUE);
+  /* a failed g_return_if_fail() in the daemon is a bug the test must see */
+  g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-criticals", TRUE);
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_FDS");
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_PID");
   g_subprocess_launcher_set_stderr_file_path (launcher, daemon->log_path);
