@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
 #include <systemd/sd-daemon.h>
 
 #include "daemon/alloc/da-alloc-error.h"
@@ -63,6 +64,7 @@ struct _DaDaemon {
   gboolean activated;
   gboolean stopping;
   char *recovery_summary;
+  JsonObject *recovery;     /* what the last recovery found, for server.info */
   GSourceFunc quit_func;
   gpointer quit_data;
 };
@@ -611,6 +613,93 @@ recover_record (guint64 seq, const guint8 *data, gsize len, gpointer user_data, 
   return FALSE;
 }
 
+/* records recovery could not use that may have been acknowledged: those
+ * of a damaged snapshot, at most those of damaged journal stretches, and
+ * those that did not apply */
+static guint64
+recovery_dropped (const DaStoreRecovery *report, guint64 skipped)
+{
+  guint64 dropped = report->snapshot_records_lost + skipped;
+
+  for (guint i = 0; i < report->damage->len; i++) {
+    const DaStoreDamage *damage = &g_array_index (report->damage, DaStoreDamage, i);
+
+    if (strcmp (damage->file, "snapshot") != 0)
+      dropped += damage->records_lost;
+  }
+  return dropped;
+}
+
+#define RECOVERY_DAMAGE_LISTED 16
+
+static JsonObject *
+describe_recovery (const DaStoreRecovery *report, guint64 skipped, const char *summary)
+{
+  JsonObject *obj = json_object_new ();
+  JsonArray *damage = json_array_new ();
+  gboolean snapshot_damaged = FALSE;
+
+  for (guint i = 0; i < report->damage->len; i++) {
+    const DaStoreDamage *d = &g_array_index (report->damage, DaStoreDamage, i);
+
+    snapshot_damaged |= strcmp (d->file, "snapshot") == 0;
+    if (i < RECOVERY_DAMAGE_LISTED) {
+      JsonObject *entry = json_object_new ();
+
+      json_object_set_string_member (entry, "file", d->file);
+      json_object_set_int_member (entry, "offset", (gint64) d->offset);
+      json_object_set_int_member (entry, "length", (gint64) d->length);
+      json_object_set_int_member (entry, "records_lost", (gint64) d->records_lost);
+      json_array_add_object_element (damage, entry);
+    }
+  }
+  json_object_set_string_member (obj, "summary", summary);
+  json_object_set_double_member (obj, "duration_ms", report->duration_usec / 1000.0);
+  json_object_set_int_member (obj, "snapshot_records", (gint64) report->snapshot_records);
+  json_object_set_int_member (obj, "journal_records", (gint64) report->journal_records);
+  json_object_set_int_member (obj, "segments", report->segments);
+  json_object_set_int_member (obj, "bytes", (gint64) report->bytes);
+  json_object_set_int_member (obj, "tail_bytes_cut", (gint64) report->tail_bytes_cut);
+  json_object_set_int_member (obj, "tail_records_cut", (gint64) report->tail_records_cut);
+  json_object_set_int_member (obj, "damaged_regions", report->damage->len);
+  json_object_set_int_member (obj, "damaged_bytes", (gint64) report->damaged_bytes);
+  json_object_set_boolean_member (obj, "snapshot_damaged", snapshot_damaged);
+  json_object_set_int_member (obj, "snapshot_records_lost", (gint64) report->snapshot_records_lost);
+  json_object_set_int_member (obj, "skipped_records", (gint64) skipped);
+  json_object_set_int_member (obj, "dropped_records", (gint64) recovery_dropped (report, skipped));
+  json_object_set_boolean_member (obj, "removed_snapshot_tmp", report->removed_snapshot_tmp);
+  json_object_set_array_member (obj, "damage", damage);
+  return obj;
+}
+
+/* one warning per damaged stretch: what an administrator looks for first */
+static void
+log_recovery_losses (DaDaemon *daemon, const DaStoreRecovery *report, guint64 skipped)
+{
+  for (guint i = 0; i < report->damage->len; i++) {
+    const DaStoreDamage *d = &g_array_index (report->damage, DaStoreDamage, i);
+
+    if (d->length == 0)
+      g_warning ("recovery: %s/%s is missing or unreadable; %s%s", daemon->config->state_dir, d->file,
+                 d->records_lost > 0 ? "records were lost" : "an unknown number of records was lost",
+                 daemon->config->accept_data_loss ? " (accepted with --accept-data-loss)" : "");
+    else
+      g_warning ("recovery: dropped %" G_GUINT64_FORMAT " damaged bytes at offset %" G_GUINT64_FORMAT " of %s/%s "
+                 "(%s%" G_GUINT64_FORMAT " records lost, between sequence %" G_GUINT64_FORMAT " and %"
+                 G_GUINT64_FORMAT ")", d->length, d->offset, daemon->config->state_dir, d->file,
+                 strcmp (d->file, "snapshot") == 0 ? "" : "at most ", d->records_lost, d->seq_before, d->seq_after);
+  }
+  if (report->tail_bytes_cut > 0)
+    g_warning ("recovery: cut a torn tail of %" G_GUINT64_FORMAT " bytes (%" G_GUINT64_FORMAT
+               " whole records without a commit) from the journal in %s", report->tail_bytes_cut,
+               report->tail_records_cut, daemon->config->state_dir);
+  if (report->snapshot_records_lost > 0 || skipped > 0 || report->damage->len > 0)
+    g_warning ("recovery: %" G_GUINT64_FORMAT " records dropped in %" G_GUINT64_FORMAT " damaged bytes "
+               "(%" G_GUINT64_FORMAT " of the snapshot, %" G_GUINT64_FORMAT " that did not apply); "
+               "a new snapshot replaces the damaged files",
+               recovery_dropped (report, skipped), report->damaged_bytes, report->snapshot_records_lost, skipped);
+}
+
 gboolean
 da_daemon_start (DaDaemon *daemon, GError **error)
 {
@@ -631,19 +720,48 @@ da_daemon_start (DaDaemon *daemon, GError **error)
   if (daemon->store == NULL)
     return FALSE;
   daemon->test_hook = da_test_hook_install (daemon->store);
-  if (!da_store_recover (daemon->store, recover_record, &rec, &report, error))
+  if (!da_store_recover (daemon->store, recover_record, &rec, &report, error)) {
+    /* the store speaks of its own option; say what the administrator can do */
+    if (error != NULL && g_error_matches (*error, DA_STORE_ERROR, DA_STORE_ERROR_CORRUPT)) {
+      g_autofree char *message = (*error)->message;
+
+      (*error)->message = g_strdup_printf ("%s.  To start with what can be read and give up the rest, start "
+                                           "devaddrd once with --accept-data-loss (or accept-data-loss=true in "
+                                           "devaddrd.conf)", message);
+    }
     return FALSE;
+  }
   summary = da_store_recovery_describe (&report);
   daemon->recovery_summary = g_strdup_printf ("%s; %" G_GUINT64_FORMAT " changes applied%s", summary, rec.applied,
                                               rec.skipped > 0 ? ", some records skipped" : "");
+  daemon->recovery = describe_recovery (&report, rec.skipped, daemon->recovery_summary);
   g_info ("%s in %" G_GINT64_FORMAT " ms: %u vms, %" G_GUINT64_FORMAT " reservations",
           daemon->recovery_summary, report.duration_usec / 1000, da_engine_get_n_vms (daemon->engine),
           da_engine_get_n_reservations (daemon->engine));
+  log_recovery_losses (daemon, &report, rec.skipped);
   daemon->state_seq = daemon->durable_seq = report.last_seq;
-  /* a long journal is folded into a snapshot soon */
+  /* a long journal is folded into a snapshot soon; after damage at once,
+   * so that the damaged files are replaced by what was kept and the next
+   * start is a normal one */
   daemon->records_since_snapshot = report.journal_records;
+  if (report.damage->len > 0 || rec.skipped > 0)
+    daemon->records_since_snapshot = MAX (daemon->records_since_snapshot, daemon->config->snapshot_records);
   if (!da_store_start (daemon->store, NULL, error))
     return FALSE;
+  /* a damaged snapshot can take the layout of host pools with it, leaving
+   * their replayed reservations in pools with no addresses to give */
+  if (report.damage->len > 0 || rec.skipped > 0) {
+    DaTxn *txn = da_txn_new (daemon->engine);
+    g_autoptr (GError) local = NULL;
+    guint n = da_engine_restore_host_pools (daemon->engine, txn, &local);
+
+    if (local != NULL)
+      g_warning ("recovery: cannot lay out the host pools again: %s", local->message);
+    else if (n > 0)
+      g_warning ("recovery: %u host pool%s had lost %s layout with the damage and %s laid out again from the "
+                 "catalog", n, n == 1 ? "" : "s", n == 1 ? "its" : "their", n == 1 ? "was" : "were");
+    append_commit (daemon, txn, NULL);
+  }
 
   daemon->server = da_server_new (daemon, daemon->config, server_connections_changed, daemon);
   if (!da_server_listen (daemon->server, &daemon->activated, error))
@@ -706,6 +824,7 @@ da_daemon_free (DaDaemon *daemon)
   g_clear_pointer (&daemon->test_hook, da_test_hook_free);
   g_clear_pointer (&daemon->engine, da_engine_free);
   g_free (daemon->recovery_summary);
+  g_clear_pointer (&daemon->recovery, json_object_unref);
   g_free (daemon);
 }
 
@@ -799,7 +918,8 @@ da_daemon_describe (DaDaemon *daemon)
   json_object_set_int_member (store, "pending", g_queue_get_length (&daemon->commits));
   json_object_set_int_member (store, "rollbacks", (gint64) daemon->rollbacks);
   json_object_set_int_member (store, "recomputed", (gint64) daemon->recomputed);
-  json_object_set_string_member (store, "recovery", daemon->recovery_summary != NULL ? daemon->recovery_summary : "");
+  if (daemon->recovery != NULL)
+    json_object_set_object_member (store, "recovery", json_object_ref (daemon->recovery));
   json_object_set_object_member (info, "store", store);
 
   json_object_set_int_member (limits, "frame_bytes", (gint64) daemon->config->max_frame);

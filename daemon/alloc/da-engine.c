@@ -1185,15 +1185,32 @@ da_engine_next_deadline (DaEngine *engine)
 /* ------------------------------------------------------------------ */
 /* scope operations */
 
+/* the keys and tags of the type's default pool, into scope's pool */
+static gboolean
+add_default_layout (DaScope *scope, DaAddressType *type, DaTxn *txn, GError **error)
+{
+  DaRangeMapIter iter;
+  DaRange range;
+  gboolean ok = TRUE;
+
+  da_range_map_iter_init (&iter, da_address_type_get_default_pool (type), 0);
+  while (ok && da_range_map_iter_next (&iter, &range, NULL))
+    ok = prim_pool_add (scope, type, range.start, range.end, NULL, txn, error);
+  for (const char *const *tag = da_address_type_get_default_tag_names (type); ok && *tag != NULL; tag++) {
+    da_range_map_iter_init (&iter, da_address_type_get_default_tag (type, *tag), 0);
+    while (ok && da_range_map_iter_next (&iter, &range, NULL))
+      ok = prim_pool_add (scope, type, range.start, range.end, *tag, txn, error);
+  }
+  return ok;
+}
+
 DaPool *
 da_scope_ensure_pool (DaScope *scope, const char *type_name, DaTxn *txn, GError **error)
 {
   DaPool *pool = da_scope_get_pool (scope, type_name);
   DaAddressType *type;
-  DaRangeMapIter iter;
-  DaRange range;
   Atomic atomic;
-  gboolean ok = TRUE;
+  gboolean ok;
 
   if (pool != NULL)
     return pool;
@@ -1202,16 +1219,30 @@ da_scope_ensure_pool (DaScope *scope, const char *type_name, DaTxn *txn, GError 
     return NULL;
   atomic_begin (&atomic, scope->engine, txn);
   pool = prim_pool_create (scope, type, atomic.txn);
-  da_range_map_iter_init (&iter, da_address_type_get_default_pool (type), 0);
-  while (ok && da_range_map_iter_next (&iter, &range, NULL))
-    ok = prim_pool_add (scope, type, range.start, range.end, NULL, atomic.txn, error);
-  for (const char *const *tag = da_address_type_get_default_tag_names (type); ok && *tag != NULL; tag++) {
-    da_range_map_iter_init (&iter, da_address_type_get_default_tag (type, *tag), 0);
-    while (ok && da_range_map_iter_next (&iter, &range, NULL))
-      ok = prim_pool_add (scope, type, range.start, range.end, *tag, atomic.txn, error);
-  }
+  ok = add_default_layout (scope, type, atomic.txn, error);
   atomic_end (&atomic, ok);
   return ok ? pool : NULL;
+}
+
+guint
+da_engine_restore_host_pools (DaEngine *engine, DaTxn *txn, GError **error)
+{
+  g_autoptr (GPtrArray) pools = da_scope_list_pools (engine->host);
+  Atomic atomic;
+  gboolean ok = TRUE;
+  guint n = 0;
+
+  atomic_begin (&atomic, engine, txn);
+  for (guint i = 0; ok && i < pools->len; i++) {
+    DaPool *pool = g_ptr_array_index (pools, i);
+
+    if (da_range_map_n_ranges (pool->ranges) > 0)
+      continue;
+    ok = add_default_layout (engine->host, pool->type, atomic.txn, error);
+    n++;
+  }
+  atomic_end (&atomic, ok);
+  return ok ? n : 0;
 }
 
 gboolean

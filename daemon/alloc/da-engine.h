@@ -160,6 +160,13 @@ gboolean da_engine_delete_vm (DaEngine *engine, const char *vm, DaTxn *txn, GErr
 
 /* release every held reservation whose deadline is <= now */
 guint da_engine_expire (DaEngine *engine, gint64 now, DaTxn *txn);
+/* After a recovery that lost records (a damaged snapshot accepted with
+ * accept-data-loss), a host pool can hold reservations replayed from the
+ * journal while the changes that laid it out went with the snapshot: it
+ * has no addresses to give.  Lays each such pool out again with its type's
+ * default keys and tags, as its first use did; returns how many (0 and
+ * error set on failure, with nothing changed). */
+guint da_engine_restore_host_pools (DaEngine *engine, DaTxn *txn, GError **error);
 /* the earliest hold deadline, or G_MAXINT64 */
 gint64 da_engine_next_deadline (DaEngine *engine);
 

@@ -190,6 +190,29 @@ check_journal_start (DaStore *store, GArray *bases, guint64 snapshot_seq, gboole
   return TRUE;
 }
 
+/* a snapshot covering seq is renamed into place only after journal.<seq>
+ * was created and synced (or was the active segment already), so the
+ * newest segment starts at seq or above; when none does, the segment with
+ * the records after the snapshot is gone */
+static gboolean
+check_journal_end (DaStore *store, GArray *bases, guint64 snapshot_seq, DaStoreRecovery *report, GError **error)
+{
+  g_autofree char *name = NULL;
+
+  if (bases->len > 0 && g_array_index (bases, guint64, bases->len - 1) >= snapshot_seq)
+    return TRUE;
+  name = da_store_segment_name (snapshot_seq);
+  if (!store->options.accept_data_loss) {
+    g_set_error (error, DA_STORE_ERROR, DA_STORE_ERROR_CORRUPT,
+                 "journal segment %s/%s is missing (the snapshot ends at %" G_GUINT64_FORMAT
+                 " and no segment starts there or later); refusing to start rather than lose records",
+                 store->dir, name, snapshot_seq);
+    return FALSE;
+  }
+  report_damage (report, name, 0, 0, snapshot_seq, 0, 0);
+  return TRUE;
+}
+
 /* report->snapshot_seq: the sequence the snapshot covers; when neither its
  * header nor its trailer survived (accept_data_loss only) the base of the
  * oldest segment stands in for it */
@@ -294,6 +317,7 @@ recover_snapshot (DaStore *store, GArray *bases, DaStoreRecordFunc func, gpointe
   }
 
   if (!check_journal_start (store, bases, report->snapshot_seq, TRUE, report, error) ||
+      ((header_ok || trailer_ok) && !check_journal_end (store, bases, report->snapshot_seq, report, error)) ||
       !deliver_spans (&mapping, scan.spans, TRUE, report->snapshot_seq, 0, func, user_data,
                       &report->snapshot_records, error)) {
     da_store_scan_clear (&scan);

@@ -690,6 +690,52 @@ START_TEST (test_rollback_restores_everything)
 }
 END_TEST
 
+/* a damaged snapshot can take the changes that laid a host pool out while
+ * the journal keeps reservations in it: they replay into a pool with no
+ * addresses, and da_engine_restore_host_pools() lays it out again */
+START_TEST (test_restore_host_pools)
+{
+  g_autoptr (DaEngine) live = da_test_engine ();
+  g_autoptr (DaEngine) replay = da_test_engine ();
+  g_autoptr (GError) error = NULL;
+  DaTxn *txn = da_txn_new (live);
+  GPtrArray *changes;
+  DaPoolCounts before, lost, after;
+  DaRequest request;
+  DaReservation *a, *b, *c;
+
+  da_test_request (&request, live, "id", "a", NULL, NULL);
+  ck_assert (da_scope_reserve (da_engine_get_host (live), &request, NOW, txn, NULL, &error) != NULL);
+  da_test_request (&request, live, "id", "b", NULL, NULL);
+  ck_assert (da_scope_reserve (da_engine_get_host (live), &request, NOW, txn, NULL, &error) != NULL);
+  changes = da_txn_get_changes (txn);
+  for (guint i = 0; i < changes->len; i++) {
+    DaChange *change = g_ptr_array_index (changes, i);
+
+    if (change->kind != DA_CHANGE_POOL_ADD)
+      ck_assert_msg (da_engine_apply (replay, change, &error), "%s", error ? error->message : "");
+  }
+  da_txn_free (txn);
+  da_pool_get_counts (da_scope_get_pool (da_engine_get_host (live), "id"), &before);
+  da_pool_get_counts (da_scope_get_pool (da_engine_get_host (replay), "id"), &lost);
+  ck_assert_uint_eq (lost.capacity, 0);
+
+  /* a pool with its layout is left alone */
+  ck_assert_uint_eq (da_engine_restore_host_pools (live, NULL, &error), 0);
+  ck_assert_msg (da_engine_restore_host_pools (replay, NULL, &error) == 1, "%s", error ? error->message : "");
+  da_pool_get_counts (da_scope_get_pool (da_engine_get_host (replay), "id"), &after);
+  ck_assert_uint_eq (after.capacity, before.capacity);
+  ck_assert_uint_eq (after.used, 2);
+  ck_assert_uint_eq (da_engine_restore_host_pools (replay, NULL, &error), 0);
+  /* and it gives addresses again, none of those held */
+  a = da_scope_lookup (da_engine_get_host (replay), "a");
+  b = da_scope_lookup (da_engine_get_host (replay), "b");
+  c = reserve_ok (da_engine_get_host (replay), "id", "c", NULL, NULL);
+  ck_assert (da_reservation_get_start (c) != da_reservation_get_start (a));
+  ck_assert (da_reservation_get_start (c) != da_reservation_get_start (b));
+}
+END_TEST
+
 START_TEST (test_replay_changes_and_snapshot)
 {
   g_autoptr (DaEngine) live = da_test_engine ();
@@ -1077,6 +1123,7 @@ main (void)
   tcase_add_test (tc, test_batch_all_or_nothing);
   tcase_add_test (tc, test_rollback_restores_everything);
   tcase_add_test (tc, test_replay_changes_and_snapshot);
+  tcase_add_test (tc, test_restore_host_pools);
   tcase_add_test (tc, test_search_matches_brute_force);
   tcase_add_test (tc, test_drop_and_restore_builtin);
   tcase_add_test (tc, test_remove_keys);

@@ -38,6 +38,12 @@ DaTestDaemon *da_test_daemon_new (const char *const *extra_args);
  * reservations without being root */
 void da_test_daemon_set_config (DaTestDaemon *daemon, const char *text);
 gboolean da_test_daemon_start (DaTestDaemon *daemon, GError **error);
+/* the two halves of da_test_daemon_start(): run the daemon, and wait until
+ * it says READY=1 (an error when it exits first) */
+gboolean da_test_daemon_spawn (DaTestDaemon *daemon, GError **error);
+gboolean da_test_daemon_wait_ready (DaTestDaemon *daemon, GError **error);
+/* whether READY=1 has arrived since the spawn, without waiting */
+gboolean da_test_daemon_ready_sent (DaTestDaemon *daemon);
 /* SIGTERM and wait; returns the exit status (-1 when killed by a signal) */
 int da_test_daemon_stop (DaTestDaemon *daemon);
 /* SIGKILL and reap: a crash */

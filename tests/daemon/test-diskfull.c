@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* a full disk and a read-only state directory under a write storm: the
- * mutations that cannot be made durable fail with "unavailable" and leave
- * nothing behind, reads keep working, and writes work again once space is
- * back; after a restart exactly the acknowledged reservations are there */
+/* a full disk and a read-only state directory under a storm of mixed
+ * mutations from four writers (single and batch reserves, holds, commits,
+ * releases, vm.create, vm.delete, domain.assign; see da-test-writers.h):
+ * the mutations that cannot be made durable fail with "unavailable" and
+ * leave nothing behind, reads keep working, and every write works again
+ * once space is back, through three rounds of fill and free, compaction
+ * included; after each round and after a restart exactly the acknowledged
+ * state is there */
 #include "config.h"
 
 #include <check.h>
@@ -15,93 +19,54 @@
 #include <unistd.h>
 
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-writers.h"
 
-#define CLIENTS 4
+#define WRITERS 4
 
-typedef struct {
-  const char *socket_path;
-  guint index;
-  guint count;
-  GHashTable *acked;   /* alias -> address */
-  GPtrArray *refused;  /* aliases answered "unavailable" */
-  guint other_errors;
-} Storm;
-
-static gpointer
-storm (gpointer data)
+/* one storm: every writer sends per_writer mutations; returns how many
+ * were answered "unavailable" (only allowed when unavailable_ok) */
+static guint
+run_storm (DaTestWriter *writers, guint per_writer, gboolean unavailable_ok, guint32 seed, guint *succeeded)
 {
-  Storm *s = data;
-  g_autoptr (DaTestClient) client = da_test_client_connect (s->socket_path, NULL);
+  GThread *threads[WRITERS];
+  guint unavailable = 0, answered = 0;
 
-  for (guint i = 0; client != NULL && i < s->count; i++) {
-    g_autofree char *alias = g_strdup_printf ("s%u-%u-%s", s->index, i, "padding-to-fill-the-disk-sooner");
-    g_autofree char *params = g_strdup_printf ("{\"scope\":\"host\",\"type\":\"id\",\"alias\":\"%s\"}", alias);
-    g_autoptr (JsonNode) reply = da_test_client_request (client, "addr.reserve", params);
-    JsonObject *obj;
-
-    if (reply == NULL)
-      break;
-    obj = json_node_get_object (reply);
-    if (json_object_has_member (obj, "result")) {
-      g_hash_table_insert (s->acked, g_strdup (alias),
-                           g_strdup (json_object_get_string_member (json_object_get_object_member (obj, "result"), "address")));
-    } else if (strcmp (da_test_error_reason (json_object_get_object_member (obj, "error")), "unavailable") == 0) {
-      g_ptr_array_add (s->refused, g_strdup (alias));
-    } else {
-      s->other_errors++;
-    }
+  for (guint i = 0; i < WRITERS; i++) {
+    writers[i].max_ops = per_writer;
+    writers[i].allow_unavailable = unavailable_ok;
+    writers[i].unavailable = 0;
+    writers[i].acked = 0;
   }
-  return NULL;
+  da_test_writers_run (writers, WRITERS, seed, threads);
+  da_test_writers_join (writers, WRITERS, threads);
+  for (guint i = 0; i < WRITERS; i++) {
+    unavailable += writers[i].unavailable;
+    answered += writers[i].acked;
+  }
+  /* no connection was lost: every request got its answer */
+  ck_assert_uint_eq (answered, WRITERS * per_writer);
+  *succeeded = answered - unavailable;
+  return unavailable;
 }
 
+/* the writers' models against the daemon, over a fresh connection */
 static void
-run_storm (const char *socket_path, guint per_client, guint round, GHashTable *acked, GPtrArray *refused)
+check_models (const char *socket_path, DaTestWriter *writers, guint phase, const char *seed_text)
 {
-  Storm storms[CLIENTS];
-  GThread *threads[CLIENTS];
+  g_autoptr (DaTestClient) client = da_test_client_connect (socket_path, NULL);
+  DaTestChecker c = { client, phase, seed_text };
 
-  for (guint c = 0; c < CLIENTS; c++) {
-    storms[c] = (Storm) { socket_path, round * CLIENTS + c, per_client,
-                          g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free),
-                          g_ptr_array_new_with_free_func (g_free), 0 };
-    threads[c] = g_thread_new ("storm", storm, &storms[c]);
-  }
-  for (guint c = 0; c < CLIENTS; c++) {
-    GHashTableIter iter;
-    gpointer k, v;
-
-    g_thread_join (threads[c]);
-    ck_assert_uint_eq (storms[c].other_errors, 0);
-    g_hash_table_iter_init (&iter, storms[c].acked);
-    while (g_hash_table_iter_next (&iter, &k, &v))
-      if (acked != NULL)
-        g_hash_table_insert (acked, g_strdup (k), g_strdup (v));
-    for (guint i = 0; i < storms[c].refused->len; i++)
-      g_ptr_array_add (refused, g_strdup (g_ptr_array_index (storms[c].refused, i)));
-    g_hash_table_unref (storms[c].acked);
-    g_ptr_array_unref (storms[c].refused);
-  }
+  ck_assert (client != NULL);
+  da_test_writers_check (&c, writers, WRITERS, NULL, NULL);
 }
 
-static void
-assert_exactly (DaTestClient *client, GHashTable *acked, GPtrArray *refused)
+static gint64
+store_counter (const char *socket_path, const char *member)
 {
-  GHashTableIter iter;
-  gpointer alias, address;
+  g_autoptr (DaTestClient) client = da_test_client_connect (socket_path, NULL);
+  g_autoptr (JsonNode) info = da_test_client_call_ok (client, "server.info", NULL);
 
-  g_hash_table_iter_init (&iter, acked);
-  while (g_hash_table_iter_next (&iter, &alias, &address)) {
-    g_autofree char *p = g_strdup_printf ("{\"scope\":\"host\",\"alias\":\"%s\"}", (char *) alias);
-    g_autoptr (JsonNode) r = da_test_client_call_ok (client, "addr.lookup", p);
-
-    ck_assert_str_eq (json_object_get_string_member (json_node_get_object (r), "address"), address);
-  }
-  for (guint i = 0; i < refused->len; i++) {
-    g_autofree char *p = g_strdup_printf ("{\"scope\":\"host\",\"alias\":\"%s\"}", (char *) g_ptr_array_index (refused, i));
-    g_autoptr (JsonObject) e = da_test_client_call_error (client, "addr.lookup", p);
-
-    ck_assert_str_eq (da_test_error_reason (e), "not-found");
-  }
+  return json_object_get_int_member (json_object_get_object_member (json_node_get_object (info), "store"), member);
 }
 
 static gboolean
@@ -138,12 +103,13 @@ START_TEST (test_disk_full)
   g_autofree char *state = g_build_filename (mnt, "state", NULL);
   g_autofree char *filler = g_build_filename (mnt, "filler", NULL);
   const char *args[] = { "--state-dir", state, NULL };
+  guint32 seed = g_random_int ();
+  g_autofree char *seed_text = g_strdup_printf ("seed %u", seed);
   g_autoptr (DaTestDaemon) devaddrd = NULL;
-  g_autoptr (DaTestClient) client = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) acked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (GPtrArray) refused = g_ptr_array_new_with_free_func (g_free);
-  guint before;
+  DaTestWriter writers[WRITERS];
+  DaTestProgress progress = { 0 };
+  guint ok;
 
   if (geteuid () != 0) {
     g_print ("not root: cannot mount a tmpfs\n");
@@ -155,40 +121,37 @@ START_TEST (test_disk_full)
   ck_assert_msg (mount ("tmpfs", mnt, "tmpfs", 0, "size=1m,mode=0700") == 0, "mount: %s", g_strerror (errno));
 
   devaddrd = da_test_daemon_new (args);
-  /* no snapshot in the middle: the journal is what fills the disk */
-  da_test_daemon_set_config (devaddrd, "[daemon]\nsnapshot-records=100000\n");
+  /* compaction under a full disk too: a failed snapshot must lose nothing */
+  da_test_daemon_set_config (devaddrd, "[daemon]\nsnapshot-records=200\n");
   ck_assert_msg (da_test_daemon_start (devaddrd, &error), "%s", error ? error->message : "");
-  client = da_test_client_connect (devaddrd->socket_path, NULL);
-  {
-    g_autoptr (JsonNode) vm = da_test_client_call_ok (client, "vm.create", "{\"vm\":\"vm1\"}");
+  for (guint i = 0; i < WRITERS; i++)
+    da_test_writer_init (&writers[i], devaddrd->socket_path, i, &progress);
+  g_print ("disk full test %s\n", seed_text);
+
+  /* rounds of a full disk under a storm of mixed writes, then space again */
+  for (guint round = 0; round < 3; round++) {
+    gint64 failures = store_counter (devaddrd->socket_path, "failures");
+    guint unavailable;
+
+    fill (mnt, 24 * 1024);
+    unavailable = run_storm (writers, 150, TRUE, seed + round * 2, &ok);
+    ck_assert_msg (unavailable > 0, "round %u: the disk never filled up (%u acknowledged)", round, ok);
+    ck_assert_int_gt (store_counter (devaddrd->socket_path, "failures"), failures);
+    /* reads go on, and exactly what was acknowledged is there */
+    check_models (devaddrd->socket_path, writers, round * 2, seed_text);
+
+    /* space comes back: so do writes, every one of them */
+    ck_assert (unlink (filler) == 0);
+    ck_assert_uint_eq (run_storm (writers, 40, FALSE, seed + round * 2 + 1, &ok), 0);
+    check_models (devaddrd->socket_path, writers, round * 2 + 1, seed_text);
   }
-
-  /* 1: a full disk under a storm of writes */
-  fill (mnt, 24 * 1024);
-  run_storm (devaddrd->socket_path, 150, 0, acked, refused);
-  ck_assert_msg (refused->len > 0, "the disk never filled up (%u acknowledged)", g_hash_table_size (acked));
-  ck_assert_uint_gt (g_hash_table_size (acked), 0);
-  {
-    g_autoptr (JsonNode) read = da_test_client_call_ok (client, "vm.get", "{\"vm\":\"vm1\"}");
-    g_autoptr (JsonNode) info = da_test_client_call_ok (client, "server.info", NULL);
-
-    ck_assert_int_gt (json_object_get_int_member (json_object_get_object_member (json_node_get_object (info), "store"), "failures"), 0);
-  }
-  assert_exactly (client, acked, refused);
-
-  /* space comes back: so do writes */
-  ck_assert (unlink (filler) == 0);
-  before = g_hash_table_size (acked);
-  run_storm (devaddrd->socket_path, 50, 1, acked, refused);
-  ck_assert_uint_eq (g_hash_table_size (acked), before + CLIENTS * 50);
 
   /* after a restart: exactly what was acknowledged */
-  g_clear_pointer (&client, da_test_client_free);
   ck_assert_int_eq (da_test_daemon_stop (devaddrd), 0);
   ck_assert_msg (da_test_daemon_start (devaddrd, &error), "%s", error ? error->message : "");
-  client = da_test_client_connect (devaddrd->socket_path, NULL);
-  assert_exactly (client, acked, refused);
-  g_clear_pointer (&client, da_test_client_free);
+  check_models (devaddrd->socket_path, writers, 6, seed_text);
+  for (guint i = 0; i < WRITERS; i++)
+    da_test_writer_clear (&writers[i]);
   da_test_daemon_stop (devaddrd);
   umount2 (mnt, MNT_DETACH);
 }
@@ -216,15 +179,16 @@ START_TEST (test_read_only)
   g_autofree char *mnt = g_build_filename (dir, "mnt", NULL);
   g_autofree char *state = g_build_filename (mnt, "state", NULL);
   const char *args[] = { "--state-dir", state, NULL };
+  guint32 seed = g_random_int ();
+  g_autofree char *seed_text = g_strdup_printf ("seed %u", seed);
   g_autoptr (DaTestDaemon) devaddrd = NULL;
-  g_autoptr (DaTestClient) client = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) acked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (GPtrArray) refused = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *cmd = NULL;
   g_autofree char *loop = NULL;
   g_autofree char *trigger = NULL;
-  guint before;
+  DaTestWriter writers[WRITERS];
+  DaTestProgress progress = { 0 };
+  guint ok;
 
   if (geteuid () != 0) {
     g_print ("not root: cannot mount a file system\n");
@@ -251,9 +215,10 @@ START_TEST (test_read_only)
 
   devaddrd = da_test_daemon_new (args);
   ck_assert_msg (da_test_daemon_start (devaddrd, &error), "%s", error ? error->message : "");
-  client = da_test_client_connect (devaddrd->socket_path, NULL);
-  run_storm (devaddrd->socket_path, 50, 0, acked, refused);
-  ck_assert_uint_eq (g_hash_table_size (acked), CLIENTS * 50);
+  for (guint i = 0; i < WRITERS; i++)
+    da_test_writer_init (&writers[i], devaddrd->socket_path, i, &progress);
+  g_print ("read-only test %s\n", seed_text);
+  ck_assert_uint_eq (run_storm (writers, 50, FALSE, seed, &ok), 0);
 
   /* the file system turns read-only under the daemon */
   {
@@ -262,28 +227,23 @@ START_TEST (test_read_only)
     /* a sysfs attribute: written in place, not through a temporary file */
     ck_assert (f != NULL && fputs ("devaddr test", f) >= 0 && fclose (f) == 0);
   }
-  before = g_hash_table_size (acked);
-  run_storm (devaddrd->socket_path, 20, 1, acked, refused);
-  ck_assert_uint_eq (g_hash_table_size (acked), before);
-  ck_assert_uint_eq (refused->len, CLIENTS * 20);
-  {
-    g_autoptr (JsonNode) read = da_test_client_call_ok (client, "server.info", NULL);
-  }
-  assert_exactly (client, acked, refused);
+  /* every change fails and is undone; reads go on */
+  ck_assert_uint_eq (run_storm (writers, 20, TRUE, seed + 1, &ok), WRITERS * 20);
+  ck_assert_uint_eq (ok, 0);
+  check_models (devaddrd->socket_path, writers, 1, seed_text);
 
   /* what an administrator does: stop, repair, mount again, start */
-  g_clear_pointer (&client, da_test_client_free);
   da_test_daemon_stop (devaddrd);
   g_free (cmd);
   cmd = g_strdup_printf ("sh -c 'umount %s && (e2fsck -fy %s >/dev/null 2>&1; true) && mount -o loop %s %s'",
                          mnt, image, image, mnt);
   ck_assert (run_quiet_ok (cmd));
   ck_assert_msg (da_test_daemon_start (devaddrd, &error), "%s", error ? error->message : "");
-  client = da_test_client_connect (devaddrd->socket_path, NULL);
-  assert_exactly (client, acked, refused);
-  run_storm (devaddrd->socket_path, 5, 2, acked, refused);
-  ck_assert_uint_eq (g_hash_table_size (acked), before + CLIENTS * 5);
-  g_clear_pointer (&client, da_test_client_free);
+  check_models (devaddrd->socket_path, writers, 2, seed_text);
+  ck_assert_uint_eq (run_storm (writers, 5, FALSE, seed + 2, &ok), 0);
+  check_models (devaddrd->socket_path, writers, 3, seed_text);
+  for (guint i = 0; i < WRITERS; i++)
+    da_test_writer_clear (&writers[i]);
   da_test_daemon_stop (devaddrd);
   umount2 (mnt, MNT_DETACH);
   da_test_rm_rf (dir);

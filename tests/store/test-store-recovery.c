@@ -685,6 +685,32 @@ START_TEST (test_recovery_snapshot_missing)
 }
 END_TEST
 
+START_TEST (test_recovery_snapshot_segment_missing)
+{
+  g_autofree char *dir = test_make_dir ();
+  g_autofree char *path = NULL;
+  g_autoptr (GPtrArray) expected = payload_array ();
+  g_auto (DaStoreRecovery) report = { 0 };
+  DaStoreOptions lossy = { .accept_data_loss = TRUE };
+
+  /* the segment after the snapshot holds the last acknowledged records:
+   * without it, starting from the snapshot alone would lose them unsaid */
+  make_snapshot_dir (dir, expected);
+  path = g_build_filename (dir, "journal.0000000000000064", NULL);
+  ck_assert (unlink (path) == 0);
+  assert_refused (dir, DA_STORE_ERROR_CORRUPT, "journal.0000000000000064 is missing");
+  g_ptr_array_set_size (expected, 100);
+  assert_recovers (dir, &lossy, expected, &report);
+  ck_assert_uint_eq (report.damage->len, 1);
+  ck_assert_str_eq (g_array_index (report.damage, DaStoreDamage, 0).file, "journal.0000000000000064");
+  ck_assert_uint_eq (g_array_index (report.damage, DaStoreDamage, 0).seq_before, 100);
+  /* recovery made the segment again: the next start is a normal one */
+  ck_assert (g_file_test (path, G_FILE_TEST_EXISTS));
+  assert_recovers (dir, NULL, expected, NULL);
+  test_remove_dir (dir);
+}
+END_TEST
+
 START_TEST (test_recovery_snapshot_below_journal)
 {
   g_autofree char *dir = test_make_dir ();
@@ -857,6 +883,7 @@ main (void)
   tcase_add_test (snapshot, test_recovery_snapshot_trailer_damaged);
   tcase_add_test (snapshot, test_recovery_snapshot_both_ends_damaged);
   tcase_add_test (snapshot, test_recovery_snapshot_missing);
+  tcase_add_test (snapshot, test_recovery_snapshot_segment_missing);
   tcase_add_test (snapshot, test_recovery_snapshot_below_journal);
   suite_add_tcase (s, snapshot);
 
