@@ -12,6 +12,9 @@ G_BEGIN_DECLS
  * without loading or substituting anything, and refuses, before libvirt-
  * gconfig (which parses with libxml2's defaults) ever sees it:
  *   - a document larger than the caller's limit,
+ *   - an XML declaration naming an encoding other than UTF-8: the text came
+ *     in a JSON string, so it is UTF-8 whatever it says, and it is always
+ *     read as UTF-8,
  *   - any document type declaration (<!DOCTYPE ...>, internal or external),
  *     which is where entities are declared: the parse stops right there, so
  *     a billion-laughs document costs nothing and an external entity is

@@ -9,6 +9,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/libvirt/da-domain.h"
+#include "daemon/libvirt/da-xml-guard.h"
 #include "tests/alloc/da-test-util.h"
 
 /*
@@ -835,6 +836,39 @@ START_TEST (test_hostile)
 }
 END_TEST
 
+/* the text came in a JSON string: it is UTF-8 whatever its declaration says */
+START_TEST (test_declared_encoding)
+{
+  static const char *const others[] = { "ISO-8859-1", "UTF-16", "IBM037", "x-no-such-encoding", NULL };
+  static const char *const utf8[] = { "UTF-8", "utf-8", "UTF8", NULL };
+  g_autofree char *body = pc_domain ("<interface type='user'><model type='virtio'/></interface>");
+
+  for (guint i = 0; others[i] != NULL; i++) {
+    g_autofree char *xml = g_strdup_printf ("<?xml version='1.0' encoding='%s'?>\n%s", others[i], body);
+    g_autofree char *latin1 = g_strdup_printf ("<?xml version=\"1.0\" encoding=\"%s\" ?><domain><name>caf\xc3\xa9</name></domain>",
+                                               others[i]);
+
+    g_autofree char *bom = g_strdup_printf ("\xef\xbb\xbf%s", xml);
+
+    refused (xml, strlen (xml), NULL, "encoding");
+    refused (latin1, strlen (latin1), NULL, others[i]);
+    refused (bom, strlen (bom), NULL, "encoding");
+  }
+  for (guint i = 0; utf8[i] != NULL; i++) {
+    g_autofree char *xml = g_strdup_printf ("<?xml version='1.0' encoding='%s'?>\n<domain><name>caf\xc3\xa9</name></domain>",
+                                            utf8[i]);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DaXmlDoc) doc = da_xml_parse_untrusted (xml, strlen (xml), 0, NULL, &error);
+    xmlChar *name;
+
+    ck_assert_msg (doc != NULL, "%s: %s", utf8[i], error ? error->message : "");
+    name = xmlNodeGetContent (xmlDocGetRootElement (doc)->children);
+    ck_assert_str_eq ((const char *) name, "caf\xc3\xa9");
+    xmlFree (name);
+  }
+}
+END_TEST
+
 START_TEST (test_schema)
 {
   g_autoptr (DaEngine) engine = da_test_engine ();
@@ -881,6 +915,7 @@ main (void)
   tcase_add_test (tc, test_buses_follow_the_xml);
   tcase_add_test (tc, test_attach_detach);
   tcase_add_test (tc, test_hostile);
+  tcase_add_test (tc, test_declared_encoding);
   tcase_add_test (tc, test_schema);
   suite_add_tcase (s, tc);
   return da_test_run (s);
