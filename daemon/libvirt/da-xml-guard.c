@@ -138,6 +138,72 @@ declared_encoding (const char *text, gsize len)
   return g_strndup (value, (gsize) (p - value));
 }
 
+/* after @p, the end of @close, or @end */
+static const char *
+skip_past (const char *p, const char *end, const char *close)
+{
+  const char *found = g_strstr_len (p, end - p, close);
+
+  return found != NULL ? found + strlen (close) : end;
+}
+
+/*
+ * The attributes of the element with the most of them, in one pass:
+ * enough of the syntax to know when the text is inside a start tag (not
+ * in a comment, a processing instruction, a CDATA section or a
+ * declaration), where each attribute is one '=' outside quotes.  Where the
+ * scan and the parser could see a tag differently, the parser stops at an
+ * error before it gets to the attributes the scan did not count.
+ */
+static guint
+count_max_attributes (const char *text, gsize len)
+{
+  const char *p = text;
+  const char *end = text + len;
+  guint most = 0;
+
+  while (p < end) {
+    const char *lt = memchr (p, '<', (gsize) (end - p));
+    guint n = 0;
+    char quote = 0;
+
+    if (lt == NULL)
+      break;
+    p = lt + 1;
+    if (end - p >= 3 && memcmp (p, "!--", 3) == 0) {
+      p = skip_past (p + 3, end, "-->");
+      continue;
+    }
+    if (end - p >= 8 && memcmp (p, "![CDATA[", 8) == 0) {
+      p = skip_past (p + 8, end, "]]>");
+      continue;
+    }
+    if (p < end && *p == '?') {
+      p = skip_past (p + 1, end, "?>");
+      continue;
+    }
+    if (p < end && (*p == '!' || *p == '/')) {
+      p = skip_past (p + 1, end, ">");
+      continue;
+    }
+    for (; p < end; p++) {
+      if (quote != 0) {
+        if (*p == quote)
+          quote = 0;
+      } else if (*p == '"' || *p == '\'') {
+        quote = *p;
+      } else if (*p == '=') {
+        n++;
+      } else if (*p == '>') {
+        p++;
+        break;
+      }
+    }
+    most = MAX (most, n);
+  }
+  return most;
+}
+
 DaXmlDoc *
 da_xml_parse_untrusted (const char *text, gsize len, gsize max_size, const char *what, GError **error)
 {
@@ -146,6 +212,7 @@ da_xml_parse_untrusted (const char *text, gsize len, gsize max_size, const char 
   g_autoptr (DaXmlDoc) doc = NULL;
   g_autofree char *encoding = NULL;
   const char *why;
+  guint attributes;
 
   static gsize initialized = 0;
 
@@ -176,6 +243,13 @@ da_xml_parse_untrusted (const char *text, gsize len, gsize max_size, const char 
       g_string_append_c (shown, g_ascii_isprint (*c) ? *c : '?');
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
                  "%s is refused: it declares the encoding \"%s\"; XML in a request is UTF-8", what, shown->str);
+    return NULL;
+  }
+  attributes = count_max_attributes (text, len);
+  if (attributes > DA_XML_MAX_ATTRIBUTES) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                 "%s is refused: an element has %u attributes, more than the limit of %d", what, attributes,
+                 DA_XML_MAX_ATTRIBUTES);
     return NULL;
   }
   ctxt = xmlNewParserCtxt ();
