@@ -61,7 +61,7 @@ parse_address (DaParams *params, const char *name, DaAddressType *type, guint64 
 {
   const char *text = NULL;
 
-  if (!da_params_get_string (params, name, DA_PARAMS_REQUIRED, 256, &text, error))
+  if (!da_params_get_string (params, name, DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_ADDRESS_MAX, &text, error))
     return FALSE;
   if (!da_address_type_parse (type, text, key, error)) {
     g_autofree char *path = da_params_dup_member_path (params, name);
@@ -392,7 +392,7 @@ da_method_addr_lookup (DaMethodContext *ctx, DaParams *params, GError **error)
     if (res == NULL) {
       const char *text = NULL;
 
-      da_params_get_string (params, "address", DA_PARAMS_REQUIRED, 256, &text, NULL);
+      da_params_get_string (params, "address", DA_PARAMS_REQUIRED, DA_LIMIT_ADDRESS_MAX, &text, NULL);
       g_set_error (error, DA_RPC_ERROR, DA_RPC_ERROR_NOT_FOUND, "nothing holds %s address %s in %s",
                    da_address_type_get_name (type), text,
                    da_scope_is_host (scope) ? "the host scope" : da_scope_get_name (scope));
