@@ -28,6 +28,9 @@
  * DA_NAME_MAX of the engine */
 #define DA_LIMIT_NAME_MAX 128
 
+/* address text, in bytes (the Address schema of the description) */
+#define DA_LIMIT_ADDRESS_MAX 128
+
 /* domain or device XML carried in one request, in bytes */
 #define DA_LIMIT_XML_MAX (1024 * 1024)
 

@@ -102,13 +102,117 @@ check_tree (xmlNode *root)
   return NULL;
 }
 
+/* the value of encoding="..." in the XML declaration, or NULL */
+static char *
+declared_encoding (const char *text, gsize len)
+{
+  const char *end, *p;
+  char quote;
+  const char *value;
+
+  /* a byte order mark may come first */
+  if (len >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0) {
+    text += 3;
+    len -= 3;
+  }
+  if (len < 6 || memcmp (text, "<?xml", 5) != 0 || !g_ascii_isspace (text[5]))
+    return NULL;
+  end = g_strstr_len (text, (gssize) len, "?>");
+  if (end == NULL)
+    return NULL;
+  p = g_strstr_len (text, end - text, "encoding");
+  if (p == NULL)
+    return NULL;
+  for (p += strlen ("encoding"); p < end && g_ascii_isspace (*p); p++)
+    ;
+  if (p >= end || *p != '=')
+    return NULL;
+  for (p++; p < end && g_ascii_isspace (*p); p++)
+    ;
+  if (p >= end || (*p != '"' && *p != '\''))
+    return NULL;
+  quote = *p++;
+  value = p;
+  while (p < end && *p != quote)
+    p++;
+  return g_strndup (value, (gsize) (p - value));
+}
+
+/* after @p, the end of @close, or @end */
+static const char *
+skip_past (const char *p, const char *end, const char *close)
+{
+  const char *found = g_strstr_len (p, end - p, close);
+
+  return found != NULL ? found + strlen (close) : end;
+}
+
+/*
+ * The attributes of the element with the most of them, in one pass:
+ * enough of the syntax to know when the text is inside a start tag (not
+ * in a comment, a processing instruction, a CDATA section or a
+ * declaration), where each attribute is one '=' outside quotes.  Where the
+ * scan and the parser could see a tag differently, the parser stops at an
+ * error before it gets to the attributes the scan did not count.
+ */
+static guint
+count_max_attributes (const char *text, gsize len)
+{
+  const char *p = text;
+  const char *end = text + len;
+  guint most = 0;
+
+  while (p < end) {
+    const char *lt = memchr (p, '<', (gsize) (end - p));
+    guint n = 0;
+    char quote = 0;
+
+    if (lt == NULL)
+      break;
+    p = lt + 1;
+    if (end - p >= 3 && memcmp (p, "!--", 3) == 0) {
+      p = skip_past (p + 3, end, "-->");
+      continue;
+    }
+    if (end - p >= 8 && memcmp (p, "![CDATA[", 8) == 0) {
+      p = skip_past (p + 8, end, "]]>");
+      continue;
+    }
+    if (p < end && *p == '?') {
+      p = skip_past (p + 1, end, "?>");
+      continue;
+    }
+    if (p < end && (*p == '!' || *p == '/')) {
+      p = skip_past (p + 1, end, ">");
+      continue;
+    }
+    for (; p < end; p++) {
+      if (quote != 0) {
+        if (*p == quote)
+          quote = 0;
+      } else if (*p == '"' || *p == '\'') {
+        quote = *p;
+      } else if (*p == '=') {
+        n++;
+      } else if (*p == '>') {
+        p++;
+        break;
+      }
+    }
+    most = MAX (most, n);
+  }
+  return most;
+}
+
 DaXmlDoc *
 da_xml_parse_untrusted (const char *text, gsize len, gsize max_size, const char *what, GError **error)
 {
   xmlParserCtxtPtr ctxt;
   Guard guard = { NULL };
   g_autoptr (DaXmlDoc) doc = NULL;
+  g_autofree char *encoding = NULL;
   const char *why;
+  guint attributes;
 
   static gsize initialized = 0;
 
@@ -131,6 +235,23 @@ da_xml_parse_untrusted (const char *text, gsize len, gsize max_size, const char 
                  what, len, max_size);
     return NULL;
   }
+  encoding = declared_encoding (text, len);
+  if (encoding != NULL && g_ascii_strcasecmp (encoding, "UTF-8") != 0 && g_ascii_strcasecmp (encoding, "UTF8") != 0) {
+    g_autoptr (GString) shown = g_string_new (NULL);
+
+    for (const char *c = encoding; *c != '\0' && shown->len < 32; c++)
+      g_string_append_c (shown, g_ascii_isprint (*c) ? *c : '?');
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                 "%s is refused: it declares the encoding \"%s\"; XML in a request is UTF-8", what, shown->str);
+    return NULL;
+  }
+  attributes = count_max_attributes (text, len);
+  if (attributes > DA_XML_MAX_ATTRIBUTES) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                 "%s is refused: an element has %u attributes, more than the limit of %d", what, attributes,
+                 DA_XML_MAX_ATTRIBUTES);
+    return NULL;
+  }
   ctxt = xmlNewParserCtxt ();
   if (ctxt == NULL) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_LIMIT, "cannot allocate an XML parser");
@@ -144,9 +265,11 @@ da_xml_parse_untrusted (const char *text, gsize len, gsize max_size, const char 
   ctxt->sax->getParameterEntity = on_get_entity;
   ctxt->sax->reference = on_reference;
   /* no NOENT, no DTDLOAD, no DTDATTR, no XINCLUDE, no HUGE: nothing is
-   * fetched or expanded, and libxml2's depth and size limits stay on */
-  doc = xmlCtxtReadMemory (ctxt, text, (int) len, NULL, NULL,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_NOBLANKS);
+   * fetched or expanded, and libxml2's depth and size limits stay on;
+   * the text is read as the UTF-8 it is (IGNORE_ENC) */
+  doc = xmlCtxtReadMemory (ctxt, text, (int) len, NULL, "UTF-8",
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_NOBLANKS
+                           | XML_PARSE_IGNORE_ENC);
   if (guard.refused != NULL) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s is refused: %s", what, guard.refused);
     xmlFreeParserCtxt (ctxt);

@@ -12,6 +12,12 @@ G_BEGIN_DECLS
  * without loading or substituting anything, and refuses, before libvirt-
  * gconfig (which parses with libxml2's defaults) ever sees it:
  *   - a document larger than the caller's limit,
+ *   - an XML declaration naming an encoding other than UTF-8: the text came
+ *     in a JSON string, so it is UTF-8 whatever it says, and it is always
+ *     read as UTF-8,
+ *   - an element with more than DA_XML_MAX_ATTRIBUTES attributes (namespace
+ *     declarations included), found before the parse starts: libxml2 takes
+ *     time quadratic in the attributes of one element,
  *   - any document type declaration (<!DOCTYPE ...>, internal or external),
  *     which is where entities are declared: the parse stops right there, so
  *     a billion-laughs document costs nothing and an external entity is
@@ -22,6 +28,9 @@ G_BEGIN_DECLS
  */
 
 #define DA_XML_DEFAULT_MAX_SIZE ((gsize) 1024 * 1024)
+
+/* libvirt's elements have a few attributes, its busiest a few dozen */
+#define DA_XML_MAX_ATTRIBUTES 256
 
 typedef xmlDoc DaXmlDoc;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaXmlDoc, xmlFreeDoc)

@@ -48,7 +48,7 @@ get_type (DaMethodContext *ctx, DaParams *params, GError **error)
   const char *name = NULL;
   DaAddressType *type;
 
-  if (!da_params_get_string (params, "type", DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &name, error))
+  if (!da_methods_get_name (params, "type", "type", DA_PARAMS_REQUIRED, &name, error))
     return NULL;
   type = da_catalog_get_type (da_engine_get_catalog (ctx->engine), name);
   if (type == NULL)
@@ -61,7 +61,7 @@ parse_address (DaParams *params, const char *name, DaAddressType *type, guint64 
 {
   const char *text = NULL;
 
-  if (!da_params_get_string (params, name, DA_PARAMS_REQUIRED, 256, &text, error))
+  if (!da_params_get_string (params, name, DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_ADDRESS_MAX, &text, error))
     return FALSE;
   if (!da_address_type_parse (type, text, key, error)) {
     g_autofree char *path = da_params_dup_member_path (params, name);
@@ -208,15 +208,9 @@ parse_request (DaMethodContext *ctx, DaParams *params, const char *const *extra_
   memset (request, 0, sizeof (*request));
   if (!da_params_check_members (params, (const char *const *) known->pdata, error)
       || (type = get_type (ctx, params, error)) == NULL
-      || !da_params_get_string (params, "alias", DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX,
-                                &request->alias, error)
+      || !da_methods_get_name (params, "alias", "alias", DA_PARAMS_REQUIRED, &request->alias, error)
       || !da_params_get_int (params, "hold_s", DA_PARAMS_OPTIONAL, 1, MAX_HOLD_S, &hold_s, error))
     return FALSE;
-  if (!da_name_validate ("alias", request->alias, error)) {
-    da_methods_map_error (error);
-    g_prefix_error (error, "%s.alias: ", da_params_get_path (params));
-    return FALSE;
-  }
   request->type = da_address_type_get_name (type);
   request->has_address = da_params_has (params, "address");
   da_constraint_init (&request->constraint, type, !request->has_address);
@@ -315,7 +309,7 @@ da_method_addr_reserve (DaMethodContext *ctx, DaParams *params, GError **error)
 static gboolean
 get_alias (DaParams *params, const char **alias, GError **error)
 {
-  return da_params_get_string (params, "alias", DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, alias, error);
+  return da_methods_get_name (params, "alias", "alias", DA_PARAMS_REQUIRED, alias, error);
 }
 
 JsonNode *
@@ -398,7 +392,7 @@ da_method_addr_lookup (DaMethodContext *ctx, DaParams *params, GError **error)
     if (res == NULL) {
       const char *text = NULL;
 
-      da_params_get_string (params, "address", DA_PARAMS_REQUIRED, 256, &text, NULL);
+      da_params_get_string (params, "address", DA_PARAMS_REQUIRED, DA_LIMIT_ADDRESS_MAX, &text, NULL);
       g_set_error (error, DA_RPC_ERROR, DA_RPC_ERROR_NOT_FOUND, "nothing holds %s address %s in %s",
                    da_address_type_get_name (type), text,
                    da_scope_is_host (scope) ? "the host scope" : da_scope_get_name (scope));
@@ -529,12 +523,8 @@ da_method_watch (DaMethodContext *ctx, DaParams *params, GError **error)
   JsonObject *out;
 
   if (!da_params_check_members (params, members, error)
-      || !da_params_get_string (params, "vm", DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &vm, error))
+      || !da_methods_get_name (params, "vm", "vm name", DA_PARAMS_OPTIONAL, &vm, error))
     return NULL;
-  if (vm != NULL && !da_name_validate ("vm name", vm, error)) {
-    da_methods_map_error (error);
-    return NULL;
-  }
   if (ctx->connection == NULL || !da_daemon_watch (ctx->daemon, ctx->connection, vm, error))
     return NULL;
   out = json_object_new ();

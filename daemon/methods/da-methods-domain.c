@@ -23,7 +23,7 @@ options_for (DaMethodContext *ctx, guint flags)
 static gboolean
 get_vm_and_xml (DaMethodContext *ctx, DaParams *params, const char **vm, const char **xml, GError **error)
 {
-  return da_params_get_string (params, "vm", DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, vm, error)
+  return da_methods_get_name (params, "vm", "vm name", DA_PARAMS_REQUIRED, vm, error)
          && da_params_get_string (params, "xml", DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY,
                                   da_daemon_get_config (ctx->daemon)->max_xml, xml, error);
 }
@@ -134,9 +134,9 @@ da_method_device_detach (DaMethodContext *ctx, DaParams *params, GError **error)
   int after = -1;
 
   if (!da_params_check_members (params, members, error)
-      || !da_params_get_string (params, "vm", DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &vm, error)
+      || !da_methods_get_name (params, "vm", "vm name", DA_PARAMS_REQUIRED, &vm, error)
       || !da_params_get_string (params, "xml", DA_PARAMS_NON_EMPTY, da_daemon_get_config (ctx->daemon)->max_xml, &xml, error)
-      || !da_params_get_string (params, "alias", DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &alias, error))
+      || !da_methods_get_name (params, "alias", "alias", DA_PARAMS_OPTIONAL, &alias, error))
     return NULL;
   if ((xml == NULL) == (alias == NULL)) {
     da_params_set_error (params, NULL, error, "give either \"xml\" or \"alias\"");

@@ -11,7 +11,7 @@ get_vm (DaMethodContext *ctx, DaParams *params, GError **error)
   const char *vm = NULL;
   DaScope *scope;
 
-  if (!da_params_get_string (params, "vm", DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &vm, error))
+  if (!da_methods_get_name (params, "vm", "vm name", DA_PARAMS_REQUIRED, &vm, error))
     return NULL;
   scope = da_engine_lookup_vm (ctx->engine, vm);
   if (scope == NULL)
@@ -29,8 +29,8 @@ da_method_vm_create (DaMethodContext *ctx, DaParams *params, GError **error)
   JsonObject *out;
 
   if (!da_params_check_members (params, members, error)
-      || !da_params_get_string (params, "vm", DA_PARAMS_REQUIRED | DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &vm, error)
-      || !da_params_get_string (params, "template", DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &template_name, error))
+      || !da_methods_get_name (params, "vm", "vm name", DA_PARAMS_REQUIRED, &vm, error)
+      || !da_methods_get_name (params, "template", "template", DA_PARAMS_OPTIONAL, &template_name, error))
     return NULL;
   /* a retry of a create that happened changes nothing */
   scope = da_engine_lookup_vm (ctx->engine, vm);

@@ -5,6 +5,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "da-methods.h"
+#include "protocol/da-limits.h"
 #include "protocol/da-rpc-error.h"
 
 /* sorted by name: the table rpc.discover's description is checked against */
@@ -131,6 +132,50 @@ da_methods_reservation_to_json (DaReservation *res)
   return da_methods_object_node (da_methods_reservation_object (res));
 }
 
+/* the name rules of the engine, with the member's path in front */
+static gboolean
+check_name (DaParams *params, const char *member, const char *what, const char *name, GError **error)
+{
+  g_autofree char *path = NULL;
+
+  if (da_name_validate (what, name, error))
+    return TRUE;
+  path = da_params_dup_member_path (params, member);
+  da_methods_map_error (error);
+  g_prefix_error (error, "%s: ", path);
+  return FALSE;
+}
+
+/**
+ * da_methods_get_name:
+ * @params: a reader
+ * @member: the member, such as "vm" or "alias"
+ * @what: how the message names it, such as "vm name"
+ * @flags: %DA_PARAMS_REQUIRED or not
+ * @out: (out) (transfer none): the name; left alone when absent
+ * @error: invalid params, the message starting with the member's path
+ *
+ * Reads a name (a VM, alias, type or template) by the name rules: what can
+ * never name anything is an invalid parameter, not something not found.
+ *
+ * Returns: %FALSE unless the member is absent or a valid name
+ */
+gboolean
+da_methods_get_name (DaParams *params, const char *member, const char *what, DaParamsFlags flags, const char **out,
+                     GError **error)
+{
+  const char *name = NULL;
+
+  if (!da_params_get_string (params, member, flags | DA_PARAMS_NON_EMPTY, DA_LIMIT_NAME_MAX, &name, error))
+    return FALSE;
+  if (name == NULL)
+    return TRUE;
+  if (!check_name (params, member, what, name, error))
+    return FALSE;
+  *out = name;
+  return TRUE;
+}
+
 /* "vm" or "scope": "host"; a vm that does not exist is not-found */
 DaScope *
 da_methods_get_scope (DaMethodContext *ctx, DaParams *params, GError **error)
@@ -142,10 +187,8 @@ da_methods_get_scope (DaMethodContext *ctx, DaParams *params, GError **error)
     return NULL;
   if (vm == NULL)
     return da_engine_get_host (ctx->engine);
-  if (!da_name_validate ("vm name", vm, error)) {
-    da_methods_map_error (error);
+  if (!check_name (params, "vm", "vm name", vm, error))
     return NULL;
-  }
   scope = da_engine_lookup_vm (ctx->engine, vm);
   if (scope == NULL)
     g_set_error (error, DA_RPC_ERROR, DA_RPC_ERROR_NOT_FOUND, "no vm %s", vm);

@@ -47,6 +47,8 @@ JsonNode *da_methods_object_node (JsonObject *object);
 JsonNode *da_methods_reservation_to_json (DaReservation *res);
 JsonObject *da_methods_reservation_object (DaReservation *res);
 DaScope *da_methods_get_scope (DaMethodContext *ctx, DaParams *params, GError **error);
+gboolean da_methods_get_name (DaParams *params, const char *member, const char *what, DaParamsFlags flags,
+                              const char **out, GError **error);
 void da_methods_notify_changes (DaMethodContext *ctx, GPtrArray *changes, guint from);
 void da_methods_notify (DaMethodContext *ctx, DaScope *scope, const char *event, const char *alias,
                         const char *type, const char *address, const char *state);

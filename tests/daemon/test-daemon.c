@@ -185,6 +185,30 @@ START_TEST (test_every_error_reason)
   assert_code ("vm.create", params, -32602, NULL);
   assert_code ("vm.create", "{\"vm\":\"a/b\"}", -32602, "vm");
   assert_code ("vm.create", "{\"vm\":\"..\"}", -32602, NULL);
+  /* what can never be a name is invalid params wherever a name goes, not
+   * something that was not found; the message starts with the path */
+  assert_code ("vm.get", "{\"vm\":\"a/b\"}", -32602, "params.vm: ");
+  assert_code ("vm.delete", "{\"vm\":\"..\"}", -32602, "params.vm: ");
+  assert_code ("vm.create", "{\"vm\":\"x\",\"template\":\"../pc\"}", -32602, "params.template: ");
+  assert_code ("vm.create", "{\"vm\":\"vm1\",\"template\":\"a\\\\b\"}", -32602, "params.template: ");
+  assert_code ("addr.commit", "{\"vm\":\"vm1\",\"alias\":\"a/b\"}", -32602, "params.alias: ");
+  assert_code ("addr.release", "{\"vm\":\"vm1\",\"alias\":\"tab\\tx\"}", -32602, "params.alias: ");
+  assert_code ("addr.lookup", "{\"vm\":\"vm1\",\"type\":\"../pci\",\"address\":\"0\"}", -32602, "params.type: ");
+  assert_code ("pool.stats", "{\"vm\":\"vm1\",\"type\":\".\"}", -32602, "params.type: ");
+  assert_code ("device.detach", "{\"vm\":\"vm1\",\"alias\":\"a\\u0001\"}", -32602, "params.alias: ");
+  assert_code ("domain.assign", "{\"vm\":\"a/b\",\"xml\":\"<domain/>\"}", -32602, "params.vm: ");
+  assert_code ("watch", "{\"vm\":\"..\"}", -32602, "params.vm: ");
+  /* address text: the schema's 1 to 128 bytes, then the type's form */
+  assert_code ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"y\",\"address\":\"\"}", -32602, "params.address: ");
+  assert_code ("addr.lookup", "{\"vm\":\"vm1\",\"type\":\"pci\",\"address\":\"\"}", -32602, "params.address: ");
+  assert_code ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"mmio\",\"alias\":\"y\",\"constraint\":{\"min\":\"\"}}", -32602,
+               "params.constraint.min: ");
+  {
+    g_autofree char *long_address = g_strnfill (129, '0');
+    g_autofree char *over = g_strdup_printf ("{\"vm\":\"vm1\",\"type\":\"pci\",\"alias\":\"y\",\"address\":\"%s\"}", long_address);
+
+    assert_code ("addr.reserve", over, -32602, "at most 128 bytes");
+  }
   assert_code ("vm.create", "{\"vm\":1}", -32602, "params.vm");
   assert_code ("vm.create", "{\"vm\":\"x\",\"flavour\":1}", -32602, "flavour");
   assert_code ("vm.create", "[\"x\"]", -32602, "params");

@@ -9,6 +9,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/libvirt/da-domain.h"
+#include "daemon/libvirt/da-xml-guard.h"
 #include "tests/alloc/da-test-util.h"
 
 /*
@@ -835,6 +836,85 @@ START_TEST (test_hostile)
 }
 END_TEST
 
+/* the text came in a JSON string: it is UTF-8 whatever its declaration says */
+START_TEST (test_declared_encoding)
+{
+  static const char *const others[] = { "ISO-8859-1", "UTF-16", "IBM037", "x-no-such-encoding", NULL };
+  static const char *const utf8[] = { "UTF-8", "utf-8", "UTF8", NULL };
+  g_autofree char *body = pc_domain ("<interface type='user'><model type='virtio'/></interface>");
+
+  for (guint i = 0; others[i] != NULL; i++) {
+    g_autofree char *xml = g_strdup_printf ("<?xml version='1.0' encoding='%s'?>\n%s", others[i], body);
+    g_autofree char *latin1 = g_strdup_printf ("<?xml version=\"1.0\" encoding=\"%s\" ?><domain><name>caf\xc3\xa9</name></domain>",
+                                               others[i]);
+
+    g_autofree char *bom = g_strdup_printf ("\xef\xbb\xbf%s", xml);
+
+    refused (xml, strlen (xml), NULL, "encoding");
+    refused (latin1, strlen (latin1), NULL, others[i]);
+    refused (bom, strlen (bom), NULL, "encoding");
+  }
+  for (guint i = 0; utf8[i] != NULL; i++) {
+    g_autofree char *xml = g_strdup_printf ("<?xml version='1.0' encoding='%s'?>\n<domain><name>caf\xc3\xa9</name></domain>",
+                                            utf8[i]);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DaXmlDoc) doc = da_xml_parse_untrusted (xml, strlen (xml), 0, NULL, &error);
+    xmlChar *name;
+
+    ck_assert_msg (doc != NULL, "%s: %s", utf8[i], error ? error->message : "");
+    name = xmlNodeGetContent (xmlDocGetRootElement (doc)->children);
+    ck_assert_str_eq ((const char *) name, "caf\xc3\xa9");
+    xmlFree (name);
+  }
+}
+END_TEST
+
+static char *
+element_with_attributes (guint n, gsize min_len)
+{
+  GString *out = g_string_new ("<domain type='qemu'");
+
+  for (guint i = 1; i < n || out->len < min_len; i++)
+    g_string_append_printf (out, " a%x=''", i);
+  g_string_append (out, "><name>x</name></domain>");
+  return g_string_free (out, FALSE);
+}
+
+/* libxml2 takes time quadratic in the attributes of one element: a
+ * megabyte of them would block the daemon for minutes */
+START_TEST (test_attribute_flood)
+{
+  g_autofree char *flood = element_with_attributes (0, DA_XML_DEFAULT_MAX_SIZE - 64);
+  g_autofree char *over = element_with_attributes (DA_XML_MAX_ATTRIBUTES + 1, 0);
+  g_autofree char *at = element_with_attributes (DA_XML_MAX_ATTRIBUTES, 0);
+  GString *elsewhere = g_string_new ("<domain type='qemu' xmlns:x='urn:x'><!-- ");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaXmlDoc) doc = NULL;
+  g_autoptr (DaXmlDoc) ok = NULL;
+
+  refused (flood, strlen (flood), NULL, "attributes");
+  refused (over, strlen (over), NULL, "more than the limit of 256");
+  doc = da_xml_parse_untrusted (at, strlen (at), 0, NULL, &error);
+  ck_assert_msg (doc != NULL, "%s", error ? error->message : "");
+  /* '=' in comments, text, CDATA, processing instructions and values is no attribute */
+  for (guint i = 0; i < 1000; i++)
+    g_string_append (elsewhere, "a=b ");
+  g_string_append (elsewhere, "--><name x:a='=====' b=\"='='\">");
+  for (guint i = 0; i < 1000; i++)
+    g_string_append (elsewhere, "c=d ");
+  g_string_append (elsewhere, "<![CDATA[");
+  for (guint i = 0; i < 1000; i++)
+    g_string_append (elsewhere, "<e f='' g=''>");
+  g_string_append (elsewhere, "]]><?pi");
+  for (guint i = 0; i < 1000; i++)
+    g_string_append (elsewhere, " h='i'");
+  g_string_append (elsewhere, "?></name></domain>");
+  ok = da_xml_parse_untrusted (elsewhere->str, elsewhere->len, 0, NULL, &error);
+  ck_assert_msg (ok != NULL, "%s", error ? error->message : "");
+  g_string_free (elsewhere, TRUE);
+}
+END_TEST
+
 START_TEST (test_schema)
 {
   g_autoptr (DaEngine) engine = da_test_engine ();
@@ -881,6 +961,8 @@ main (void)
   tcase_add_test (tc, test_buses_follow_the_xml);
   tcase_add_test (tc, test_attach_detach);
   tcase_add_test (tc, test_hostile);
+  tcase_add_test (tc, test_declared_encoding);
+  tcase_add_test (tc, test_attribute_flood);
   tcase_add_test (tc, test_schema);
   suite_add_tcase (s, tc);
   return da_test_run (s);
