@@ -617,7 +617,10 @@ da_device_connect_flags (DaDomainCtx *ctx, DaDevice *dev)
       return virtio;
     return 0;
   case DA_DEV_INTERFACE:
-    if (is (dev->type, "hostdev") || is (m, "usb-net"))
+    /* an interface type='hostdev' is a PCI hostdev (an SR-IOV function) */
+    if (is (dev->type, "hostdev"))
+      return pcie;
+    if (is (m, "usb-net"))
       return 0;
     if (is (m, "virtio") || is (m, "virtio-non-transitional"))
       return virtio;

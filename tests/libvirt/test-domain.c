@@ -405,8 +405,7 @@ check_address (const char *xml, const char *element, const char *want)
 START_TEST (test_libvirt_answers)
 {
   g_autoptr (DaEngine) engine = da_test_engine ();
-  /* an ICH9 USB2 set shares one slot (libvirt cannot boot-check it in the
-   * e2e suite: its four controllers have one key) */
+  /* an ICH9 USB2 set shares one slot */
   const char *usb2 = "<domain type='qemu'><name>x</name><memory>65536</memory>"
                      "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
                      "<controller type='usb' index='0' model='ich9-ehci1'/>"
@@ -432,8 +431,19 @@ START_TEST (test_libvirt_answers)
                          "<channel type='pty'><target type='virtio' name='c4'/></channel>"
                          "<console type='pty'><target type='virtio'/></console>"
                          "<console type='pty'><target type='virtio'/></console></devices></domain>";
+  /* an interface type='hostdev' is a PCI hostdev: placed in the hostdev
+   * pass, ahead of the <hostdev> elements written before it */
+  const char *hostdevs = "<domain type='qemu'><name>x</name><memory>65536</memory>"
+                         "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                         "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                         "<address domain='0x0000' bus='0x3b' slot='0x00' function='0x0'/></source></hostdev>"
+                         "<interface type='user'><model type='virtio'/></interface>"
+                         "<interface type='hostdev' managed='yes'><source>"
+                         "<address type='pci' domain='0x0000' bus='0x3c' slot='0x00' function='0x1'/></source>"
+                         "</interface></devices></domain>";
   g_autoptr (DaDomainResult) a = assign_ok (engine, "usb2", usb2, NULL);
   g_autoptr (DaDomainResult) b = assign_ok (engine, "consoles", consoles, NULL);
+  g_autoptr (DaDomainResult) c = assign_ok (engine, "hostdevs", hostdevs, NULL);
 
   check_address (a->xml, "controller[@model='ich9-uhci1']", "type=pci domain=0 bus=0 slot=29 function=0 ");
   ck_assert_ptr_nonnull (strstr (a->xml, "function=\"0x0\" multifunction=\"on\""));
@@ -452,6 +462,11 @@ START_TEST (test_libvirt_answers)
   check_address (b->xml, "console[1]", NULL);
   check_address (b->xml, "console[2]", NULL);
   check_address (b->xml, "controller[@type='virtio-serial' and @index='1']", "type=pci domain=0 bus=0 slot=4 function=0 ");
+
+  check_address (c->xml, "interface[1]", "type=pci domain=0 bus=0 slot=2 function=0 ");
+  check_address (c->xml, "interface[2]", "type=pci domain=0 bus=0 slot=3 function=0 ");
+  check_address (c->xml, "hostdev", "type=pci domain=0 bus=0 slot=4 function=0 ");
+  check_address (c->xml, "memballoon", "type=pci domain=0 bus=0 slot=5 function=0 ");
 }
 END_TEST
 
