@@ -759,6 +759,161 @@ START_TEST (test_attach_detach)
 }
 END_TEST
 
+/* what libvirt's QEMU driver refuses to plug into a running guest
+ * (qemuDomainAttachDeviceLive): the element and what the error names */
+static const char *const not_hotpluggable[][2] = {
+  { "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>", "disk[target=hdc]" },
+  { "<disk type='file' device='disk'><source file='/var/tmp/a.qcow2'/><target dev='sdb' bus='sata'/></disk>",
+    "disk[target=sdb]" },
+  { "<disk type='file' device='floppy'><source file='/var/tmp/f.img'/><target dev='fda'/></disk>", "floppy" },
+  { "<disk type='file' device='cdrom'><target dev='vdc' bus='virtio'/></disk>", "cdrom" },
+  { "<memballoon model='virtio'/>", "memballoon" },
+  { "<controller type='usb' model='qemu-xhci'/>", "controller[type=usb]" },
+  { "<controller type='pci' model='pcie-root-port'/>", "controller[type=pci]" },
+  { "<controller type='pci' model='pci-bridge'/>", "controller[type=pci]" },
+  { "<controller type='virtio-serial'/>", "controller[type=virtio-serial]" },
+  { "<controller type='sata'/>", "controller[type=sata]" },
+  { "<input type='mouse' bus='ps2'/>", "input[type=mouse,bus=ps2]" },
+  { "<input type='keyboard'/>", "input[type=keyboard,bus=ps2]" },
+  { "<sound model='ich9'/>", "sound" },
+  { "<video><model type='vga'/></video>", "video" },
+  { "<watchdog model='ib700'/>", "ib700" },
+  { "<console type='pty'/>", "serial console" },
+  { "<filesystem type='mount'><source dir='/tmp'/><target dir='t'/></filesystem>", "virtiofs" },
+  { "<shmem name='s'><model type='ivshmem'/></shmem>", "ivshmem" },
+  { "<hostdev mode='capabilities' type='storage'><source><block>/dev/sdz</block></source></hostdev>", "capabilities" },
+  { "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>", NULL },
+};
+
+START_TEST (test_attach_refuses_what_libvirt_cannot_plug)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  g_autoptr (GPtrArray) files = corpus_files (NULL);
+  const char *vms[] = { "pc-nics.xml", "q35-nics.xml" };
+
+  for (guint v = 0; v < G_N_ELEMENTS (vms); v++) {
+    g_autoptr (DaDomainResult) assigned = NULL;
+
+    for (guint i = 0; i < files->len; i++)
+      if (g_str_has_suffix (g_ptr_array_index (files, i), vms[v])) {
+        g_autofree char *xml = load_corpus (g_ptr_array_index (files, i));
+
+        assigned = assign_ok (engine, vms[v], xml, NULL);
+      }
+    ck_assert_ptr_nonnull (assigned);
+    for (guint i = 0; i < G_N_ELEMENTS (not_hotpluggable); i++) {
+      const char *xml = not_hotpluggable[i][0], *names = not_hotpluggable[i][1];
+      g_autofree char *before = da_test_dump (engine);
+      g_autofree char *after = NULL;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DaDomainResult) result = da_device_attach (engine, vms[v], xml, strlen (xml), NULL, NOW, NULL, &error);
+
+      /* the control: a virtio rng can be plugged in, and is, on a hotpluggable slot */
+      if (names == NULL) {
+        ck_assert_msg (result != NULL, "%s on %s: %s", xml, vms[v], error ? error->message : "");
+        check_hotpluggable (engine, vms[v], g_ptr_array_index (result->reservations, 0));
+        ck_assert (da_device_detach (engine, vms[v], result->xml, strlen (result->xml), NULL, NULL, DA_RELEASE_NOW,
+                                     NOW, NULL, NULL, &error));
+        continue;
+      }
+      ck_assert_msg (result == NULL, "%s was given an address on %s: %s", xml, vms[v], result ? result->xml : "");
+      ck_assert_msg (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS), "%s: %s", xml,
+                     error->message);
+      ck_assert_msg (strstr (error->message, names) != NULL && strstr (error->message, "cannot attach it to running vm")
+                       != NULL, "%s: \"%s\" does not say what and why", xml, error->message);
+      after = da_test_dump (engine);
+      ck_assert_str_eq (before, after);
+    }
+  }
+}
+END_TEST
+
+/* libvirt attaches SCSI controllers and the disks on them; a disk on a
+ * controller the VM does not have would make libvirt plug in one of its own */
+START_TEST (test_attach_scsi)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  g_autoptr (GPtrArray) files = corpus_files (NULL);
+  g_autoptr (DaDomainResult) assigned = NULL;
+  g_autoptr (DaDomainResult) c0 = NULL;
+  g_autoptr (DaDomainResult) c1 = NULL;
+  g_autoptr (DaDomainResult) sda = NULL;
+  g_autoptr (DaDomainResult) sdh = NULL;
+  g_autoptr (DaDomainResult) tablet = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  const char *disk_a = "<disk type='file' device='disk'><source file='/var/tmp/a.qcow2'/>"
+                       "<target dev='sda' bus='scsi'/></disk>";
+  const char *disk_h = "<disk type='file' device='disk'><source file='/var/tmp/h.qcow2'/>"
+                       "<target dev='sdh' bus='scsi'/></disk>";
+  const char *virtio_scsi = "<controller type='scsi' model='virtio-scsi'/>";
+  const char *lsi = "<controller type='scsi'/>";
+  const char *again = "<controller type='scsi' index='0' model='virtio-scsi'/>";
+
+  for (guint i = 0; i < files->len; i++)
+    if (g_str_has_suffix (g_ptr_array_index (files, i), "/pc-nics.xml")) {
+      g_autofree char *xml = load_corpus (g_ptr_array_index (files, i));
+
+      assigned = assign_ok (engine, "vm", xml, NULL);
+    }
+  ck_assert_ptr_nonnull (assigned);
+
+  before = da_test_dump (engine);
+  ck_assert_ptr_null (da_device_attach (engine, "vm", disk_a, strlen (disk_a), NULL, NOW, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
+  ck_assert_msg (strstr (error->message, "no SCSI controller 0") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  after = da_test_dump (engine);
+  ck_assert_str_eq (before, after);
+
+  /* the lowest free index, written into the element for libvirt */
+  c0 = attach_ok (engine, "vm", virtio_scsi);
+  ck_assert_ptr_nonnull (strstr (c0->xml, "index=\"0\""));
+  ck_assert_str_eq (da_reservation_get_alias (g_ptr_array_index (c0->reservations, 0)), "scsi0");
+  check_hotpluggable (engine, "vm", g_ptr_array_index (c0->reservations, 0));
+  sda = attach_ok (engine, "vm", disk_a);
+  {
+    g_autofree char *at = address_of (engine, "vm", "scsi0-0-0-0");
+
+    ck_assert_str_eq (at, "0:0:0:0");
+  }
+  ck_assert_ptr_nonnull (strstr (sda->xml, "<address type=\"drive\" controller=\"0\" bus=\"0\" target=\"0\" unit=\"0\"/>"));
+  /* sdh is drive 1:0:0:0: on controller 1, once there is one */
+  ck_assert_ptr_null (da_device_attach (engine, "vm", disk_h, strlen (disk_h), NULL, NOW, NULL, &error));
+  g_clear_error (&error);
+  c1 = attach_ok (engine, "vm", lsi);
+  ck_assert_ptr_nonnull (strstr (c1->xml, "index=\"1\""));
+  sdh = attach_ok (engine, "vm", disk_h);
+  ck_assert_str_eq (da_reservation_get_alias (g_ptr_array_index (sdh->reservations, 0)), "scsi1-0-0-0");
+  ck_assert_ptr_null (da_device_attach (engine, "vm", again, strlen (again), NULL, NOW, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+
+  /* a controller goes after its disks, and takes its bus along */
+  g_free (before);
+  before = da_test_dump (engine);
+  ck_assert (!da_device_detach (engine, "vm", c0->xml, strlen (c0->xml), NULL, NULL, DA_RELEASE_NOW, NOW, NULL, NULL,
+                                &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+  g_clear_error (&error);
+  g_free (after);
+  after = da_test_dump (engine);
+  ck_assert_str_eq (before, after);
+  ck_assert (da_device_detach (engine, "vm", sda->xml, strlen (sda->xml), NULL, NULL, DA_RELEASE_NOW, NOW, NULL, NULL,
+                               &error));
+  ck_assert (da_device_detach (engine, "vm", c0->xml, strlen (c0->xml), NULL, NULL, DA_RELEASE_NOW, NOW, NULL, NULL,
+                               &error));
+  ck_assert_ptr_null (da_device_attach (engine, "vm", disk_a, strlen (disk_a), NULL, NOW, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
+  g_clear_error (&error);
+
+  /* a USB device takes a port */
+  tablet = attach_ok (engine, "vm", "<input type='tablet' bus='usb'/>");
+  ck_assert_ptr_nonnull (strstr (tablet->xml, "<address type=\"usb\" bus=\"0\" port=\"1\"/>"));
+}
+END_TEST
+
 /* ---- hostile input ---- */
 
 static void
@@ -895,6 +1050,8 @@ main (void)
   tcase_add_test (tc, test_reassign);
   tcase_add_test (tc, test_buses_follow_the_xml);
   tcase_add_test (tc, test_attach_detach);
+  tcase_add_test (tc, test_attach_refuses_what_libvirt_cannot_plug);
+  tcase_add_test (tc, test_attach_scsi);
   tcase_add_test (tc, test_hostile);
   tcase_add_test (tc, test_schema);
   suite_add_tcase (s, tc);
