@@ -472,6 +472,56 @@ END_TEST
 
 /* ---- import ---- */
 
+static char *
+address_of (DaEngine *engine, const char *vm, const char *alias)
+{
+  DaReservation *res = da_scope_lookup (da_engine_lookup_vm (engine, vm), alias);
+
+  return res != NULL ? da_reservation_format_address (res) : g_strdup ("(none)");
+}
+
+/* what virsh dumpxml prints for a running domain: aliases everywhere, and
+ * the console that mirrors the first serial port named after that port */
+START_TEST (test_import_live_xml)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  g_autoptr (DaDomainResult) imported = NULL;
+  g_autoptr (DaDomainResult) assigned = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *live = "<domain type='qemu' id='3'><name>x</name><memory>65536</memory>"
+                     "<os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os><devices>"
+                     "<controller type='pci' index='0' model='pci-root'><alias name='pci.0'/></controller>"
+                     "<interface type='user'><model type='virtio'/><alias name='net0'/>"
+                     "<address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/></interface>"
+                     "<serial type='pty'><target type='isa-serial' port='0'><model name='isa-serial'/></target>"
+                     "<alias name='serial0'/></serial>"
+                     "<console type='pty'><target type='serial' port='0'/><alias name='serial0'/></console>"
+                     "<memballoon model='virtio'><alias name='balloon0'/>"
+                     "<address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/></memballoon>"
+                     "</devices></domain>";
+  /* two serials with one alias are still a mistake */
+  const char *twice = "<domain type='qemu'><name>x</name><memory>65536</memory>"
+                      "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                      "<serial type='pty'><target port='0'/><alias name='ua-s'/></serial>"
+                      "<serial type='pty'><target port='1'/><alias name='ua-s'/></serial></devices></domain>";
+
+  imported = da_domain_import (engine, "vm", live, strlen (live), NULL, NOW, NULL, &error);
+  ck_assert_msg (imported != NULL, "%s", error ? error->message : "");
+  {
+    g_autofree char *net0 = address_of (engine, "vm", "net0");
+    g_autofree char *balloon = address_of (engine, "vm", "balloon0");
+
+    ck_assert_str_eq (net0, "0000:00:03.0");
+    ck_assert_str_eq (balloon, "0000:00:02.0");
+  }
+  assigned = da_domain_assign (engine, "vm2", live, strlen (live), NULL, NOW, NULL, &error);
+  ck_assert_msg (assigned != NULL, "%s", error ? error->message : "");
+  ck_assert_ptr_null (da_domain_assign (engine, "vm3", twice, strlen (twice), NULL, NOW, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID));
+  ck_assert_ptr_nonnull (strstr (error->message, "the same alias ua-s"));
+}
+END_TEST
+
 static const char *clashing_nics =
   "<domain type='kvm'><name>x</name><memory>65536</memory>"
   "<os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os><devices>"
@@ -521,14 +571,6 @@ pc_domain (const char *devices)
   return g_strdup_printf ("<domain type='qemu'><name>x</name><memory>65536</memory>"
                           "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>%s</devices></domain>",
                           devices);
-}
-
-static char *
-address_of (DaEngine *engine, const char *vm, const char *alias)
-{
-  DaReservation *res = da_scope_lookup (da_engine_lookup_vm (engine, vm), alias);
-
-  return res != NULL ? da_reservation_format_address (res) : g_strdup ("(none)");
 }
 
 START_TEST (test_reassign)
@@ -1047,6 +1089,7 @@ main (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_libvirt_answers);
   tcase_add_test (tc, test_import_conflicts);
+  tcase_add_test (tc, test_import_live_xml);
   tcase_add_test (tc, test_reassign);
   tcase_add_test (tc, test_buses_follow_the_xml);
   tcase_add_test (tc, test_attach_detach);
