@@ -209,5 +209,7 @@ guint da_usb_controller_ports (DaDevice *controller);
 /* ---- da-domain-schema.c ---- */
 
 gboolean da_domain_validate_schema (xmlDoc *doc, const char *schema, GError **error);
+/* one device element, as domain.rng takes it inside <devices> */
+gboolean da_device_validate_schema (xmlNode *device, const char *schema, GError **error);
 
 G_END_DECLS

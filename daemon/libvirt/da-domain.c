@@ -1582,6 +1582,12 @@ da_device_attach (DaEngine *engine, const char *vm, const char *device_xml, gsiz
   }
   if (!dev->hidden)
     da_addr_write (dev, &dev->addr);
+  if (options == NULL || !(options->flags & DA_DOMAIN_NO_SCHEMA)) {
+    const char *schema = options != NULL && options->schema != NULL ? options->schema : da_domain_default_schema ();
+
+    if (!da_device_validate_schema (parsed.root, schema, error))
+      goto out;
+  }
   result->xml = gvir_config_object_to_xml (parsed.config);
   g_ptr_array_add (result->reservations, da_scope_lookup (ctx->scope, dev->alias));
   ok = TRUE;

@@ -1075,6 +1075,27 @@ START_TEST (test_schema)
   /* without the schema installed, the XML is not validated */
   skipped = da_domain_assign (engine, "vm2", bogus, strlen (bogus), &missing, NOW, NULL, &error);
   ck_assert_ptr_nonnull (skipped);
+
+  /* what device.attach returns is checked as a device of a domain */
+  {
+    const char *bad_nic = "<interface type='user'><model type='virtio'/><bogus/></interface>";
+    const char *nic = "<interface type='user'><model type='virtio'/></interface>";
+    g_autofree char *before = da_test_dump (engine);
+    g_autofree char *after = NULL;
+    g_autoptr (DaDomainResult) good = NULL;
+    g_autoptr (DaDomainResult) unvalidated = NULL;
+
+    g_clear_error (&error);
+    ck_assert_ptr_null (da_device_attach (engine, "vm", bad_nic, strlen (bad_nic), NULL, NOW, NULL, &error));
+    ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID));
+    ck_assert_msg (strstr (error->message, "the device XML does not validate") != NULL, "%s", error->message);
+    after = da_test_dump (engine);
+    ck_assert_str_eq (before, after);
+    good = da_device_attach (engine, "vm", nic, strlen (nic), NULL, NOW, NULL, &error);
+    ck_assert_msg (good != NULL, "%s", error ? error->message : "");
+    unvalidated = da_device_attach (engine, "vm", bad_nic, strlen (bad_nic), &none, NOW, NULL, &error);
+    ck_assert_ptr_nonnull (unvalidated);
+  }
 }
 END_TEST
 
