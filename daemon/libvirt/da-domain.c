@@ -1331,6 +1331,10 @@ check_live_attach (DaDomainCtx *ctx, DaDevice *dev, GError **error)
 {
   g_autofree char *why = live_attach_refusal (dev);
 
+  /* a domain has one vsock, which libvirt always calls vsock0 */
+  if (why == NULL && dev->kind == DA_DEV_VSOCK && da_scope_lookup (ctx->scope, "vsock0") != NULL)
+    why = g_strdup ("the domain already has a vsock device");
+
   if (why == NULL)
     return TRUE;
   g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,

@@ -958,6 +958,16 @@ START_TEST (test_attach_scsi)
   /* a USB device takes a port */
   tablet = attach_ok (engine, "vm", "<input type='tablet' bus='usb'/>");
   ck_assert_ptr_nonnull (strstr (tablet->xml, "<address type=\"usb\" bus=\"0\" port=\"1\"/>"));
+
+  /* one vsock per domain */
+  {
+    const char *vsock = "<vsock model='virtio'><cid auto='yes'/></vsock>";
+    g_autoptr (DaDomainResult) first = attach_ok (engine, "vm", vsock);
+
+    ck_assert_ptr_null (da_device_attach (engine, "vm", vsock, strlen (vsock), NULL, NOW, NULL, &error));
+    ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
+    ck_assert_msg (strstr (error->message, "already has a vsock") != NULL, "%s", error->message);
+  }
 }
 END_TEST
 
