@@ -1935,18 +1935,25 @@ devaddr_client_assign_domain_finish (DevaddrClient *self, GAsyncResult *res, GEr
  * @self: a #DevaddrClient
  * @vm: the VM
  * @xml: the domain XML, at most 1 MiB
+ * @flags: %DEVADDR_IMPORT_NONE (all or nothing) or %DEVADDR_IMPORT_PARTIAL
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
  * Adopts the addresses of an existing domain XML as reservations
- * (`domain.import` with partial set). Addresses held by another
- * reservation are not taken; they are listed as conflicts.
+ * (`domain.import`), creating the VM when it does not exist.
+ *
+ * By default the import is all or nothing: if any address is held by
+ * another reservation, it fails with %DEVADDR_ERROR_CONFLICT naming both
+ * devices and nothing is adopted.  With %DEVADDR_IMPORT_PARTIAL the
+ * addresses that do not clash are adopted and each clash is listed in the
+ * result (devaddr_import_result_get_n_conflicts()), which then is not an
+ * error.
  *
  * Returns: (transfer full): the reservations and the conflicts, or %NULL
  */
 DevaddrImportResult *
-devaddr_client_import_domain (DevaddrClient *self, const char *vm, const char *xml, GCancellable *cancellable,
-                              GError **error)
+devaddr_client_import_domain (DevaddrClient *self, const char *vm, const char *xml, DevaddrImportFlags flags,
+                              GCancellable *cancellable, GError **error)
 {
   g_auto (SyncCall) sync = { NULL, NULL };
 
@@ -1954,7 +1961,7 @@ devaddr_client_import_domain (DevaddrClient *self, const char *vm, const char *x
   g_return_val_if_fail (vm != NULL, NULL);
   g_return_val_if_fail (xml != NULL, NULL);
   sync_call_init (&sync);
-  devaddr_client_import_domain_async (self, vm, xml, cancellable, sync_call_done, &sync);
+  devaddr_client_import_domain_async (self, vm, xml, flags, cancellable, sync_call_done, &sync);
   return devaddr_client_import_domain_finish (self, sync_call_wait (&sync), error);
 }
 
@@ -1963,6 +1970,7 @@ devaddr_client_import_domain (DevaddrClient *self, const char *vm, const char *x
  * @self: a #DevaddrClient
  * @vm: the VM
  * @xml: the domain XML, at most 1 MiB
+ * @flags: %DEVADDR_IMPORT_NONE (all or nothing) or %DEVADDR_IMPORT_PARTIAL
  * @cancellable: (nullable): a #GCancellable
  * @callback: called with the reply
  * @user_data: data for @callback
@@ -1970,8 +1978,8 @@ devaddr_client_import_domain (DevaddrClient *self, const char *vm, const char *x
  * Starts devaddr_client_import_domain(); finish with devaddr_client_import_domain_finish().
  */
 void
-devaddr_client_import_domain_async (DevaddrClient *self, const char *vm, const char *xml, GCancellable *cancellable,
-                                    GAsyncReadyCallback callback, gpointer user_data)
+devaddr_client_import_domain_async (DevaddrClient *self, const char *vm, const char *xml, DevaddrImportFlags flags,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   JsonObject *params;
 
@@ -1981,7 +1989,8 @@ devaddr_client_import_domain_async (DevaddrClient *self, const char *vm, const c
   params = params_new ();
   json_object_set_string_member (params, "vm", vm);
   json_object_set_string_member (params, "xml", xml);
-  json_object_set_boolean_member (params, "partial", TRUE);
+  if (flags & DEVADDR_IMPORT_PARTIAL)
+    json_object_set_boolean_member (params, "partial", TRUE);
   call_start (self, "domain.import", params, cancellable, callback, user_data, devaddr_client_import_domain_async);
 }
 

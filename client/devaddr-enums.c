@@ -62,6 +62,15 @@ G_DEFINE_ENUM_TYPE (DevaddrChangeEvent, devaddr_change_event,
   G_DEFINE_ENUM_VALUE (DEVADDR_CHANGE_EVENT_RELEASED, "released"),
   G_DEFINE_ENUM_VALUE (DEVADDR_CHANGE_EVENT_EXPIRED, "expired"))
 
+/**
+ * devaddr_import_flags_get_type:
+ *
+ * Returns: the #GType of #DevaddrImportFlags
+ */
+G_DEFINE_FLAGS_TYPE (DevaddrImportFlags, devaddr_import_flags,
+  G_DEFINE_ENUM_VALUE (DEVADDR_IMPORT_NONE, "none"),
+  G_DEFINE_ENUM_VALUE (DEVADDR_IMPORT_PARTIAL, "partial"))
+
 static const char *const mode_names[] = { NULL, "static", "dynamic" };
 static const char *const state_names[] = { NULL, "held", "active", "releasing", "released" };
 static const char *const policy_names[] = { NULL, "first-fit", "next-fit", "last-fit", "random" };

@@ -533,6 +533,14 @@ static const GOptionEntry assign_entries[] = {
   { NULL }
 };
 
+static gboolean opt_partial;
+
+static const GOptionEntry import_entries[] = {
+  { "partial", 0, 0, G_OPTION_ARG_NONE, &opt_partial,
+    "adopt what does not clash and list the clashes (default: all or nothing)", NULL },
+  { NULL }
+};
+
 static const GOptionEntry detach_entries[] = {
   { "alias", 'a', 0, G_OPTION_ARG_STRING, &opt_alias, "name the device by its alias instead of its XML", "ALIAS" },
   { "begin", 0, 0, G_OPTION_ARG_NONE, &opt_begin, "the unplug was sent: mark the reservation releasing", NULL },
@@ -1215,6 +1223,8 @@ cmd_assign (Ctl *ctl, int argc, char **argv)
   return EXIT_OK;
 }
 
+/* all or nothing unless --partial; either way a script must notice a clash:
+ * exit 3 when something was not adopted */
 static int
 cmd_import (Ctl *ctl, int argc, char **argv)
 {
@@ -1224,24 +1234,37 @@ cmd_import (Ctl *ctl, int argc, char **argv)
   guint n_conflicts;
 
   if (NARGS != 1 && NARGS != 2)
-    return usage_error ("import VM [FILE]", "import takes a VM and a domain XML file (- or none: stdin)");
+    return usage_error ("import [--partial] VM [FILE]", "import takes a VM and a domain XML file (- or none: stdin)");
   xml = read_input (NARGS == 2 ? ARG (1) : NULL, &error);
   if (xml == NULL)
     return fail (error);
   if (ctl->json) {
-    JsonObject *params = vm_params (ARG (0));
+    g_autoptr (JsonObject) params = vm_params (ARG (0));
+    g_autoptr (JsonNode) reply = NULL;
+    JsonObject *object;
+    JsonArray *conflicts;
 
     json_object_set_string_member (params, "xml", xml);
-    return call_json (ctl, "domain.import", params);
+    if (opt_partial)
+      json_object_set_boolean_member (params, "partial", TRUE);
+    reply = devaddr_client_call (ctl->client, "domain.import", params, NULL, &error);
+    if (reply == NULL)
+      return fail (error);
+    da_output_json (reply);
+    object = JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
+    conflicts = object != NULL && json_object_has_member (object, "conflicts")
+                    ? json_object_get_array_member (object, "conflicts")
+                    : NULL;
+    return conflicts != NULL && json_array_get_length (conflicts) > 0 ? EXIT_CONFLICT : EXIT_OK;
   }
-  result = devaddr_client_import_domain (ctl->client, ARG (0), xml, NULL, &error);
+  result = devaddr_client_import_domain (ctl->client, ARG (0), xml,
+                                         opt_partial ? DEVADDR_IMPORT_PARTIAL : DEVADDR_IMPORT_NONE, NULL, &error);
   if (result == NULL)
     return fail (error);
   print_reservations (ctl, devaddr_import_result_get_reservations (result));
   n_conflicts = devaddr_import_result_get_n_conflicts (result);
   for (guint i = 0; i < n_conflicts; i++)
     g_printerr ("devaddrctl: not adopted: %s\n", devaddr_import_result_get_conflict (result, i));
-  /* the others were adopted, but a script must notice */
   return n_conflicts > 0 ? EXIT_CONFLICT : EXIT_OK;
 }
 
@@ -1422,7 +1445,7 @@ static const Command commands[] = {
   { "lookup", "{VM|--host} {ALIAS|TYPE ADDRESS}", "find a reservation by alias or address", cmd_lookup, TRUE },
   { "stats", "{VM|--host} [TYPE]", "occupancy of the pools", cmd_stats, TRUE },
   { "assign", "[--create] VM [FILE]", "fill in the missing addresses of a domain XML", cmd_assign, FALSE },
-  { "import", "VM [FILE]", "adopt the addresses of a domain XML", cmd_import, FALSE },
+  { "import", "[--partial] VM [FILE]", "adopt the addresses of a domain XML, all or nothing", cmd_import, FALSE },
   { "attach", "VM [FILE]", "give a device XML an address, for hotplug", cmd_attach, FALSE },
   { "detach", "VM {FILE|--alias ALIAS}", "release a device's address, for hot-unplug", cmd_detach, FALSE },
   { "watch", "[VM]", "print reservation changes as they happen", cmd_watch, TRUE },
@@ -1442,6 +1465,8 @@ command_entries (const Command *command)
     return detach_entries;
   if (command->func == cmd_assign)
     return assign_entries;
+  if (command->func == cmd_import)
+    return import_entries;
   if (command->func == cmd_commit || command->func == cmd_lookup || command->func == cmd_stats)
     return host_entries;
   return NULL;

@@ -170,10 +170,11 @@ DevaddrAssignment *devaddr_client_assign_domain_finish (DevaddrClient *self, GAs
 
 /* domain.import */
 DevaddrImportResult *devaddr_client_import_domain (DevaddrClient *self, const char *vm, const char *xml,
-                                                   GCancellable *cancellable, GError **error);
+                                                   DevaddrImportFlags flags, GCancellable *cancellable,
+                                                   GError **error);
 void devaddr_client_import_domain_async (DevaddrClient *self, const char *vm, const char *xml,
-                                         GCancellable *cancellable, GAsyncReadyCallback callback,
-                                         gpointer user_data);
+                                         DevaddrImportFlags flags, GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data);
 DevaddrImportResult *devaddr_client_import_domain_finish (DevaddrClient *self, GAsyncResult *res, GError **error);
 
 /* device.attach */

@@ -100,17 +100,34 @@ typedef enum {
   DEVADDR_CHANGE_EVENT_EXPIRED,
 } DevaddrChangeEvent;
 
+/**
+ * DevaddrImportFlags:
+ * @DEVADDR_IMPORT_NONE: all or nothing: an address held by another
+ *   reservation fails the import with %DEVADDR_ERROR_CONFLICT naming both,
+ *   and nothing is adopted
+ * @DEVADDR_IMPORT_PARTIAL: adopt what does not clash and list the clashes
+ *   in the result (devaddr_import_result_get_conflict())
+ *
+ * How devaddr_client_import_domain() treats clashes.
+ */
+typedef enum {
+  DEVADDR_IMPORT_NONE = 0,
+  DEVADDR_IMPORT_PARTIAL = 1 << 0,
+} DevaddrImportFlags;
+
 #define DEVADDR_TYPE_MODE (devaddr_mode_get_type ())
 #define DEVADDR_TYPE_STATE (devaddr_state_get_type ())
 #define DEVADDR_TYPE_POLICY (devaddr_policy_get_type ())
 #define DEVADDR_TYPE_RELEASE_PHASE (devaddr_release_phase_get_type ())
 #define DEVADDR_TYPE_CHANGE_EVENT (devaddr_change_event_get_type ())
+#define DEVADDR_TYPE_IMPORT_FLAGS (devaddr_import_flags_get_type ())
 
 GType devaddr_mode_get_type (void);
 GType devaddr_state_get_type (void);
 GType devaddr_policy_get_type (void);
 GType devaddr_release_phase_get_type (void);
 GType devaddr_change_event_get_type (void);
+GType devaddr_import_flags_get_type (void);
 
 const char *devaddr_mode_to_string (DevaddrMode mode);
 DevaddrMode devaddr_mode_from_string (const char *mode);

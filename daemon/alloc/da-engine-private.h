@@ -55,7 +55,8 @@ struct _DaEngine {
 /* what a search must satisfy; built from a constraint by the pool */
 typedef struct {
   guint64 count;        /* keys of the run: box, sets and window apply to them */
-  guint64 free_count;   /* keys from the start that must be unreserved (>= count) */
+  guint64 block;        /* isolation: every block of this many keys the run
+                         * touches must be unreserved; 1: just the run */
   guint64 align;
   guint64 lo;
   guint64 hi;

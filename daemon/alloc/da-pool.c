@@ -21,12 +21,50 @@ add_overflows (guint64 a, guint64 b)
   return a > G_MAXUINT64 - b;
 }
 
+/* Isolation: every block of s->block keys that the run [k, k + count - 1]
+ * touches must be unreserved, wherever in its block the run starts.  The
+ * keys that must be free for a run at k are [*first, *last]. */
+static void
+needed_free (const DaSearch *s, guint64 k, guint64 *first, guint64 *last)
+{
+  guint64 end = k + (s->count - 1);
+
+  *first = k - k % s->block;
+  end -= end % s->block;
+  *last = add_overflows (end, s->block - 1) ? G_MAXUINT64 : end + (s->block - 1);
+}
+
+/* the fewest keys a run's blocks take: count rounded up to blocks; FALSE
+ * when that does not fit in 64 bits */
+static gboolean
+blocks_length (const DaSearch *s, guint64 *length)
+{
+  guint64 rest = s->count % s->block;
+
+  *length = s->count - rest;
+  if (rest != 0 && add_overflows (*length, s->block))
+    return FALSE;
+  if (rest != 0)
+    *length += s->block;
+  return TRUE;
+}
+
+static gboolean
+all_free (const DaRangeMap *used, guint64 first, guint64 last)
+{
+  guint64 at;
+
+  if (first == 0 && last == G_MAXUINT64)
+    return da_range_map_n_ranges (used) == 0;
+  return da_range_map_find_gap (used, first, last, last - first + 1, &at) && at == first;
+}
+
 gboolean
 da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, guint64 *found)
 {
   guint64 k, last_start;
 
-  if (s->count == 0 || s->free_count < s->count || s->lo > s->hi || s->hi - s->lo < s->count - 1)
+  if (s->count == 0 || s->block == 0 || s->lo > s->hi || s->hi - s->lo < s->count - 1)
     return FALSE;
   /* every row of a box is as long as the others: a run longer than one
    * fits nowhere, and walking the rows to find that out takes forever */
@@ -96,10 +134,18 @@ da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, g
       continue;
 
     if (s->used != NULL) {
-      if (!da_range_map_find_gap (s->used, k, G_MAXUINT64, s->free_count, &next))
-        return FALSE;
-      if (next != k) {
-        k = next;
+      guint64 first, last, length;
+
+      needed_free (s, k, &first, &last);
+      if (!all_free (s->used, first, last)) {
+        /* a later start in k's block needs at least the same keys: the
+         * next candidate starts a block, where enough keys are free */
+        if (!blocks_length (s, &length) || add_overflows (first, s->block)
+            || !da_range_map_find_gap (s->used, first + s->block, G_MAXUINT64, length, &next))
+          return FALSE;
+        if (next % s->block != 0 && add_overflows (next, s->block - next % s->block))
+          return FALSE;
+        k = next % s->block == 0 ? next : next + (s->block - next % s->block);
         continue;
       }
     }
@@ -114,7 +160,7 @@ da_search_backward (const DaSearch *s, const DaAddressType *type, guint64 from, 
 {
   guint64 k;
 
-  if (s->count == 0 || s->free_count < s->count || s->lo > s->hi || s->hi - s->lo < s->count - 1)
+  if (s->count == 0 || s->block == 0 || s->lo > s->hi || s->hi - s->lo < s->count - 1)
     return FALSE;
   if (s->box != NULL && da_box_row_length (type, s->box) < s->count)
     return FALSE;
@@ -183,12 +229,34 @@ da_search_backward (const DaSearch *s, const DaAddressType *type, guint64 from, 
       continue;
 
     if (s->used != NULL) {
-      guint64 run_end = add_overflows (k, s->free_count - 1) ? G_MAXUINT64 : k + (s->free_count - 1);
+      guint64 first, last, length, top, end;
 
-      if (!da_range_map_find_gap_last (s->used, s->lo, run_end, s->free_count, &next))
-        return FALSE;
-      if (next != k) {
-        k = next;
+      needed_free (s, k, &first, &last);
+      if (!all_free (s->used, first, last)) {
+        /* an earlier start ends its run at top at the latest: before k's
+         * block when that block has a reserved key, else one key earlier */
+        if (!all_free (s->used, first, first + (s->block - 1)))
+          top = first - 1;
+        else
+          top = k + (s->count - 1) - 1;
+        if (first == 0 && top == G_MAXUINT64)
+          return FALSE;
+        /* the latest free stretch of whole blocks up to top's block; the
+         * run ends at its last block end (or top) */
+        end = top - top % s->block;
+        end = add_overflows (end, s->block - 1) ? G_MAXUINT64 : end + (s->block - 1);
+        if (!blocks_length (s, &length) || !da_range_map_find_gap_last (s->used, 0, end, length, &next))
+          return FALSE;
+        end = next + (length - 1);
+        if ((end + 1) % s->block != 0) {
+          if (end % s->block + 1 > end)
+            return FALSE;
+          end -= end % s->block + 1;
+        }
+        end = MIN (end, top);
+        if (end < s->count - 1)
+          return FALSE;
+        k = end - (s->count - 1);
         continue;
       }
     }
@@ -443,7 +511,7 @@ build_search (DaPool *pool, const DaConstraint *c, Stage stage, gboolean with_us
 
   memset (s, 0, sizeof (*s));
   s->count = c->count;
-  s->free_count = c->count;
+  s->block = 1;
   s->align = 1;
   s->lo = 0;
   s->hi = da_address_type_get_key_max (pool->type);
@@ -454,8 +522,7 @@ build_search (DaPool *pool, const DaConstraint *c, Stage stage, gboolean with_us
     s->box = &c->box;
   if (stage >= STAGE_ISOLATE && c->isolate >= 0) {
     block = da_address_type_get_dimension (pool->type, (guint) c->isolate)->weight;
-    s->free_count = (c->count + block - 1) / block * block;
-    s->align = block;
+    s->block = block;
   }
   if (stage >= STAGE_TAGS) {
     for (guint i = 0; c->tags[i] != NULL; i++) {

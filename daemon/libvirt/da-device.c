@@ -617,7 +617,10 @@ da_device_connect_flags (DaDomainCtx *ctx, DaDevice *dev)
       return virtio;
     return 0;
   case DA_DEV_INTERFACE:
-    if (is (dev->type, "hostdev") || is (m, "usb-net"))
+    /* an interface type='hostdev' is a PCI hostdev (an SR-IOV function) */
+    if (is (dev->type, "hostdev"))
+      return pcie;
+    if (is (m, "usb-net"))
       return 0;
     if (is (m, "virtio") || is (m, "virtio-non-transitional"))
       return virtio;
@@ -818,6 +821,13 @@ base_alias (DaDomainCtx *ctx, DaDevice *dev)
   return g_strdup_printf ("%s%u", (const char *) dev->node->name, position_of (ctx, dev));
 }
 
+/* <console> with a serial target (the default on x86): the first serial */
+static gboolean
+is_serial_console (DaDevice *dev)
+{
+  return dev->kind == DA_DEV_CONSOLE && (dev->bus == NULL || is (dev->bus, "serial"));
+}
+
 gboolean
 da_domain_name_device (DaDomainCtx *ctx, DaDevice *dev, GError **error)
 {
@@ -834,6 +844,14 @@ da_domain_name_device (DaDomainCtx *ctx, DaDevice *dev, GError **error)
     if (g_hash_table_contains (ctx->aliases, given)) {
       DaDevice *other = g_hash_table_lookup (ctx->aliases, given);
 
+      /* a running domain's XML names the console that stands for the first
+       * serial port after that port: one device, and the console has no
+       * address of its own */
+      if (is_serial_console (dev) ? other->kind == DA_DEV_SERIAL
+                                  : dev->kind == DA_DEV_SERIAL && is_serial_console (other)) {
+        dev->alias = g_strdup (given);
+        return TRUE;
+      }
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s and %s have the same alias %s",
                    other->key ?: "a device", dev->key ?: "another", given);
       return FALSE;

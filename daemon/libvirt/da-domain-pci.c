@@ -580,6 +580,12 @@ want_virtio_disk (DaDevice *dev)
 }
 
 static gboolean
+want_hostdev_interface (DaDevice *dev)
+{
+  return is (dev->type, "hostdev") && dev->given.kind != DA_ADDR_OTHER;
+}
+
+static gboolean
 want_hostdev (DaDevice *dev)
 {
   return is (dev->model, "subsystem") && (is (dev->type, "pci") || is (dev->type, "scsi_host") || is (dev->type, "mdev"))
@@ -652,7 +658,10 @@ assign_slots (PciRun *run, GError **error)
       return FALSE;
     }
   }
+  /* the hostdev list has the interfaces type='hostdev' first: libvirt
+   * parses <interface> before <hostdev> and adds their hostdevs then */
   return place_kind (run, DA_DEV_DISK, want_virtio_disk, error)
+         && place_kind (run, DA_DEV_INTERFACE, want_hostdev_interface, error)
          && place_kind (run, DA_DEV_HOSTDEV, want_hostdev, error)
          && place_kind (run, DA_DEV_MEMBALLOON, NULL, error)
          && place_kind (run, DA_DEV_RNG, NULL, error)

@@ -69,18 +69,26 @@ da_domain_assign_drives (DaDomainCtx *ctx, GError **error)
   return TRUE;
 }
 
+const char *
+da_drive_bus_model (DaDevice *controller)
+{
+  if (is (controller->type, "ide") || is (controller->type, "sata") || is (controller->type, "fdc"))
+    return controller->type;
+  if (is (controller->type, "scsi"))
+    return is (controller->model, "virtio-scsi") || is (controller->model, "virtio-non-transitional")
+                   || is (controller->model, "virtio-transitional")
+               ? "virtio-scsi"
+               : "scsi";
+  return NULL;
+}
+
 gboolean
 da_domain_reserve_drives (DaDomainCtx *ctx, GError **error)
 {
   for (guint i = 0; i < ctx->controllers->len; i++) {
     DaDevice *dev = g_ptr_array_index (ctx->controllers, i);
-    const char *model = NULL;
+    const char *model = da_drive_bus_model (dev);
 
-    if (is (dev->type, "ide") || is (dev->type, "sata") || is (dev->type, "fdc"))
-      model = dev->type;
-    else if (is (dev->type, "scsi"))
-      model = is (dev->model, "virtio-scsi") || is (dev->model, "virtio-non-transitional")
-              || is (dev->model, "virtio-transitional") ? "virtio-scsi" : "scsi";
     if (model != NULL && !da_scope_add_bus (ctx->scope, model, (guint64) dev->index, NULL, ctx->txn, error))
       return FALSE;
   }

@@ -197,6 +197,9 @@ guint64 da_pci_key (DaDomainCtx *ctx, guint bus, guint slot, guint function);
 /* ---- da-domain-ports.c ---- */
 
 gboolean da_domain_assign_drives (DaDomainCtx *ctx, GError **error);
+/* the bus model (data/buses/drive.bus) of a disk controller, NULL for
+ * other controllers */
+const char *da_drive_bus_model (DaDevice *controller);
 gboolean da_domain_reserve_drives (DaDomainCtx *ctx, GError **error);
 gboolean da_domain_assign_virtio_serial (DaDomainCtx *ctx, GError **error);
 gboolean da_domain_assign_usb (DaDomainCtx *ctx, GError **error);
@@ -206,5 +209,7 @@ guint da_usb_controller_ports (DaDevice *controller);
 /* ---- da-domain-schema.c ---- */
 
 gboolean da_domain_validate_schema (xmlDoc *doc, const char *schema, GError **error);
+/* one device element, as domain.rng takes it inside <devices> */
+gboolean da_device_validate_schema (xmlNode *device, const char *schema, GError **error);
 
 G_END_DECLS

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <libxml/parser.h>
 #include <libxml/relaxng.h>
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "da-domain-private.h"
 
 /*
- * The completed XML is checked against libvirt's own schema when libvirt's
- * schemas are installed.  Parsing domain.rng takes a while, so the parsed
+ * The completed XML (a domain, or the device device.attach returns) is
+ * checked against libvirt's own schema when libvirt's schemas are installed.  Parsing domain.rng takes a while, so the parsed
  * schema is kept for the life of the process (one per path).
  */
 
@@ -72,8 +73,8 @@ load_schema (const char *path)
   return rng;
 }
 
-gboolean
-da_domain_validate_schema (xmlDoc *doc, const char *schema, GError **error)
+static gboolean
+validate (xmlDoc *doc, const char *schema, const char *what, GError **error)
 {
   xmlRelaxNGValidCtxtPtr valid;
   g_autoptr (GString) errors = g_string_new (NULL);
@@ -97,9 +98,37 @@ da_domain_validate_schema (xmlDoc *doc, const char *schema, GError **error)
   xmlRelaxNGFreeValidCtxt (valid);
   g_mutex_unlock (&schema_lock);
   if (rc != 0) {
-    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "the domain XML does not validate against %s: %s",
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s does not validate against %s: %s", what,
                  schema, errors->len > 0 ? errors->str : "invalid");
     return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+da_domain_validate_schema (xmlDoc *doc, const char *schema, GError **error)
+{
+  return validate (doc, schema, "the domain XML", error);
+}
+
+/* domain.rng knows devices only inside a domain: a copy of the element in
+ * the least domain the schema takes */
+gboolean
+da_device_validate_schema (xmlNode *device, const char *schema, GError **error)
+{
+  static const char shell[] = "<domain type='qemu'><name>devaddr-device</name><memory>65536</memory>"
+                              "<os><type>hvm</type></os><devices/></domain>";
+  xmlDoc *doc = xmlReadMemory (shell, sizeof (shell) - 1, NULL, NULL, XML_PARSE_NONET);
+  xmlNode *devices;
+  gboolean ok;
+
+  if (doc == NULL) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_LIMIT, "cannot build a document to validate the device in");
+    return FALSE;
+  }
+  devices = xmlDocGetRootElement (doc)->last;
+  xmlAddChild (devices, xmlDocCopyNode (device, doc, 1));
+  ok = validate (doc, schema, "the device XML", error);
+  xmlFreeDoc (doc);
+  return ok;
 }

@@ -1215,6 +1215,23 @@ open_existing_vm (DaDomainCtx *ctx, const char *vm, GError **error)
   return TRUE;
 }
 
+/* a device on its own is named like one of a domain, without a count */
+static void
+set_lone_key (DaDevice *dev)
+{
+  g_free (dev->key);
+  if (dev->kind == DA_DEV_DISK)
+    dev->key = g_strdup_printf ("disk[target=%s]", dev->target);
+  else if (dev->kind == DA_DEV_CONTROLLER && dev->index >= 0)
+    dev->key = g_strdup_printf ("controller[type=%s,index=%d]", dev->type, dev->index);
+  else if (dev->kind == DA_DEV_CONTROLLER)
+    dev->key = g_strdup_printf ("controller[type=%s]", dev->type);
+  else if (dev->kind == DA_DEV_INPUT)
+    dev->key = g_strdup_printf ("input[type=%s,bus=%s]", dev->type ?: "", dev->bus ?: "");
+  else
+    dev->key = g_strdup ((const char *) dev->node->name);
+}
+
 /* one device element read on its own */
 static DaDevice *
 read_lone_device (DaDomainCtx *ctx, xmlNode *node, GError **error)
@@ -1235,14 +1252,167 @@ read_lone_device (DaDomainCtx *ctx, xmlNode *node, GError **error)
     g_ptr_array_add (ctx->disks, dev);
   if (kind == DA_DEV_CONTROLLER)
     g_ptr_array_add (ctx->controllers, dev);
-  if (kind == DA_DEV_DISK)
-    dev->key = g_strdup_printf ("disk[target=%s]", dev->target);
-  else if (kind == DA_DEV_CONTROLLER)
-    dev->key = g_strdup_printf ("controller[type=%s,index=%d]", dev->type, dev->index);
-  else
-    dev->key = g_strdup ((const char *) node->name);
+  set_lone_key (dev);
   dev->connect = da_device_connect_flags (ctx, dev);
   return dev;
+}
+
+static gboolean
+is (const char *a, const char *b)
+{
+  return a != NULL && strcmp (a, b) == 0;
+}
+
+/* Why libvirt's QEMU driver refuses to plug a device into a running guest,
+ * in its own words (9.0: qemuDomainAttachDeviceLive and the attach
+ * functions it calls), or NULL when it plugs it in.  devaddr must not hand
+ * out an address for a hotplug that cannot happen. */
+static char *
+live_attach_refusal (DaDevice *dev)
+{
+  switch (dev->kind) {
+  case DA_DEV_DISK:
+    if (is (dev->type, "floppy"))
+      return g_strdup ("floppy device hotplug isn't supported");
+    if (!is (dev->model, "virtio") && !is (dev->model, "scsi") && !is (dev->model, "usb"))
+      return g_strdup_printf ("disk bus '%s' cannot be hotplugged (only virtio, scsi and usb disks can)",
+                              dev->model != NULL ? dev->model : "none");
+    if (is (dev->type, "cdrom") && is (dev->model, "virtio"))
+      return g_strdup ("cdrom device with virtio bus isn't supported");
+    return NULL;
+  case DA_DEV_CONTROLLER:
+    if (!is (dev->type, "scsi"))
+      return g_strdup_printf ("'%s' controller cannot be hot plugged (only SCSI controllers can)", dev->type);
+    return NULL;
+  case DA_DEV_INPUT:
+    if (!is (dev->bus, "usb") && !is (dev->bus, "virtio"))
+      return g_strdup_printf ("input device on bus '%s' cannot be hot plugged (only usb and virtio inputs can)",
+                              dev->bus != NULL ? dev->bus : "default");
+    return NULL;
+  case DA_DEV_WATCHDOG:
+    if (!is (dev->model, "i6300esb"))
+      return g_strdup_printf ("hotplug of watchdog of model %s is not supported (only i6300esb)",
+                              dev->model != NULL ? dev->model : "(none)");
+    return NULL;
+  case DA_DEV_FILESYSTEM:
+    if (!is (dev->type, "virtiofs"))
+      return g_strdup ("only virtiofs filesystems can be hotplugged");
+    return NULL;
+  case DA_DEV_SHMEM:
+    if (is (dev->model, "ivshmem"))
+      return g_strdup ("live attach of shmem model 'ivshmem' is not supported");
+    return NULL;
+  case DA_DEV_HOSTDEV:
+    if (!is (dev->model, "subsystem"))
+      return g_strdup_printf ("hotplug is not supported for hostdev mode '%s'", dev->model);
+    return NULL;
+  case DA_DEV_CONSOLE:
+    /* a console without a target type is the serial console on x86 */
+    if (!is (dev->bus, "virtio"))
+      return g_strdup ("attaching serial console is not supported");
+    return NULL;
+  case DA_DEV_SOUND:
+  case DA_DEV_VIDEO:
+  case DA_DEV_HUB:
+  case DA_DEV_SMARTCARD:
+  case DA_DEV_MEMBALLOON:
+  case DA_DEV_TPM:
+  case DA_DEV_PANIC:
+  case DA_DEV_IOMMU:
+  case DA_DEV_CRYPTO:
+    return g_strdup_printf ("live attach of device '%s' is not supported", (const char *) dev->node->name);
+  default:
+    return NULL;
+  }
+}
+
+static gboolean
+check_live_attach (DaDomainCtx *ctx, DaDevice *dev, GError **error)
+{
+  g_autofree char *why = live_attach_refusal (dev);
+
+  /* a domain has one vsock, which libvirt always calls vsock0 */
+  if (why == NULL && dev->kind == DA_DEV_VSOCK && da_scope_lookup (ctx->scope, "vsock0") != NULL)
+    why = g_strdup ("the domain already has a vsock device");
+
+  if (why == NULL)
+    return TRUE;
+  g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
+               "%s: libvirt cannot attach it to running vm %s: %s", dev->key, da_scope_get_name (ctx->scope), why);
+  return FALSE;
+}
+
+/* the keys of SCSI controller index's drive bus */
+static void
+scsi_bus_keys (DaDomainCtx *ctx, guint64 index, guint64 *start, guint64 *end)
+{
+  DaAddressType *type = da_catalog_get_type (ctx->catalog, "drive-scsi");
+  DaAddr addr = { DA_ADDR_DRIVE, { index, 0, 0, 0, 0 }, -1 };
+
+  *start = da_addr_key (ctx, &addr, "drive-scsi");
+  *end = *start + da_address_type_get_dimension (type, 0)->weight - 1;
+}
+
+static gboolean
+has_scsi_controller (DaDomainCtx *ctx, guint64 index)
+{
+  DaPool *pool = da_scope_get_pool (ctx->scope, "drive-scsi");
+  guint64 start, end;
+
+  scsi_bus_keys (ctx, index, &start, &end);
+  return pool != NULL && da_range_map_lookup (da_pool_get_ranges (pool), start, NULL, NULL);
+}
+
+/* What an attached device's name follows from: a SCSI controller's index
+ * (libvirt takes the lowest one unused; it is written into the element so
+ * that libvirt takes the same), a disk's drive address (from its target
+ * name).  A SCSI disk needs its controller in the VM: libvirt would plug in
+ * a controller of its own for a missing one, at an address devaddr never
+ * gave out. */
+static gboolean
+prepare_attached (DaDomainCtx *ctx, DaDevice *dev, GError **error)
+{
+  const char *vm = da_scope_get_name (ctx->scope);
+  const DaDimension *controllers = da_address_type_get_dimension (da_catalog_get_type (ctx->catalog, "drive-scsi"), 0);
+  int max = (int) controllers->max;
+
+  if (dev->kind == DA_DEV_CONTROLLER && is (dev->type, "scsi")) {
+    if (dev->index > max) {
+      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS, "%s: index %d is more than %d", dev->key,
+                   dev->index, max);
+      return FALSE;
+    }
+    if (dev->index >= 0) {
+      if (has_scsi_controller (ctx, (guint64) dev->index)) {
+        g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT, "%s: vm %s has SCSI controller %d already",
+                     dev->key, vm, dev->index);
+        return FALSE;
+      }
+      return TRUE;
+    }
+    for (dev->index = 0; has_scsi_controller (ctx, (guint64) dev->index); dev->index++) {
+      if (dev->index == max) {
+        g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED, "%s: vm %s has every SCSI controller index",
+                     dev->key, vm);
+        return FALSE;
+      }
+    }
+    da_xml_set_attr_printf (dev->node, "index", "%d", dev->index);
+    set_lone_key (dev);
+    return TRUE;
+  }
+  if (dev->kind == DA_DEV_DISK && is (dev->model, "scsi")) {
+    if (!da_domain_assign_drives (ctx, error))
+      return FALSE;
+    if (dev->addr.kind == DA_ADDR_DRIVE && !has_scsi_controller (ctx, dev->addr.v[0])) {
+      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
+                   "%s: vm %s has no SCSI controller %" G_GUINT64_FORMAT
+                   ": attach <controller type='scsi' index='%" G_GUINT64_FORMAT "'/> first",
+                   dev->key, vm, dev->addr.v[0], dev->addr.v[0]);
+      return FALSE;
+    }
+  }
+  return TRUE;
 }
 
 /* libvirt's scheme, numbered past what the VM already has */
@@ -1357,16 +1527,14 @@ attach_device (DaDomainCtx *ctx, DaDevice *dev, GError **error)
 {
   if (da_device_is_usb (dev))
     return attach_usb (ctx, dev, error);
-  if (dev->kind == DA_DEV_DISK && dev->model != NULL && strcmp (dev->model, "virtio") != 0) {
+  if (dev->kind == DA_DEV_DISK && is (dev->model, "scsi")) {
     DaDriveBus bus;
 
-    if (!da_drive_bus_from_string (dev->model, &bus)) {
-      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s: devaddr gives no addresses to %s disks",
-                   dev->key, dev->model);
+    /* prepare_attached gave it its address */
+    if (!da_drive_bus_from_string (dev->model, &bus) || dev->addr.kind != DA_ADDR_DRIVE) {
+      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s has no drive address", dev->key);
       return FALSE;
     }
-    if (!da_domain_assign_drives (ctx, error))
-      return FALSE;
     dev->drive_type = da_drive_bus_type (bus);
     return da_domain_reserve_exact (ctx, dev, dev->drive_type, da_addr_key (ctx, &dev->addr, dev->drive_type),
                                     dev->fixed, error);
@@ -1378,8 +1546,14 @@ attach_device (DaDomainCtx *ctx, DaDevice *dev, GError **error)
     ctx->importing = TRUE; /* never adds a controller to a running VM */
     return da_domain_assign_virtio_serial (ctx, error);
   }
-  if (dev->connect != 0)
-    return attach_pci (ctx, dev, error);
+  if (dev->connect != 0) {
+    if (!attach_pci (ctx, dev, error))
+      return FALSE;
+    /* the disks of a SCSI controller can be attached next */
+    if (dev->kind == DA_DEV_CONTROLLER && da_drive_bus_model (dev) != NULL)
+      return da_scope_add_bus (ctx->scope, da_drive_bus_model (dev), (guint64) dev->index, NULL, ctx->txn, error);
+    return TRUE;
+  }
   g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s takes no address devaddr gives", dev->key);
   return FALSE;
 }
@@ -1403,7 +1577,8 @@ da_device_attach (DaEngine *engine, const char *vm, const char *device_xml, gsiz
   if (!open_existing_vm (ctx, vm, error))
     goto out;
   dev = read_lone_device (ctx, parsed.root, error);
-  if (dev == NULL || !name_attached (ctx, dev, error) || !attach_device (ctx, dev, error))
+  if (dev == NULL || !check_live_attach (ctx, dev, error) || !prepare_attached (ctx, dev, error)
+      || !name_attached (ctx, dev, error) || !attach_device (ctx, dev, error))
     goto out;
   if (dev->res_type == NULL) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s got no address", dev->key);
@@ -1411,6 +1586,12 @@ da_device_attach (DaEngine *engine, const char *vm, const char *device_xml, gsiz
   }
   if (!dev->hidden)
     da_addr_write (dev, &dev->addr);
+  if (options == NULL || !(options->flags & DA_DOMAIN_NO_SCHEMA)) {
+    const char *schema = options != NULL && options->schema != NULL ? options->schema : da_domain_default_schema ();
+
+    if (!da_device_validate_schema (parsed.root, schema, error))
+      goto out;
+  }
   result->xml = gvir_config_object_to_xml (parsed.config);
   g_ptr_array_add (result->reservations, da_scope_lookup (ctx->scope, dev->alias));
   ok = TRUE;
@@ -1419,9 +1600,11 @@ out:
   return ok ? g_steal_pointer (&result) : NULL;
 }
 
-/* the alias of the reservation a device element names */
+/* the alias of the reservation a device element names; *scsi_index is the
+ * index of the SCSI controller it is, else -1 */
 static char *
-alias_of_element (DaDomainCtx *ctx, const char *xml, gsize len, const DaDomainOptions *options, GError **error)
+alias_of_element (DaDomainCtx *ctx, const char *xml, gsize len, const DaDomainOptions *options, int *scsi_index,
+                  GError **error)
 {
   g_auto (Parsed) parsed = { NULL };
   const char *type = NULL;
@@ -1433,6 +1616,8 @@ alias_of_element (DaDomainCtx *ctx, const char *xml, gsize len, const DaDomainOp
   dev = read_lone_device (ctx, parsed.root, error);
   if (dev == NULL)
     return NULL;
+  if (dev->kind == DA_DEV_CONTROLLER && is (dev->type, "scsi"))
+    *scsi_index = dev->index;
   if (da_xml_child_attr (dev->node, "alias", "name") != NULL)
     return g_strdup (da_xml_child_attr (dev->node, "alias", "name"));
   switch (dev->given.kind) {
@@ -1476,28 +1661,52 @@ da_device_detach (DaEngine *engine, const char *vm, const char *device_xml, gsiz
                   const DaDomainOptions *options, DaReleasePhase phase, gint64 now, DaTxn *txn, int *state_after,
                   GError **error)
 {
-  g_autoptr (DaDomainCtx) ctx = ctx_new (engine, now, txn);
+  g_autoptr (DaDomainCtx) ctx = NULL;
   g_autofree char *found = NULL;
   DaReservation *res;
+  int scsi_index = -1;
+  int after = -1;
+  gboolean ok = FALSE;
+  Work work;
 
+  work_begin (&work, engine, txn);
+  ctx = ctx_new (engine, now, work.txn);
   ctx->write_defaults = FALSE;
   if (!open_existing_vm (ctx, vm, error))
-    return FALSE;
+    goto out;
   if (alias == NULL) {
     if (device_xml == NULL) {
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "device.detach needs a device element or an alias");
-      return FALSE;
+      goto out;
     }
-    found = alias_of_element (ctx, device_xml, len, options, error);
+    found = alias_of_element (ctx, device_xml, len, options, &scsi_index, error);
     if (found == NULL)
-      return FALSE;
+      goto out;
     alias = found;
   }
   res = da_scope_lookup (ctx->scope, alias);
   if (res != NULL && (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN)) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT, "%s is part of the %s machine and cannot be detached",
                  alias, da_scope_get_template (ctx->scope));
-    return FALSE;
+    goto out;
   }
-  return da_scope_release (ctx->scope, alias, phase, now, txn, state_after, error);
+  if (!da_scope_release (ctx->scope, alias, phase, now, work.txn, &after, error))
+    goto out;
+  /* a SCSI controller that is gone takes its drive bus along; libvirt
+   * refuses to unplug one that still has disks, and so does devaddr */
+  if (after < 0 && scsi_index >= 0 && has_scsi_controller (ctx, (guint64) scsi_index)) {
+    guint64 start, end;
+
+    scsi_bus_keys (ctx, (guint64) scsi_index, &start, &end);
+    if (!da_scope_remove_keys (ctx->scope, "drive-scsi", start, end, work.txn, error)) {
+      g_prefix_error (error, "%s: detach the disks of SCSI controller %d first: ", alias, scsi_index);
+      goto out;
+    }
+  }
+  if (state_after != NULL)
+    *state_after = after;
+  ok = TRUE;
+out:
+  work_end (&work, ok);
+  return ok;
 }

@@ -41,10 +41,18 @@ G_BEGIN_DECLS
  * hotpluggable bus (PCI Express devices on a root port, others on a PCI
  * bus): function 0 of a whole free slot, next fit so that an address just
  * freed is not handed out again at once (unless it is the only one left).
+ * USB devices get a port, virtio channels a virtio-serial port, SCSI disks
+ * the drive address of their target name on a SCSI controller the VM has.
+ * A SCSI controller takes the lowest free index (written into the element)
+ * and brings its drive bus.  Devices libvirt's QEMU driver does not plug
+ * into a running guest (RULES.md §11) are refused with
+ * DA_ALLOC_ERROR_INVALID_ADDRESS naming the device and libvirt's reason.
  * The element comes back with its <address>, ready for `virsh
  * attach-device --live`; its reservation is active at once.
  * da_device_detach() releases what attach (or assign) reserved for a device,
- * found by alias or by the element's <address>, in one or two phases.
+ * found by alias or by the element's <address>, in one or two phases.  A
+ * SCSI controller's element takes its drive bus along once released, and
+ * is refused while disks are on it.
  *
  * Reservation names are the devices' aliases: the XML's <alias name=.../>
  * when there is one, else libvirt's own scheme (net0, virtio-disk0,

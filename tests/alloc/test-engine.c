@@ -179,6 +179,36 @@ START_TEST (test_seed_whole_slot)
 }
 END_TEST
 
+/* isolation is about the slot the address is in, not where in the slot it
+ * starts: function 7 of a free slot (an ICH9 EHCI of a USB2 companion set) */
+START_TEST (test_isolated_function_inside_the_slot)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  DaReservation *ehci, *uhci, *next;
+
+  ehci = reserve_ok (vm, "pci", "ehci", NULL, "function=7");
+  assert_address (ehci, "0000:00:03.7");
+  /* a slot with any function taken is not free any more */
+  next = reserve_ok (vm, "pci", "net0", NULL, NULL);
+  assert_address (next, "0000:00:04.0");
+  uhci = reserve_ok (vm, "pci", "uhci", NULL, "function=2-3");
+  assert_address (uhci, "0000:00:05.2");
+  /* last fit takes the highest such function of the last free slot */
+  {
+    g_autoptr (GError) error = NULL;
+    DaRequest request;
+    DaReservation *last;
+
+    da_test_request (&request, engine, "pci", "last", NULL, "bus=0,function=1-6");
+    request.constraint.policy = DA_POLICY_LAST_FIT;
+    last = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+    ck_assert_msg (last != NULL, "%s", error ? error->message : "");
+    assert_address (last, "0000:00:1f.6");
+  }
+}
+END_TEST
+
 START_TEST (test_seed_ganeti)
 {
   g_autoptr (DaEngine) engine = da_test_engine ();
@@ -953,12 +983,10 @@ static gboolean
 model_fits (DaAddressType *grid, const Model *m, const DaConstraint *c, const char *const *tag_names, guint64 k)
 {
   guint64 block = c->isolate >= 0 ? da_address_type_get_dimension (grid, (guint) c->isolate)->weight : 1;
-  guint64 free_count = (c->count + block - 1) / block * block;
   guint64 align = c->align > 1 ? c->align : 1;
   guint64 d[DA_MAX_DIMS];
+  guint64 first, last;
 
-  while (align % block != 0)
-    align += c->align > 1 ? c->align : 1;
   if (k % align != 0 || k + c->count - 1 > 127 || k < c->min || k + c->count - 1 > c->max)
     return FALSE;
   for (guint64 j = k; j < k + c->count; j++) {
@@ -977,7 +1005,12 @@ model_fits (DaAddressType *grid, const Model *m, const DaConstraint *c, const ch
         if (strcmp (c->not_tags[t], tag_names[n]) == 0 && m->tag[n][j])
           return FALSE;
   }
-  for (guint64 j = k; j < k + free_count; j++)
+  /* isolation: every block the run touches is unreserved, wherever in
+   * its block the run starts */
+  first = k - k % block;
+  last = k + c->count - 1;
+  last = last - last % block + block - 1;
+  for (guint64 j = first; j <= last; j++)
     if (j > 127 || m->used[j])
       return FALSE;
   return TRUE;
@@ -1109,6 +1142,7 @@ main (void)
   tcase_add_test (seed, test_seed_ipv4_never_hands_out_a_reserved_address);
   tcase_add_test (seed, test_seed_drive_names);
   tcase_add_test (seed, test_seed_whole_slot);
+  tcase_add_test (seed, test_isolated_function_inside_the_slot);
   tcase_add_test (seed, test_seed_ganeti);
   tcase_add_test (seed, test_seed_mmio_aligned);
   suite_add_tcase (s, seed);

@@ -247,18 +247,21 @@ START_TEST (test_import_domain)
   g_autoptr (FakeServer) server = fake_server_new (steps);
   g_autoptr (DevaddrClient) client = devaddr_client_new_for_socket (server->path);
   g_autoptr (GError) error = NULL;
-  g_autoptr (DevaddrImportResult) a = devaddr_client_import_domain (client, "vm1", "<domain/>", NULL, &error);
+  g_autoptr (DevaddrImportResult) a = devaddr_client_import_domain (client, "vm1", "<domain/>", DEVADDR_IMPORT_PARTIAL,
+                                                                    NULL, &error);
   g_autoptr (DevaddrImportResult) b = NULL;
   g_autoptr (GAsyncResult) res = NULL;
 
+  /* partial only when asked; all or nothing is the default */
   assert_no_error (error);
   assert_request (server, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"domain.import\",\"params\":{\"vm\":\"vm1\",\"xml\":\"<domain/>\",\"partial\":true}}");
   ck_assert_uint_eq (devaddr_import_result_get_reservations (a)->len, 1);
   ck_assert_uint_eq (devaddr_import_result_get_n_conflicts (a), 1);
   ck_assert_str_eq (devaddr_import_result_get_conflict (a, 0), "interface[2] (net2) at pci 0000:00:04.0 clashes with net1");
-  devaddr_client_import_domain_async (client, "vm1", "<domain/>", NULL, store_result, &res);
+  devaddr_client_import_domain_async (client, "vm1", "<domain/>", DEVADDR_IMPORT_NONE, NULL, store_result, &res);
   b = devaddr_client_import_domain_finish (client, wait_for (&res), &error);
   assert_no_error (error);
+  assert_request (server, 1, "{\"jsonrpc\":\"2.0\",\"method\":\"domain.import\",\"params\":{\"vm\":\"vm1\",\"xml\":\"<domain/>\"}}");
   ck_assert_uint_eq (devaddr_import_result_get_n_conflicts (b), 0);
 }
 END_TEST

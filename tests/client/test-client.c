@@ -1179,8 +1179,8 @@ START_TEST (test_domain_methods)
   ck_assert (strstr (devaddr_assignment_get_xml (assignment), "<address") != NULL);
   ck_assert_uint_ge (devaddr_assignment_get_added (assignment), 1);
 
-  devaddr_client_import_domain_async (client, "vm2", devaddr_assignment_get_xml (assignment), NULL, store_result,
-                                      &r2);
+  devaddr_client_import_domain_async (client, "vm2", devaddr_assignment_get_xml (assignment), DEVADDR_IMPORT_NONE, NULL,
+                                      store_result, &r2);
   imported = devaddr_client_import_domain_finish (client, wait_for (&r2), &error);
   /* another VM adopts the same addresses: nothing clashes across VMs */
   assert_no_error (error);

@@ -5,6 +5,8 @@
      in two XMLs (devaddr's output, libvirt's dumpxml) gets the same key:
        disk[target=vda]  controller[type=pci,index=1]
        input[type=tablet,bus=usb][1]  interface[3]  (nth of that kind)
+       controller[type=usb,index=0,model=ich9-uhci1]  (when several
+       controllers share a type and index: a USB2 companion set)
      ATTRS are the values an assigner fills in besides the address
      (controller model, pci controller chassis/port), '-' if none.
      ADDRESS is the <address> element's attributes as name=value pairs in
@@ -44,7 +46,14 @@
     <xsl:value-of select="concat('disk[target=', target/@dev, ']')"/>
   </xsl:template>
   <xsl:template match="controller" mode="key">
-    <xsl:value-of select="concat('controller[type=', @type, ',index=', @index, ']')"/>
+    <xsl:variable name="t" select="@type"/>
+    <xsl:variable name="i" select="@index"/>
+    <xsl:value-of select="concat('controller[type=', $t, ',index=', $i)"/>
+    <!-- the controllers of a USB2 companion set share one index -->
+    <xsl:if test="count(../controller[@type = $t and @index = $i]) &gt; 1">
+      <xsl:value-of select="concat(',model=', @model)"/>
+    </xsl:if>
+    <xsl:text>]</xsl:text>
   </xsl:template>
   <xsl:template match="input" mode="key">
     <xsl:variable name="t" select="@type"/>

@@ -5,7 +5,8 @@
 #   "  ! KEY libvirt: ... | devaddr: ..."  they differ, or one lacks it
 # and a last line "agree A/T P%" (T = devices in either list).
 # Run as: awk -v label=CASE -f compare.awk REF CAND
-FNR == 1 { file++ }
+# (by name, so that an empty reference does not make the candidate one)
+{ file = FILENAME == ARGV[1] ? 1 : 2 }
 {
   key = $1
   rest = substr($0, length($1) + 2)
