@@ -687,6 +687,7 @@ da_daemon_reload (DaDaemon *daemon, const char *config_path, GError **error)
   config->catalog_dirs = g_steal_pointer (&fresh->catalog_dirs);
   g_free (config->group);
   config->group = g_steal_pointer (&fresh->group);
+  config->owner_may_mutate = fresh->owner_may_mutate;
   config->cooldown_us = fresh->cooldown_us;
   config->snapshot_records = fresh->snapshot_records;
   config->max_frame = fresh->max_frame;

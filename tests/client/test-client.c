@@ -671,10 +671,11 @@ START_TEST (test_permission_denied)
     /* root may always change reservations */
     return;
   }
-  /* a group that does not exist: nobody but root may change anything */
+  /* a group that does not exist, and not even the daemon's own user:
+   * nobody but root may change anything */
   teardown ();
   daemon_ = da_test_daemon_new (NULL);
-  da_test_daemon_set_config (daemon_, "[daemon]\ngroup=devaddr-test-no-such-group\n");
+  da_test_daemon_set_config (daemon_, "[daemon]\ngroup=devaddr-test-no-such-group\nowner-may-mutate=false\n");
   if (!da_test_daemon_start (daemon_, &error))
     ck_abort_msg ("devaddrd did not start: %s", error->message);
   client = devaddr_client_new_for_socket (daemon_->socket_path);

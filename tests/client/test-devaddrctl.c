@@ -218,10 +218,11 @@ START_TEST (test_permission_denied)
 
   if (geteuid () == 0)
     return; /* root may do anything */
-  /* nobody outside a group that does not exist may change anything */
+  /* nobody outside a group that does not exist may change anything, not
+   * even the daemon's own user */
   teardown ();
   daemon_ = da_test_daemon_new (NULL);
-  da_test_daemon_set_config (daemon_, "[daemon]\ngroup=devaddr-test-no-such-group\n");
+  da_test_daemon_set_config (daemon_, "[daemon]\ngroup=devaddr-test-no-such-group\nowner-may-mutate=false\n");
   if (!da_test_daemon_start (daemon_, &error))
     ck_abort_msg ("devaddrd did not start: %s", error->message);
   create = RUN ("vm", "create", "vm1");
