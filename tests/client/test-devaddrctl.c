@@ -434,13 +434,25 @@ check_expected (const char *name, const char *output)
   ck_assert_msg (strcmp (expected, output) == 0, "%s differs; devaddrctl printed:\n%s", name, output);
 }
 
+/* columns on a terminal: East Asian wide characters take two */
+static guint
+columns (const char *line)
+{
+  guint n = 0;
+
+  for (const char *p = line; *p != '\0'; p = g_utf8_next_char (p))
+    n += g_unichar_iszerowidth (g_utf8_get_char (p)) ? 0 : g_unichar_iswide (g_utf8_get_char (p)) ? 2 : 1;
+  return n;
+}
+
 static void
 check_width (const char *output)
 {
   g_auto (GStrv) lines = g_strsplit (output, "\n", -1);
 
+  ck_assert_msg (g_utf8_validate (output, -1, NULL), "not UTF-8: %s", output);
   for (guint i = 0; lines[i] != NULL; i++) {
-    ck_assert_msg (g_utf8_strlen (lines[i], -1) <= 80, "line %u is wider than 80 columns: %s", i + 1, lines[i]);
+    ck_assert_msg (columns (lines[i]) <= 80, "line %u is wider than 80 columns: %s", i + 1, lines[i]);
     ck_assert_msg (!g_str_has_suffix (lines[i], " "), "line %u ends in a blank: \"%s\"", i + 1, lines[i]);
     ck_assert_msg (strchr (lines[i], '\033') == NULL, "line %u has an escape sequence: %s", i + 1, lines[i]);
   }
@@ -503,6 +515,36 @@ START_TEST (test_map_ganeti)
   assert_status (map, 0);
   check_width (map->out);
   check_expected ("map-ganeti.txt", map->out);
+}
+END_TEST
+
+/* names at the limit of 128 bytes are cut with "...", whole characters
+ * only, so that every line still fits 80 columns */
+START_TEST (test_map_long_names)
+{
+  g_autofree char *vm = g_strnfill (128, 'v');
+  g_autofree char *nic = g_strnfill (128, 'n');
+  g_autofree char *disk = g_strnfill (128, 'd');
+  g_autoptr (GString) accents = g_string_new (NULL);
+  g_autoptr (GString) wide = g_string_new (NULL);
+  g_autoptr (Run) map = NULL;
+
+  for (guint i = 0; i < 64; i++)
+    g_string_append (accents, "\u00e9"); /* 2 bytes, 1 column */
+  for (guint i = 0; i < 42; i++)
+    g_string_append (wide, "\u6f22"); /* 3 bytes, 2 columns */
+  ok (RUN ("vm", "create", vm, "--template", "pc"));
+  ok (RUN ("reserve", vm, "pci", nic));
+  ok (RUN ("reserve", vm, "pci", accents->str, "--hold", "600"));
+  ok (RUN ("reserve", vm, "pci", wide->str, "0000:00:05.0"));
+  ok (RUN ("release", vm, wide->str, "--begin"));
+  ok (RUN ("reserve", vm, "pci", "short"));
+  ok (RUN ("reserve", vm, "drive-ide", disk));
+  map = RUN ("map", vm);
+  assert_status (map, 0);
+  check_width (map->out);
+  ck_assert_msg (strstr (map->out, nic) == NULL && strstr (map->out, disk) == NULL, "%s", map->out);
+  check_expected ("map-long.txt", map->out);
 }
 END_TEST
 
@@ -761,6 +803,7 @@ main (void)
   tcase_add_test (tc, test_map_pc);
   tcase_add_test (tc, test_map_q35);
   tcase_add_test (tc, test_map_ganeti);
+  tcase_add_test (tc, test_map_long_names);
   tcase_add_test (tc, test_color);
   tcase_add_test (tc, test_watch);
   tcase_add_test (tc, test_watch_daemon_gone);
