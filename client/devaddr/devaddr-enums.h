@@ -100,10 +100,39 @@ typedef enum {
   DEVADDR_CHANGE_EVENT_EXPIRED,
 } DevaddrChangeEvent;
 
+/**
+ * DEVADDR_TYPE_MODE:
+ *
+ * The #GType of #DevaddrMode, an enumeration.
+ */
 #define DEVADDR_TYPE_MODE (devaddr_mode_get_type ())
+
+/**
+ * DEVADDR_TYPE_STATE:
+ *
+ * The #GType of #DevaddrState, an enumeration.
+ */
 #define DEVADDR_TYPE_STATE (devaddr_state_get_type ())
+
+/**
+ * DEVADDR_TYPE_POLICY:
+ *
+ * The #GType of #DevaddrPolicy, an enumeration.
+ */
 #define DEVADDR_TYPE_POLICY (devaddr_policy_get_type ())
+
+/**
+ * DEVADDR_TYPE_RELEASE_PHASE:
+ *
+ * The #GType of #DevaddrReleasePhase, an enumeration.
+ */
 #define DEVADDR_TYPE_RELEASE_PHASE (devaddr_release_phase_get_type ())
+
+/**
+ * DEVADDR_TYPE_CHANGE_EVENT:
+ *
+ * The #GType of #DevaddrChangeEvent, an enumeration.
+ */
 #define DEVADDR_TYPE_CHANGE_EVENT (devaddr_change_event_get_type ())
 
 GType devaddr_mode_get_type (void);

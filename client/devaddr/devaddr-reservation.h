@@ -19,6 +19,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrReservation DevaddrReservation;
 
+/**
+ * DEVADDR_TYPE_RESERVATION:
+ *
+ * The #GType of #DevaddrReservation, a boxed type.
+ */
 #define DEVADDR_TYPE_RESERVATION (devaddr_reservation_get_type ())
 
 GType devaddr_reservation_get_type (void);
