@@ -33,6 +33,8 @@ void devaddr_reservation_unref (DevaddrReservation *reservation);
 const char *devaddr_reservation_get_alias (DevaddrReservation *reservation);
 const char *devaddr_reservation_get_address_type (DevaddrReservation *reservation);
 const char *devaddr_reservation_get_address (DevaddrReservation *reservation);
+const char *const *devaddr_reservation_get_field_names (DevaddrReservation *reservation);
+gboolean devaddr_reservation_get_field (DevaddrReservation *reservation, const char *name, guint64 *value);
 guint64 devaddr_reservation_get_count (DevaddrReservation *reservation);
 const char *devaddr_reservation_get_end (DevaddrReservation *reservation);
 DevaddrMode devaddr_reservation_get_mode (DevaddrReservation *reservation);
