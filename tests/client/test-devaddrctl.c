@@ -361,6 +361,43 @@ START_TEST (test_human)
 }
 END_TEST
 
+/* devaddrctl(1) documents the exit codes --help lists, 0 to 8, no more
+ * and no fewer */
+START_TEST (test_exit_codes_documented)
+{
+  g_autoptr (Run) help = RUN ("--help");
+  g_autofree char *page_path = srcdir_file ("man/devaddrctl.1.scd");
+  g_autofree char *page = NULL;
+  g_auto (GStrv) help_lines = NULL;
+  g_auto (GStrv) page_lines = NULL;
+  g_autoptr (GString) in_help = g_string_new (NULL);
+  g_autoptr (GString) in_page = g_string_new (NULL);
+  gboolean inside = FALSE;
+
+  assert_status (help, 0);
+  help_lines = g_strsplit (help->out, "\n", -1);
+  for (guint i = 0; help_lines[i] != NULL; i++) {
+    if (strcmp (help_lines[i], "Exit status:") == 0)
+      inside = TRUE;
+    else if (inside && g_ascii_isdigit (help_lines[i][2]) && help_lines[i][0] == ' ')
+      g_string_append_printf (in_help, "%c", help_lines[i][2]);
+    else if (inside)
+      break;
+  }
+  ck_assert (g_file_get_contents (page_path, &page, NULL, NULL));
+  page_lines = g_strsplit (page, "\n", -1);
+  inside = FALSE;
+  for (guint i = 0; page_lines[i] != NULL; i++) {
+    if (g_str_has_prefix (page_lines[i], "# "))
+      inside = strcmp (page_lines[i], "# EXIT STATUS") == 0;
+    else if (inside && page_lines[i][0] == '*' && g_ascii_isdigit (page_lines[i][1]) && page_lines[i][2] == '*')
+      g_string_append_printf (in_page, "%c", page_lines[i][1]);
+  }
+  ck_assert_str_eq (in_help->str, "012345678");
+  ck_assert_str_eq (in_page->str, in_help->str);
+}
+END_TEST
+
 START_TEST (test_vm_without_verb)
 {
   g_autoptr (Run) alone = RUN ("vm");
@@ -997,6 +1034,7 @@ main (void)
   tcase_add_test (tc, test_permission_denied);
   tcase_add_test (tc, test_json);
   tcase_add_test (tc, test_human);
+  tcase_add_test (tc, test_exit_codes_documented);
   tcase_add_test (tc, test_vm_without_verb);
   tcase_add_test (tc, test_vm_delete);
   tcase_add_test (tc, test_human_queries);
