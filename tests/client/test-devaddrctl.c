@@ -379,7 +379,7 @@ START_TEST (test_exit_codes_documented)
   for (guint i = 0; help_lines[i] != NULL; i++) {
     if (strcmp (help_lines[i], "Exit status:") == 0)
       inside = TRUE;
-    else if (inside && g_ascii_isdigit (help_lines[i][2]) && help_lines[i][0] == ' ')
+    else if (inside && g_str_has_prefix (help_lines[i], "  ") && g_ascii_isdigit (help_lines[i][2]))
       g_string_append_printf (in_help, "%c", help_lines[i][2]);
     else if (inside)
       break;
@@ -390,7 +390,8 @@ START_TEST (test_exit_codes_documented)
   for (guint i = 0; page_lines[i] != NULL; i++) {
     if (g_str_has_prefix (page_lines[i], "# "))
       inside = strcmp (page_lines[i], "# EXIT STATUS") == 0;
-    else if (inside && page_lines[i][0] == '*' && g_ascii_isdigit (page_lines[i][1]) && page_lines[i][2] == '*')
+    else if (inside && g_str_has_prefix (page_lines[i], "*") && g_ascii_isdigit (page_lines[i][1])
+             && page_lines[i][2] == '*')
       g_string_append_printf (in_page, "%c", page_lines[i][1]);
   }
   ck_assert_str_eq (in_help->str, "012345678");
