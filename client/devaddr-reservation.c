@@ -11,6 +11,8 @@ struct _DevaddrReservation {
   char *alias;
   char *address_type;
   char *address;
+  GStrv field_names;      /* the type's dimensions, as the daemon sent them */
+  guint64 *field_values;
   guint64 count;
   char *end;
   DevaddrMode mode;
@@ -25,6 +27,30 @@ struct _DevaddrReservation {
  * Returns: the #GType of #DevaddrReservation
  */
 G_DEFINE_BOXED_TYPE (DevaddrReservation, devaddr_reservation, devaddr_reservation_ref, devaddr_reservation_unref)
+
+/* "fields": {"domain":0,"bus":0,...}; a daemon that sends none leaves
+ * the reservation without fields */
+static gboolean
+read_fields (DevaddrReservation *res, JsonObject *obj, const char *path, GError **error)
+{
+  g_autofree char *fields_path = da_result_path (path, "fields");
+  g_autoptr (GList) names = NULL;
+  JsonObject *fields = NULL;
+  guint n = 0;
+
+  if (!da_result_member_object (obj, path, "fields", FALSE, &fields, error))
+    return FALSE;
+  if (fields != NULL)
+    names = json_object_get_members (fields);
+  res->field_names = g_new0 (char *, g_list_length (names) + 1);
+  res->field_values = g_new0 (guint64, g_list_length (names) + 1);
+  for (GList *l = names; l != NULL; l = l->next, n++) {
+    if (!da_result_member_uint (fields, fields_path, l->data, TRUE, &res->field_values[n], error))
+      return FALSE;
+    res->field_names[n] = g_strdup (l->data);
+  }
+  return TRUE;
+}
 
 DevaddrReservation *
 da_reservation_new_from_json (JsonNode *node, const char *path, GError **error)
@@ -45,7 +71,8 @@ da_reservation_new_from_json (JsonNode *node, const char *path, GError **error)
       || !da_result_member_string (obj, path, "mode", TRUE, &mode, error)
       || !da_result_member_string (obj, path, "state", TRUE, &state, error)
       || !da_result_member_boolean (obj, path, "builtin", FALSE, &res->builtin, error)
-      || !da_result_member_string (obj, path, "expires_at", FALSE, &expires, error))
+      || !da_result_member_string (obj, path, "expires_at", FALSE, &expires, error)
+      || !read_fields (res, obj, path, error))
     return NULL;
   res->alias = g_strdup (alias);
   res->address_type = g_strdup (type);
@@ -108,6 +135,8 @@ devaddr_reservation_unref (DevaddrReservation *reservation)
   g_free (reservation->alias);
   g_free (reservation->address_type);
   g_free (reservation->address);
+  g_strfreev (reservation->field_names);
+  g_free (reservation->field_values);
   g_free (reservation->end);
   g_clear_pointer (&reservation->expires, g_date_time_unref);
   g_free (reservation);
@@ -151,6 +180,55 @@ devaddr_reservation_get_address (DevaddrReservation *reservation)
 {
   g_return_val_if_fail (reservation != NULL, NULL);
   return reservation->address;
+}
+
+/**
+ * devaddr_reservation_get_field_names:
+ * @reservation: a #DevaddrReservation
+ *
+ * The dimensions of the address's type that the daemon gave values for,
+ * most significant first: "domain", "bus", "slot", "function" for pci;
+ * "controller", "bus", "target", "unit" for the drive types.  The names
+ * are those of devaddr_type_info_get_dimension().
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the names; empty
+ *   when the daemon sent no fields (an older daemon)
+ */
+const char *const *
+devaddr_reservation_get_field_names (DevaddrReservation *reservation)
+{
+  static const char *const none[] = { NULL };
+
+  g_return_val_if_fail (reservation != NULL, none);
+  return reservation->field_names != NULL ? (const char *const *) reservation->field_names : none;
+}
+
+/**
+ * devaddr_reservation_get_field:
+ * @reservation: a #DevaddrReservation
+ * @name: a dimension of the address's type, such as "slot"
+ * @value: (out) (optional): where to store its value
+ *
+ * One dimension of the (first) address as a number, so that nobody has to
+ * parse the text form: the slot of a PCI address, the unit of a drive
+ * address.
+ *
+ * Returns: %TRUE and the value in @value; %FALSE when the type has no
+ *   dimension @name (or the daemon sent no fields)
+ */
+gboolean
+devaddr_reservation_get_field (DevaddrReservation *reservation, const char *name, guint64 *value)
+{
+  g_return_val_if_fail (reservation != NULL, FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+  for (guint i = 0; reservation->field_names != NULL && reservation->field_names[i] != NULL; i++) {
+    if (strcmp (reservation->field_names[i], name) == 0) {
+      if (value != NULL)
+        *value = reservation->field_values[i];
+      return TRUE;
+    }
+  }
+  return FALSE;
 }
 
 /**

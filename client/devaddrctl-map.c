@@ -12,6 +12,13 @@
 #define CELLS (SLOTS * FUNCTIONS)
 #define WIDTH 80
 #define BAR 30
+/* the legend of a bus: "  a  03.0-03.7  ", then the alias, two blanks
+ * and what it is */
+#define LEGEND_INDENT 16
+/* a pool's name column grows with the names up to this */
+#define POOL_NAME_MAX 20
+/* room the VM's template name may take in the first line */
+#define TEMPLATE_MAX 24
 /* a run longer than this is drawn up to here (a whole domain is absurd) */
 #define MAX_RUN (256 * CELLS)
 
@@ -265,16 +272,18 @@ cells_text (PciBus *bus, DevaddrReservation *res)
 static char *
 describe (DevaddrReservation *res)
 {
+  const char *state = devaddr_state_to_string (devaddr_reservation_get_state (res));
+  const char *mode = devaddr_mode_to_string (devaddr_reservation_get_mode (res));
+
   if (devaddr_reservation_get_builtin (res))
     return g_strdup ("template");
-  return g_strdup_printf ("%s, %s", devaddr_state_to_string (devaddr_reservation_get_state (res)),
-                          devaddr_mode_to_string (devaddr_reservation_get_mode (res)));
+  return g_strdup_printf ("%s, %s", state != NULL ? state : "unknown", mode != NULL ? mode : "unknown");
 }
 
 static void
 render_bus (PciBus *bus, GString *out, gboolean color)
 {
-  guint used = 0, alias_width = 0;
+  guint used = 0, alias_width = 0, what_width = 0;
   g_autofree char *title = g_strdup_printf ("PCI bus %04x:%02x", bus->domain, bus->bus);
   g_autofree char *bold = da_output_paint (color, "1", title);
 
@@ -304,9 +313,16 @@ render_bus (PciBus *bus, GString *out, gboolean color)
     }
   }
 
-  /* who holds what */
-  for (guint i = 0; i < bus->reservations->len; i++)
-    alias_width = MAX (alias_width, da_output_width (devaddr_reservation_get_alias (g_ptr_array_index (bus->reservations, i))));
+  /* who holds what; the aliases pad to the widest, unless that would
+   * push a line past 80 columns: then the long ones are cut */
+  for (guint i = 0; i < bus->reservations->len; i++) {
+    DevaddrReservation *res = g_ptr_array_index (bus->reservations, i);
+    g_autofree char *what = describe (res);
+
+    alias_width = MAX (alias_width, da_output_width (devaddr_reservation_get_alias (res)));
+    what_width = MAX (what_width, da_output_width (what));
+  }
+  alias_width = MIN (alias_width, WIDTH - LEGEND_INDENT - 2 - MIN (what_width, WIDTH / 4));
   if (bus->reservations->len > 0)
     g_string_append_c (out, '\n');
   for (guint i = 0; i < bus->reservations->len; i++) {
@@ -315,10 +331,11 @@ render_bus (PciBus *bus, GString *out, gboolean color)
     g_autofree char *cell = da_output_paint (color, state_color (res), sym);
     g_autofree char *where = cells_text (bus, res);
     g_autofree char *what = describe (res);
-    const char *alias = devaddr_reservation_get_alias (res);
+    g_autofree char *alias = da_output_ellipsize (devaddr_reservation_get_alias (res), alias_width);
+    g_autofree char *shown = da_output_ellipsize (what, WIDTH - LEGEND_INDENT - 2 - alias_width);
 
     g_string_append_printf (out, "  %s  %-9s  %s%*s  %s\n", cell, where, alias,
-                            (int) (alias_width - da_output_width (alias)), "", what);
+                            (int) (alias_width - da_output_width (alias)), "", shown);
   }
 }
 
@@ -348,6 +365,41 @@ bar (gboolean color, const DevaddrCounts *counts)
   }
 }
 
+/* a count in at most 6 columns when it must be short: 281T */
+static char *
+format_count (guint64 n, gboolean compact)
+{
+  static const char units[] = "kMGTPE";
+  long double v = (long double) n;
+  guint unit = 0;
+
+  if (!compact || n < 100000)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+  while (v >= 999.5L && unit < sizeof units - 1) {
+    v /= 1000;
+    unit++;
+  }
+  return g_strdup_printf (v < 9.95L ? "%.1Lf%c" : "%.0Lf%c", v, units[unit - 1]);
+}
+
+/* "used/capacity", short enough for width columns if it can be */
+static char *
+format_counts (const DevaddrCounts *counts, guint width)
+{
+  g_autofree char *used = format_count (counts->used, FALSE);
+  g_autofree char *capacity = format_count (counts->capacity, FALSE);
+  char *text = g_strdup_printf ("%s/%s", used, capacity);
+
+  if (da_output_width (text) <= width)
+    return text;
+  g_free (text);
+  g_free (used);
+  g_free (capacity);
+  used = format_count (counts->used, TRUE);
+  capacity = format_count (counts->capacity, TRUE);
+  return g_strdup_printf ("%s/%s", used, capacity);
+}
+
 static void
 render_pools (DaMap *map, GString *out, gboolean color)
 {
@@ -359,27 +411,33 @@ render_pools (DaMap *map, GString *out, gboolean color)
 
     name_width = MAX (name_width, da_output_width (devaddr_pool_stats_get_address_type (pool->stats)));
   }
+  name_width = MIN (name_width, POOL_NAME_MAX);
   g_string_append_printf (out, "%s\n", title);
   for (guint i = 0; i < map->pools->len; i++) {
     Pool *pool = g_ptr_array_index (map->pools, i);
-    const char *type = devaddr_pool_stats_get_address_type (pool->stats);
+    g_autofree char *type = da_output_ellipsize (devaddr_pool_stats_get_address_type (pool->stats), name_width);
     DevaddrCounts counts;
     g_autofree char *drawn = NULL;
+    g_autofree char *numbers = NULL;
+    gboolean full;
     GString *line;
     guint indent = 2 + name_width + 2;
 
     devaddr_pool_stats_get_counts (pool->stats, &counts);
+    full = counts.capacity > 0 && counts.used == counts.capacity;
     drawn = bar (color, &counts);
-    g_string_append_printf (out, "  %-*s  %s  %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "%s\n", (int) name_width, type,
-                            drawn, counts.used, counts.capacity,
-                            counts.capacity > 0 && counts.used == counts.capacity ? "  full" : "");
-    /* the holders, wrapped */
+    numbers = format_counts (&counts, WIDTH - (indent + BAR + 2 + 2) - (full ? 6 : 0));
+    g_string_append_printf (out, "  %s%*s  %s  %s%s\n", type, (int) (name_width - da_output_width (type)), "", drawn,
+                            numbers, full ? "  full" : "");
+    /* the holders, wrapped; an alias too long for a line of its own is cut */
     line = g_string_new (NULL);
     for (guint r = 0; r < pool->reservations->len; r++) {
       DevaddrReservation *res = g_ptr_array_index (pool->reservations, r);
-      g_autofree char *item = g_strdup_printf ("%s %s%s", devaddr_reservation_get_address (res),
-                                               devaddr_reservation_get_alias (res),
-                                               devaddr_reservation_get_builtin (res) ? " (template)" : "");
+      const char *address = devaddr_reservation_get_address (res);
+      const char *suffix = devaddr_reservation_get_builtin (res) ? " (template)" : "";
+      guint room = WIDTH - indent - MIN (da_output_width (address) + 1 + da_output_width (suffix), WIDTH - indent - 8);
+      g_autofree char *alias = da_output_ellipsize (devaddr_reservation_get_alias (res), room);
+      g_autofree char *item = g_strdup_printf ("%s %s%s", address, alias, suffix);
 
       if (line->len > 0 && indent + da_output_width (line->str) + 2 + da_output_width (item) > WIDTH) {
         g_string_append_printf (out, "%*s%s\n", (int) indent, "", line->str);
@@ -396,11 +454,13 @@ render_pools (DaMap *map, GString *out, gboolean color)
 void
 da_map_render (DaMap *map, GString *out, gboolean color)
 {
-  g_autofree char *name = da_output_paint (color, "1", devaddr_vm_get_name (map->vm));
   guint n = devaddr_vm_get_n_reservations (map->vm);
+  g_autofree char *template_name = da_output_ellipsize (devaddr_vm_get_template (map->vm), TEMPLATE_MAX);
+  g_autofree char *rest = g_strdup_printf (" (template %s): %u reservation%s", template_name, n, n == 1 ? "" : "s");
+  g_autofree char *vm_name = da_output_ellipsize (devaddr_vm_get_name (map->vm), WIDTH - da_output_width (rest));
+  g_autofree char *name = da_output_paint (color, "1", vm_name);
 
-  g_string_append_printf (out, "%s (template %s): %u reservation%s\n", name, devaddr_vm_get_template (map->vm), n,
-                          n == 1 ? "" : "s");
+  g_string_append_printf (out, "%s%s\n", name, rest);
   for (guint i = 0; i < map->buses->len; i++) {
     g_string_append_c (out, '\n');
     render_bus (g_ptr_array_index (map->buses, i), out, color);

@@ -30,10 +30,51 @@ da_output_paint (gboolean color, const char *sgr, const char *text)
   return g_strdup_printf ("\033[%sm%s\033[0m", sgr, text);
 }
 
+/* columns of one character: two for East Asian wide ones, none for
+ * combining marks */
+static guint
+char_width (gunichar c)
+{
+  if (g_unichar_iszerowidth (c))
+    return 0;
+  return g_unichar_iswide (c) ? 2 : 1;
+}
+
 guint
 da_output_width (const char *text)
 {
-  return g_utf8_validate (text, -1, NULL) ? (guint) g_utf8_strlen (text, -1) : (guint) strlen (text);
+  guint width = 0;
+
+  if (!g_utf8_validate (text, -1, NULL))
+    return (guint) strlen (text);
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    width += char_width (g_utf8_get_char (p));
+  return width;
+}
+
+char *
+da_output_ellipsize (const char *text, guint width)
+{
+  const char *p = text;
+  guint used = 0;
+
+  if (da_output_width (text) <= width)
+    return g_strdup (text);
+  if (width < 3)
+    return g_strnfill (width, '.');
+  /* bytes of text that is not UTF-8 are one column each */
+  if (!g_utf8_validate (text, -1, NULL))
+    return g_strdup_printf ("%.*s...", (int) (width - 3), text);
+  /* whole characters only, and the marks that combine with the last */
+  while (*p != '\0') {
+    guint w = char_width (g_utf8_get_char (p));
+
+    if (used + w > width - 3)
+      break;
+    used += w;
+    p = g_utf8_next_char (p);
+  }
+  return g_strdup_printf ("%.*s...", (int) (p - text), text);
 }
 
 struct _DaTable {

@@ -27,7 +27,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaTable, da_table_free)
 void da_output_json (JsonNode *node);
 /* one JSON text per line, for streams */
 void da_output_json_line (JsonNode *node);
-/* text width in columns (UTF-8 characters) */
+/* text width in columns (UTF-8 characters; East Asian wide ones take two) */
 guint da_output_width (const char *text);
+/* text cut to at most width columns, ending in "..." when it was cut */
+char *da_output_ellipsize (const char *text, guint width);
 
 G_END_DECLS

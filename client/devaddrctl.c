@@ -1531,6 +1531,26 @@ find_command (int argc, char **argv, int *words)
   return NULL;
 }
 
+/* the verbs of a command group ("create, delete, list or show" for vm);
+ * NULL when word is no group */
+static char *
+group_verbs (const char *word)
+{
+  g_autoptr (GPtrArray) verbs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++) {
+    g_auto (GStrv) name = g_strsplit (commands[i].name, " ", 2);
+
+    if (name[1] != NULL && strcmp (name[0], word) == 0)
+      g_ptr_array_add (verbs, g_strdup (name[1]));
+  }
+  for (guint i = 0; i < verbs->len; i++)
+    g_string_append_printf (text, "%s%s", i == 0 ? "" : i + 1 < verbs->len ? ", " : " or ",
+                            (char *) g_ptr_array_index (verbs, i));
+  return verbs->len > 0 ? g_string_free (g_steal_pointer (&text), FALSE) : NULL;
+}
+
 /* the sibling read-only socket of a read-write one */
 static char *
 read_only_socket (const char *path)
@@ -1596,8 +1616,16 @@ main (int argc, char **argv)
   }
   command = find_command (argc - 1, argv + 1, &words);
   if (command == NULL) {
-    g_printerr ("devaddrctl: unknown command \"%s%s%s\"; see devaddrctl --help\n", argv[1],
-                strcmp (argv[1], "vm") == 0 && argc > 2 ? " " : "", strcmp (argv[1], "vm") == 0 && argc > 2 ? argv[2] : "");
+    g_autofree char *verbs = group_verbs (argv[1]);
+
+    /* "vm" alone, or "vm --json": the verb is what is missing */
+    if (verbs != NULL && (argc < 3 || argv[2][0] == '-'))
+      g_printerr ("devaddrctl: %s needs a verb: %s; see devaddrctl --help\n", argv[1], verbs);
+    else if (verbs != NULL)
+      g_printerr ("devaddrctl: unknown command \"%s %s\": %s takes %s; see devaddrctl --help\n", argv[1], argv[2],
+                  argv[1], verbs);
+    else
+      g_printerr ("devaddrctl: unknown command \"%s\"; see devaddrctl --help\n", argv[1]);
     return EXIT_USAGE;
   }
 

@@ -17,6 +17,7 @@ da_config_new_default (void)
   config->state_dir = g_strdup (DEFAULT_STATEDIR);
   config->catalog_dirs = g_strdupv ((char **) catalog);
   config->group = g_strdup ("devaddr");
+  config->owner_may_mutate = -1;
   config->cooldown_us = 60 * G_USEC_PER_SEC;
   config->snapshot_records = 100000;
   config->group_delay_us = 4000;
@@ -56,6 +57,17 @@ da_config_set_local (DaConfig *config, const char *dir)
   config->ro_socket_path = g_build_filename (dir, "devaddrd-ro.sock", NULL);
   config->state_dir = g_build_filename (dir, "state", NULL);
   config->catalog_dirs = g_strdupv ((char **) catalog);
+  config->local = TRUE;
+}
+
+gboolean
+da_config_owner_may_mutate (const DaConfig *config)
+{
+  /* a local daemon's user owns its state directory anyway: refusing it
+   * changes would only stop make run and the README tour for non-root */
+  if (config->owner_may_mutate >= 0)
+    return config->owner_may_mutate > 0;
+  return config->local;
 }
 
 static gboolean
@@ -119,6 +131,16 @@ da_config_load (DaConfig *config, const char *path, gboolean required, GError **
     config->catalog_dirs = g_steal_pointer (&catalog);
   }
   config->accept_data_loss = g_key_file_get_boolean (file, "daemon", "accept-data-loss", NULL);
+  if (g_key_file_has_key (file, "daemon", "owner-may-mutate", NULL)) {
+    gboolean owner = g_key_file_get_boolean (file, "daemon", "owner-may-mutate", &local);
+
+    if (local != NULL) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   "%s: [daemon] owner-may-mutate must be true or false", path);
+      return FALSE;
+    }
+    config->owner_may_mutate = owner ? 1 : 0;
+  }
 
 #define LOAD(group, key, min, max, field) \
   v = config->field; \

@@ -13,6 +13,9 @@ typedef struct {
   char *state_dir;
   char **catalog_dirs;
   char *group;               /* members may mutate (besides root) */
+  gboolean local;            /* --local: sockets and state under one directory */
+  int owner_may_mutate;      /* the daemon's own user may mutate: 1, 0, or -1
+                              * unset, which means only when local */
   guint idle_timeout_s;      /* exit when idle and socket-activated; 0 never */
   gint64 cooldown_us;        /* released addresses rest this long */
   guint64 snapshot_records;  /* journal records between snapshots */
@@ -34,6 +37,8 @@ gboolean da_config_load (DaConfig *config, const char *path, gboolean required, 
 /* everything under one local directory, with the catalog of the source
  * tree: how the daemon runs from the build tree */
 void da_config_set_local (DaConfig *config, const char *dir);
+/* whether peers with the daemon's own uid may change reservations */
+gboolean da_config_owner_may_mutate (const DaConfig *config);
 void da_config_free (DaConfig *config);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DaConfig, da_config_free)

@@ -3,6 +3,7 @@
 
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/da-daemon.h"
@@ -359,6 +360,10 @@ check_permission (DaDaemon *daemon, DaConnection *connection, const DaMethod *me
   if (da_connection_is_read_only (connection))
     return g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_READ_ONLY,
                         "%s changes state and this is the read-only socket", method->name);
+  if (!da_connection_may_mutate (connection) && da_config_owner_may_mutate (daemon->config))
+    return g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_PERMISSION_DENIED,
+                        "%s needs root, the daemon's user (uid %u) or membership of group %s (peer uid %u)",
+                        method->name, (guint) geteuid (), daemon->config->group, da_connection_get_uid (connection));
   if (!da_connection_may_mutate (connection))
     return g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_PERMISSION_DENIED,
                         "%s needs root or membership of group %s (peer uid %u)", method->name,
@@ -851,6 +856,7 @@ reload (DaDaemon *daemon, const char *config_path, gboolean required, GError **e
   config->catalog_dirs = g_steal_pointer (&fresh->catalog_dirs);
   g_free (config->group);
   config->group = g_steal_pointer (&fresh->group);
+  config->owner_may_mutate = fresh->owner_may_mutate;
   config->cooldown_us = fresh->cooldown_us;
   config->snapshot_records = fresh->snapshot_records;
   config->max_frame = fresh->max_frame;

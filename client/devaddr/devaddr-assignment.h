@@ -20,6 +20,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrAssignment DevaddrAssignment;
 
+/**
+ * DEVADDR_TYPE_ASSIGNMENT:
+ *
+ * The #GType of #DevaddrAssignment, a boxed type.
+ */
 #define DEVADDR_TYPE_ASSIGNMENT (devaddr_assignment_get_type ())
 
 GType devaddr_assignment_get_type (void);

@@ -20,6 +20,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrAttachment DevaddrAttachment;
 
+/**
+ * DEVADDR_TYPE_ATTACHMENT:
+ *
+ * The #GType of #DevaddrAttachment, a boxed type.
+ */
 #define DEVADDR_TYPE_ATTACHMENT (devaddr_attachment_get_type ())
 
 GType devaddr_attachment_get_type (void);

@@ -20,6 +20,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrChange DevaddrChange;
 
+/**
+ * DEVADDR_TYPE_CHANGE:
+ *
+ * The #GType of #DevaddrChange, a boxed type.
+ */
 #define DEVADDR_TYPE_CHANGE (devaddr_change_get_type ())
 
 GType devaddr_change_get_type (void);

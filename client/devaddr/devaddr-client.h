@@ -29,6 +29,12 @@ G_BEGIN_DECLS
  * A connection to devaddrd.  Thread-safe: see the section documentation
  * in devaddr-client.c and libdevaddr(3).
  */
+
+/**
+ * DEVADDR_TYPE_CLIENT:
+ *
+ * The #GType of #DevaddrClient, a #GObject.
+ */
 #define DEVADDR_TYPE_CLIENT (devaddr_client_get_type ())
 G_DECLARE_FINAL_TYPE (DevaddrClient, devaddr_client, DEVADDR, CLIENT, GObject)
 

@@ -115,10 +115,39 @@ typedef enum {
   DEVADDR_IMPORT_PARTIAL = 1 << 0,
 } DevaddrImportFlags;
 
+/**
+ * DEVADDR_TYPE_MODE:
+ *
+ * The #GType of #DevaddrMode, an enumeration.
+ */
 #define DEVADDR_TYPE_MODE (devaddr_mode_get_type ())
+
+/**
+ * DEVADDR_TYPE_STATE:
+ *
+ * The #GType of #DevaddrState, an enumeration.
+ */
 #define DEVADDR_TYPE_STATE (devaddr_state_get_type ())
+
+/**
+ * DEVADDR_TYPE_POLICY:
+ *
+ * The #GType of #DevaddrPolicy, an enumeration.
+ */
 #define DEVADDR_TYPE_POLICY (devaddr_policy_get_type ())
+
+/**
+ * DEVADDR_TYPE_RELEASE_PHASE:
+ *
+ * The #GType of #DevaddrReleasePhase, an enumeration.
+ */
 #define DEVADDR_TYPE_RELEASE_PHASE (devaddr_release_phase_get_type ())
+
+/**
+ * DEVADDR_TYPE_CHANGE_EVENT:
+ *
+ * The #GType of #DevaddrChangeEvent, an enumeration.
+ */
 #define DEVADDR_TYPE_CHANGE_EVENT (devaddr_change_event_get_type ())
 #define DEVADDR_TYPE_IMPORT_FLAGS (devaddr_import_flags_get_type ())
 

@@ -20,6 +20,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrImportResult DevaddrImportResult;
 
+/**
+ * DEVADDR_TYPE_IMPORT_RESULT:
+ *
+ * The #GType of #DevaddrImportResult, a boxed type.
+ */
 #define DEVADDR_TYPE_IMPORT_RESULT (devaddr_import_result_get_type ())
 
 GType devaddr_import_result_get_type (void);

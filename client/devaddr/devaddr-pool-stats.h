@@ -32,6 +32,11 @@ typedef struct {
  */
 typedef struct _DevaddrPoolStats DevaddrPoolStats;
 
+/**
+ * DEVADDR_TYPE_POOL_STATS:
+ *
+ * The #GType of #DevaddrPoolStats, a boxed type.
+ */
 #define DEVADDR_TYPE_POOL_STATS (devaddr_pool_stats_get_type ())
 
 GType devaddr_pool_stats_get_type (void);

@@ -19,6 +19,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrReservation DevaddrReservation;
 
+/**
+ * DEVADDR_TYPE_RESERVATION:
+ *
+ * The #GType of #DevaddrReservation, a boxed type.
+ */
 #define DEVADDR_TYPE_RESERVATION (devaddr_reservation_get_type ())
 
 GType devaddr_reservation_get_type (void);
@@ -28,6 +33,8 @@ void devaddr_reservation_unref (DevaddrReservation *reservation);
 const char *devaddr_reservation_get_alias (DevaddrReservation *reservation);
 const char *devaddr_reservation_get_address_type (DevaddrReservation *reservation);
 const char *devaddr_reservation_get_address (DevaddrReservation *reservation);
+const char *const *devaddr_reservation_get_field_names (DevaddrReservation *reservation);
+gboolean devaddr_reservation_get_field (DevaddrReservation *reservation, const char *name, guint64 *value);
 guint64 devaddr_reservation_get_count (DevaddrReservation *reservation);
 const char *devaddr_reservation_get_end (DevaddrReservation *reservation);
 DevaddrMode devaddr_reservation_get_mode (DevaddrReservation *reservation);

@@ -23,6 +23,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrReserveRequest DevaddrReserveRequest;
 
+/**
+ * DEVADDR_TYPE_RESERVE_REQUEST:
+ *
+ * The #GType of #DevaddrReserveRequest, a boxed type.
+ */
 #define DEVADDR_TYPE_RESERVE_REQUEST (devaddr_reserve_request_get_type ())
 
 GType devaddr_reserve_request_get_type (void);

@@ -17,6 +17,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrServerInfo DevaddrServerInfo;
 
+/**
+ * DEVADDR_TYPE_SERVER_INFO:
+ *
+ * The #GType of #DevaddrServerInfo, a boxed type.
+ */
 #define DEVADDR_TYPE_SERVER_INFO (devaddr_server_info_get_type ())
 
 GType devaddr_server_info_get_type (void);

@@ -17,6 +17,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrTemplateInfo DevaddrTemplateInfo;
 
+/**
+ * DEVADDR_TYPE_TEMPLATE_INFO:
+ *
+ * The #GType of #DevaddrTemplateInfo, a boxed type.
+ */
 #define DEVADDR_TYPE_TEMPLATE_INFO (devaddr_template_info_get_type ())
 
 GType devaddr_template_info_get_type (void);

@@ -18,6 +18,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrTypeInfo DevaddrTypeInfo;
 
+/**
+ * DEVADDR_TYPE_TYPE_INFO:
+ *
+ * The #GType of #DevaddrTypeInfo, a boxed type.
+ */
 #define DEVADDR_TYPE_TYPE_INFO (devaddr_type_info_get_type ())
 
 GType devaddr_type_info_get_type (void);

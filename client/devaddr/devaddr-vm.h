@@ -21,6 +21,11 @@ G_BEGIN_DECLS
  */
 typedef struct _DevaddrVm DevaddrVm;
 
+/**
+ * DEVADDR_TYPE_VM:
+ *
+ * The #GType of #DevaddrVm, a boxed type.
+ */
 #define DEVADDR_TYPE_VM (devaddr_vm_get_type ())
 
 GType devaddr_vm_get_type (void);

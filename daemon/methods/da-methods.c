@@ -86,6 +86,29 @@ format_time (gint64 usec)
   return t != NULL ? g_date_time_format (t, "%Y-%m-%dT%H:%M:%SZ") : NULL;
 }
 
+/* the (first) address's value in each dimension, by name; a dimension
+ * wider than 31 bits as hex text, as types.list gives its bounds */
+static JsonObject *
+fields_object (DaAddressType *type, guint64 key)
+{
+  JsonObject *fields = json_object_new ();
+  guint64 digits[DA_MAX_DIMS];
+
+  da_address_type_decode (type, key, digits);
+  for (guint d = 0; d < da_address_type_get_n_dimensions (type); d++) {
+    const DaDimension *dim = da_address_type_get_dimension (type, d);
+
+    if (dim->max > G_MAXINT32) {
+      g_autofree char *text = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", digits[d]);
+
+      json_object_set_string_member (fields, dim->name, text);
+    } else {
+      json_object_set_int_member (fields, dim->name, (gint64) digits[d]);
+    }
+  }
+  return fields;
+}
+
 JsonObject *
 da_methods_reservation_object (DaReservation *res)
 {
@@ -97,6 +120,7 @@ da_methods_reservation_object (DaReservation *res)
   json_object_set_string_member (obj, "alias", da_reservation_get_alias (res));
   json_object_set_string_member (obj, "type", da_address_type_get_name (type));
   json_object_set_string_member (obj, "address", address);
+  json_object_set_object_member (obj, "fields", fields_object (type, da_reservation_get_start (res)));
   json_object_set_int_member (obj, "count", count > G_MAXINT64 ? G_MAXINT64 : (gint64) count);
   if (count > 1) {
     g_autofree char *end = da_address_type_format_key (type, da_reservation_get_start (res) + (count - 1));

@@ -73,6 +73,7 @@ read_peer (DaConnection *connection, GError **error)
     n_groups = groups_len / sizeof (gid_t);
 #endif
   connection->may_mutate = cred.uid == 0
+                           || (cred.uid == geteuid () && da_config_owner_may_mutate (da_server_get_config (connection->server)))
                            || da_server_group_allows (connection->server, cred.gid, groups, n_groups);
   return TRUE;
 }

@@ -68,7 +68,8 @@ resolve_group (DaServer *server)
     server->have_group = TRUE;
     server->group_gid = found->gr_gid;
   } else {
-    g_info ("group %s does not exist: only root may change reservations", server->config->group);
+    g_info ("group %s does not exist: only root%s may change reservations", server->config->group,
+            da_config_owner_may_mutate (server->config) ? " and the daemon's own user" : "");
   }
 }
 

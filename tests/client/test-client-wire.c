@@ -469,6 +469,55 @@ START_TEST (test_malformed_result)
 }
 END_TEST
 
+/* fields: read in the order sent, hex text as numbers; none from an older
+ * daemon; a value that is not a number is a protocol error naming it */
+START_TEST (test_reservation_fields)
+{
+  static const Step steps[] = {
+    { 1, RESULT ("{\"alias\":\"m\",\"type\":\"mmio\",\"address\":\"0xfee00000\",\"fields\":{\"addr\":\"0xfee00000\"},"
+                 "\"count\":1,\"mode\":\"static\",\"state\":\"active\"}") },
+    { 1, RESULT ("{\"alias\":\"u\",\"type\":\"usb\",\"address\":\"0:1.2\",\"fields\":{\"bus\":0,\"port1\":1,"
+                 "\"port2\":2},\"count\":1,\"mode\":\"dynamic\",\"state\":\"active\"}") },
+    { 1, RESULT (RES_NET1) },
+    { 1, RESULT ("{\"alias\":\"x\",\"type\":\"pci\",\"address\":\"0000:00:04.0\",\"fields\":{\"slot\":\"four\"},"
+                 "\"count\":1,\"mode\":\"dynamic\",\"state\":\"active\"}") },
+    { 1, RESULT ("{\"alias\":\"x\",\"type\":\"pci\",\"address\":\"0000:00:04.0\",\"fields\":[4],"
+                 "\"count\":1,\"mode\":\"dynamic\",\"state\":\"active\"}") },
+    END_OF_SCRIPT
+  };
+  g_autoptr (FakeServer) server = fake_server_new (steps);
+  g_autoptr (DevaddrClient) client = devaddr_client_new_for_socket (server->path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DevaddrReservation) mmio = devaddr_client_lookup (client, "vm1", "m", NULL, &error);
+  g_autoptr (DevaddrReservation) usb = NULL, old = NULL, bad = NULL;
+  guint64 v = 0;
+
+  assert_no_error (error);
+  ck_assert (devaddr_reservation_get_field (mmio, "addr", &v));
+  ck_assert_uint_eq (v, 0xfee00000);
+  usb = devaddr_client_lookup (client, "vm1", "u", NULL, &error);
+  assert_no_error (error);
+  ck_assert_str_eq (devaddr_reservation_get_field_names (usb)[0], "bus");
+  ck_assert_str_eq (devaddr_reservation_get_field_names (usb)[1], "port1");
+  ck_assert_str_eq (devaddr_reservation_get_field_names (usb)[2], "port2");
+  ck_assert (devaddr_reservation_get_field_names (usb)[3] == NULL);
+  ck_assert (devaddr_reservation_get_field (usb, "port2", &v));
+  ck_assert_uint_eq (v, 2);
+  old = devaddr_client_lookup (client, "vm1", "net1", NULL, &error);
+  assert_no_error (error);
+  ck_assert (devaddr_reservation_get_field_names (old)[0] == NULL);
+  ck_assert (!devaddr_reservation_get_field (old, "slot", &v));
+  bad = devaddr_client_lookup (client, "vm1", "x", NULL, &error);
+  ck_assert (bad == NULL);
+  assert_error (error, DEVADDR_ERROR_PROTOCOL);
+  ck_assert_msg (strstr (error->message, "result.fields.slot") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  ck_assert (devaddr_client_lookup (client, "vm1", "x", NULL, &error) == NULL);
+  assert_error (error, DEVADDR_ERROR_PROTOCOL);
+  ck_assert_msg (strstr (error->message, "fields") != NULL, "%s", error->message);
+}
+END_TEST
+
 START_TEST (test_garbage_reply)
 {
   static const Step steps[] = {
@@ -702,6 +751,7 @@ main (void)
   tcase_add_test (tc, test_error_reasons);
   tcase_add_test (tc, test_error_replies);
   tcase_add_test (tc, test_malformed_result);
+  tcase_add_test (tc, test_reservation_fields);
   tcase_add_test (tc, test_garbage_reply);
   tcase_add_test (tc, test_unknown_id);
   tcase_add_test (tc, test_error_without_id);

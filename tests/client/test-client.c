@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -516,6 +517,89 @@ START_TEST (test_reserve_batch)
 }
 END_TEST
 
+static void
+assert_fields (DevaddrReservation *res, const char *const *names, const guint64 *values)
+{
+  const char *const *got = devaddr_reservation_get_field_names (res);
+  guint n = 0;
+
+  for (; names[n] != NULL; n++) {
+    guint64 value = G_MAXUINT64;
+
+    ck_assert_msg (got[n] != NULL && strcmp (got[n], names[n]) == 0, "%s: field %u is %s, expected %s",
+                   devaddr_reservation_get_alias (res), n, got[n] != NULL ? got[n] : "(none)", names[n]);
+    ck_assert_msg (devaddr_reservation_get_field (res, names[n], &value), "%s: no field %s",
+                   devaddr_reservation_get_alias (res), names[n]);
+    ck_assert_msg (value == values[n], "%s: %s is %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
+                   devaddr_reservation_get_alias (res), names[n], value, values[n]);
+  }
+  ck_assert_msg (got[n] == NULL, "%s: an extra field %s", devaddr_reservation_get_alias (res), got[n]);
+}
+
+/* the address by dimension, as numbers, for pci and drive addresses, from
+ * every call that returns a reservation; a dimension wider than 31 bits
+ * comes as hex text and reads the same */
+START_TEST (test_reservation_fields)
+{
+  static const char *const pci[] = { "domain", "bus", "slot", "function", NULL };
+  static const char *const drive[] = { "controller", "bus", "target", "unit", NULL };
+  static const char *const mmio[] = { "addr", NULL };
+  static const guint64 nic_at[] = { 0, 0, 0x1e, 5 };
+  static const guint64 dyn_at[] = { 0, 0, 3, 0 };
+  static const guint64 cd_at[] = { 0, 1, 0, 1 };
+  static const guint64 sata_at[] = { 0, 0, 0, 0 };
+  static const guint64 mem_at[] = { G_GUINT64_CONSTANT (0xfee00000000) };
+  g_autoptr (DevaddrReservation) nic = NULL, dyn = NULL, cd = NULL, sata = NULL, mem = NULL, found = NULL;
+  g_autoptr (DevaddrReservation) by_address = NULL, committed = NULL;
+  g_autoptr (DevaddrReserveRequest) request = devaddr_reserve_request_new ("drive-sata", "sata0-0-0");
+  g_autoptr (DevaddrVm) vm = NULL;
+  g_autoptr (GError) error = NULL;
+  guint64 untouched = 42;
+
+  create_vm ("vm1", "pc");
+  create_vm ("vm2", "q35");
+  nic = reserve ("vm1", "pci", "net0", "0000:00:1e.5");
+  assert_fields (nic, pci, nic_at);
+  ck_assert (!devaddr_reservation_get_field (nic, "port", &untouched));
+  ck_assert_uint_eq (untouched, 42);
+  ck_assert (devaddr_reservation_get_field (nic, "slot", NULL));
+  dyn = reserve ("vm1", "pci", "net1", NULL);
+  assert_fields (dyn, pci, dyn_at);
+  cd = reserve ("vm1", "drive-ide", "ide0-1-1", "0:1:0:1");
+  assert_fields (cd, drive, cd_at);
+  devaddr_reserve_request_set_hold (request, 60);
+  sata = devaddr_client_reserve (client, "vm2", request, NULL, &error);
+  assert_no_error (error);
+  assert_fields (sata, drive, sata_at);
+  committed = devaddr_client_commit (client, "vm2", "sata0-0-0", NULL, &error);
+  assert_no_error (error);
+  assert_fields (committed, drive, sata_at);
+  mem = reserve ("vm1", "mmio", "ivshmem0", "0xfee00000000");
+  assert_fields (mem, mmio, mem_at);
+
+  found = devaddr_client_lookup (client, "vm1", "ide0-1-1", NULL, &error);
+  assert_no_error (error);
+  assert_fields (found, drive, cd_at);
+  by_address = devaddr_client_lookup_address (client, "vm1", "pci", "0000:00:1e.5", NULL, &error);
+  assert_no_error (error);
+  assert_fields (by_address, pci, nic_at);
+  /* vm.get: every reservation, the template's too, agrees with its text */
+  vm = devaddr_client_get_vm (client, "vm1", NULL, &error);
+  assert_no_error (error);
+  for (guint i = 0; i < devaddr_vm_get_reservations (vm)->len; i++) {
+    DevaddrReservation *res = g_ptr_array_index (devaddr_vm_get_reservations (vm), i);
+    guint64 v[4];
+
+    if (strcmp (devaddr_reservation_get_address_type (res), "pci") != 0)
+      continue;
+    ck_assert_int_eq (sscanf (devaddr_reservation_get_address (res), "%4" G_GINT64_MODIFIER "x:%2" G_GINT64_MODIFIER
+                              "x:%2" G_GINT64_MODIFIER "x.%1" G_GINT64_MODIFIER "x", &v[0], &v[1], &v[2], &v[3]),
+                      4);
+    assert_fields (res, pci, v);
+  }
+}
+END_TEST
+
 START_TEST (test_host_scope)
 {
   g_autoptr (GError) error = NULL;
@@ -684,10 +768,11 @@ START_TEST (test_permission_denied)
     /* root may always change reservations */
     return;
   }
-  /* a group that does not exist: nobody but root may change anything */
+  /* a group that does not exist, and not even the daemon's own user:
+   * nobody but root may change anything */
   teardown ();
   daemon_ = da_test_daemon_new (NULL);
-  da_test_daemon_set_config (daemon_, "[daemon]\ngroup=devaddr-test-no-such-group\n");
+  da_test_daemon_set_config (daemon_, "[daemon]\ngroup=devaddr-test-no-such-group\nowner-may-mutate=false\n");
   if (!da_test_daemon_start (daemon_, &error))
     ck_abort_msg ("devaddrd did not start: %s", error->message);
   client = devaddr_client_new_for_socket (daemon_->socket_path);
@@ -1225,6 +1310,7 @@ main (void)
   tcase_add_test (tc, test_reserve_async);
   tcase_add_test (tc, test_reserve_constraint);
   tcase_add_test (tc, test_reserve_batch);
+  tcase_add_test (tc, test_reservation_fields);
   tcase_add_test (tc, test_host_scope);
   tcase_add_test (tc, test_pool_stats);
   tcase_add_test (tc, test_errors);

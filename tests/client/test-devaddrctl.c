@@ -219,10 +219,11 @@ START_TEST (test_permission_denied)
 
   if (geteuid () == 0)
     return; /* root may do anything */
-  /* nobody outside a group that does not exist may change anything */
+  /* nobody outside a group that does not exist may change anything, not
+   * even the daemon's own user */
   teardown ();
   daemon_ = da_test_daemon_new (NULL);
-  da_test_daemon_set_config (daemon_, "[daemon]\ngroup=devaddr-test-no-such-group\n");
+  da_test_daemon_set_config (daemon_, "[daemon]\ngroup=devaddr-test-no-such-group\nowner-may-mutate=false\n");
   if (!da_test_daemon_start (daemon_, &error))
     ck_abort_msg ("devaddrd did not start: %s", error->message);
   create = RUN ("vm", "create", "vm1");
@@ -358,6 +359,243 @@ START_TEST (test_human)
   host = RUN ("reserve", "--host", "vsock-cid", "vm1-vsock");
   assert_status (host, 0);
   ck_assert (strstr (host->out, "vm1-vsock") != NULL);
+}
+END_TEST
+
+/* devaddrctl(1) documents the exit codes --help lists, 0 to 8, no more
+ * and no fewer */
+START_TEST (test_exit_codes_documented)
+{
+  g_autoptr (Run) help = RUN ("--help");
+  g_autofree char *page_path = srcdir_file ("man/devaddrctl.1.scd");
+  g_autofree char *page = NULL;
+  g_auto (GStrv) help_lines = NULL;
+  g_auto (GStrv) page_lines = NULL;
+  g_autoptr (GString) in_help = g_string_new (NULL);
+  g_autoptr (GString) in_page = g_string_new (NULL);
+  gboolean inside = FALSE;
+
+  assert_status (help, 0);
+  help_lines = g_strsplit (help->out, "\n", -1);
+  for (guint i = 0; help_lines[i] != NULL; i++) {
+    if (strcmp (help_lines[i], "Exit status:") == 0)
+      inside = TRUE;
+    else if (inside && g_str_has_prefix (help_lines[i], "  ") && g_ascii_isdigit (help_lines[i][2]))
+      g_string_append_printf (in_help, "%c", help_lines[i][2]);
+    else if (inside)
+      break;
+  }
+  ck_assert (g_file_get_contents (page_path, &page, NULL, NULL));
+  page_lines = g_strsplit (page, "\n", -1);
+  inside = FALSE;
+  for (guint i = 0; page_lines[i] != NULL; i++) {
+    if (g_str_has_prefix (page_lines[i], "# "))
+      inside = strcmp (page_lines[i], "# EXIT STATUS") == 0;
+    else if (inside && g_str_has_prefix (page_lines[i], "*") && g_ascii_isdigit (page_lines[i][1])
+             && page_lines[i][2] == '*')
+      g_string_append_printf (in_page, "%c", page_lines[i][1]);
+  }
+  ck_assert_str_eq (in_help->str, "012345678");
+  ck_assert_str_eq (in_page->str, in_help->str);
+}
+END_TEST
+
+START_TEST (test_vm_without_verb)
+{
+  g_autoptr (Run) alone = RUN ("vm");
+  g_autoptr (Run) with_option = RUN ("vm", "--json");
+  g_autoptr (Run) unknown = RUN ("vm", "frobnicate");
+
+  assert_status (alone, 1);
+  ck_assert_str_eq (alone->err, "devaddrctl: vm needs a verb: create, delete, list or show; see devaddrctl --help\n");
+  assert_status (with_option, 1);
+  ck_assert (strstr (with_option->err, "vm needs a verb") != NULL);
+  assert_status (unknown, 1);
+  ck_assert_str_eq (unknown->err, "devaddrctl: unknown command \"vm frobnicate\": vm takes create, delete, list or "
+                                  "show; see devaddrctl --help\n");
+}
+END_TEST
+
+/* the number of reservations vm list gives the VM */
+static gint64
+n_reservations (const char *vm)
+{
+  g_autoptr (Run) list = RUN ("--json", "vm", "list");
+  g_autoptr (JsonNode) node = NULL;
+  JsonArray *array;
+
+  assert_status (list, 0);
+  node = parse (list->out);
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++) {
+    JsonObject *obj = json_array_get_object_element (array, i);
+
+    if (strcmp (json_object_get_string_member (obj, "vm"), vm) == 0)
+      return json_object_get_int_member (obj, "reservations");
+  }
+  return -1;
+}
+
+START_TEST (test_vm_delete)
+{
+  g_autoptr (Run) deleted = NULL, gone = NULL, again = NULL, usage = NULL, read_only = NULL, json = NULL;
+  g_autoptr (Run) list = NULL, reuse = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *expected = NULL;
+  gint64 n;
+
+  ok (RUN ("vm", "create", "vm1"));
+  ok (RUN ("vm", "create", "vm2", "-t", "q35"));
+  ok (RUN ("reserve", "vm1", "pci", "net0"));
+  ok (RUN ("reserve", "vm1", "drive-ide", "ide0-0-0", "--hold", "60"));
+  n = n_reservations ("vm1");
+  ck_assert_int_gt (n, 2);
+
+  usage = RUN ("vm", "delete");
+  assert_status (usage, 1);
+  ck_assert (strstr (usage->err, "usage: devaddrctl vm delete VM") != NULL);
+  read_only = RUN ("--socket", daemon_->ro_socket_path, "vm", "delete", "vm1");
+  assert_status (read_only, 5);
+  ck_assert_int_eq (n_reservations ("vm1"), n);
+
+  /* every reservation goes with it, the template's too */
+  deleted = RUN ("vm", "delete", "vm1");
+  assert_status (deleted, 0);
+  expected = g_strdup_printf ("vm1: deleted, %" G_GINT64_FORMAT " reservations released\n", n);
+  ck_assert_str_eq (deleted->out, expected);
+  gone = RUN ("vm", "show", "vm1");
+  assert_status (gone, 2);
+  ck_assert_str_eq (gone->err, "devaddrctl: no vm vm1\n");
+  list = RUN ("vm", "list");
+  assert_status (list, 0);
+  ck_assert_str_eq (list->out, "VM   TEMPLATE  RESERVATIONS\nvm2  q35       4\n");
+  again = RUN ("vm", "delete", "vm1");
+  assert_status (again, 2);
+  /* the name is free again, with nothing left of the old VM */
+  reuse = RUN ("vm", "create", "vm1");
+  assert_status (reuse, 0);
+  ck_assert_int_eq (n_reservations ("vm1"), n - 2);
+
+  json = RUN ("--json", "vm", "delete", "vm2");
+  assert_status (json, 0);
+  node = parse (json->out);
+  ck_assert_int_eq (json_object_get_int_member (object_of (node), "released"), 4);
+}
+END_TEST
+
+/* the tables of the queries, as a person reads them */
+START_TEST (test_human_queries)
+{
+  g_autoptr (Run) status = NULL, types = NULL, templates = NULL, stats = NULL, pci = NULL, empty = NULL;
+  g_autoptr (Run) by_alias = NULL, by_address = NULL, missing = NULL, host = NULL;
+  g_autofree char *socket_line = g_strdup_printf ("\nsocket        %s\n", daemon_->socket_path);
+  g_autofree char *state_line = g_strdup_printf ("\nstate         %s\n", daemon_->state_dir);
+  g_autofree char *head = g_strdup_printf ("devaddrd %s, protocol %d\n", PACKAGE_VERSION, DA_PROTOCOL_VERSION);
+
+  ok (RUN ("vm", "create", "vm1"));
+  ok (RUN ("vm", "create", "idle"));
+  ok (RUN ("reserve", "vm1", "pci", "net0"));
+  ok (RUN ("reserve", "vm1", "drive-ide", "ide0-0-0", "--hold", "60"));
+
+  status = RUN ("status");
+  assert_status (status, 0);
+  ck_assert_msg (g_str_has_prefix (status->out, head), "%s", status->out);
+  ck_assert_msg (strstr (status->out, socket_line) != NULL, "%s", status->out);
+  ck_assert_msg (strstr (status->out, "\nvms           2\n") != NULL, "%s", status->out);
+  ck_assert_msg (strstr (status->out, "\nreservations  14\n") != NULL, "%s", status->out);
+  ck_assert_msg (strstr (status->out, state_line) != NULL, "%s", status->out);
+  ck_assert_msg (g_str_has_suffix (status->out, "\nstore         ok\n"), "%s", status->out);
+
+  types = RUN ("types");
+  assert_status (types, 0);
+  ck_assert_msg (g_str_has_prefix (types->out, "NAME           DIMENSIONS                   EXAMPLE            DESCRIPTION\n"),
+                 "%s", types->out);
+  ck_assert_msg (strstr (types->out, "\npci            domain,bus,slot,function     0000:00:00.0       PCI address: "
+                                     "domain, bus, slot and function\n") != NULL, "%s", types->out);
+  ck_assert_msg (strstr (types->out, "\nmac            o0,o1,o2,o3,o4,o5            52:54:00:00:00:00  ") != NULL,
+                 "%s", types->out);
+
+  templates = RUN ("templates");
+  assert_status (templates, 0);
+  ck_assert_msg (g_str_has_prefix (templates->out, "NAME    MACHINES                      DESCRIPTION\nganeti  -   "),
+                 "%s", templates->out);
+  ck_assert_msg (strstr (templates->out, "\nq35     q35,pc-q35-*                  Q35 with ICH9") != NULL, "%s",
+                 templates->out);
+
+  /* the pools in use, then one pool in detail */
+  stats = RUN ("stats", "vm1");
+  assert_status (stats, 0);
+  ck_assert_str_eq (stats->out, "TYPE       USED  FREE  CAPACITY  LARGEST FREE RUN\n"
+                                "drive-fdc  0     2     2         2\n"
+                                "drive-ide  1     3     4         2\n"
+                                "pci        7     249   256       231\n");
+  pci = RUN ("stats", "vm1", "pci");
+  assert_status (pci, 0);
+  ck_assert_msg (g_str_has_prefix (pci->out, "pci in vm1: 7 used, 249 free of 256, largest free run 231\n\n"
+                                             "PART  NAME            USED  FREE  CAPACITY\n"),
+                 "%s", pci->out);
+  ck_assert_msg (g_str_has_suffix (pci->out, "\nbus   domain=0,bus=0  7     249   256\n"), "%s", pci->out);
+  empty = RUN ("stats", "--host");
+  assert_status (empty, 0);
+  ck_assert_str_eq (empty->out, "the host scope has no addresses in use\n");
+
+  by_alias = RUN ("lookup", "vm1", "ide0-0-0");
+  assert_status (by_alias, 0);
+  ck_assert_msg (g_str_has_prefix (by_alias->out, "ALIAS     TYPE       ADDRESS  STATE  MODE     NOTE\n"
+                                                  "ide0-0-0  drive-ide  0:0:0:0  held   dynamic  expires "),
+                 "%s", by_alias->out);
+  by_address = RUN ("lookup", "vm1", "pci", "0000:00:01.1");
+  assert_status (by_address, 0);
+  ck_assert_str_eq (by_address->out, "ALIAS      TYPE  ADDRESS       STATE   MODE    NOTE\n"
+                                     "piix3-ide  pci   0000:00:01.1  active  static  template\n");
+  missing = RUN ("lookup", "vm1", "pci", "0000:00:1f.0");
+  assert_status (missing, 2);
+  ok (RUN ("reserve", "--host", "mac", "vm1-net0", "52:54:00:00:00:07"));
+  host = RUN ("lookup", "--host", "vm1-net0");
+  assert_status (host, 0);
+  ck_assert_str_eq (host->out, "ALIAS     TYPE  ADDRESS            STATE   MODE    NOTE\n"
+                               "vm1-net0  mac   52:54:00:00:00:07  active  static\n");
+}
+END_TEST
+
+START_TEST (test_commit)
+{
+  g_autoptr (Run) committed = NULL, again = NULL, missing = NULL, usage = NULL, host = NULL, read_only = NULL;
+  g_autoptr (Run) held = NULL, show = NULL;
+
+  ok (RUN ("vm", "create", "vm1"));
+  held = RUN ("reserve", "vm1", "pci", "net1", "--hold", "120");
+  assert_status (held, 0);
+  ck_assert_msg (strstr (held->out, "  held   dynamic  expires ") != NULL, "%s", held->out);
+  read_only = RUN ("--socket", daemon_->ro_socket_path, "commit", "vm1", "net1");
+  assert_status (read_only, 5);
+
+  /* held becomes active, and stays so */
+  committed = RUN ("commit", "vm1", "net1");
+  assert_status (committed, 0);
+  ck_assert_str_eq (committed->out, "ALIAS  TYPE  ADDRESS       STATE   MODE     NOTE\n"
+                                    "net1   pci   0000:00:03.0  active  dynamic\n");
+  show = RUN ("vm", "show", "vm1");
+  assert_status (show, 0);
+  ck_assert_msg (strstr (show->out, "\nnet1           pci   0000:00:03.0  active  dynamic\n") != NULL, "%s",
+                 show->out);
+  /* committing an active one again is a harmless retry */
+  again = RUN ("commit", "vm1", "net1");
+  assert_status (again, 0);
+  ck_assert_str_eq (again->out, committed->out);
+
+  missing = RUN ("commit", "vm1", "nope");
+  assert_status (missing, 2);
+  ck_assert_str_eq (missing->err, "devaddrctl: vm vm1 has no reservation nope\n");
+  usage = RUN ("commit", "vm1");
+  assert_status (usage, 1);
+  ck_assert (strstr (usage->err, "usage: devaddrctl commit {VM|--host} ALIAS") != NULL);
+
+  ok (RUN ("reserve", "--host", "vsock-cid", "vm1", "--hold", "60"));
+  host = RUN ("commit", "--host", "vm1");
+  assert_status (host, 0);
+  ck_assert_str_eq (host->out, "ALIAS  TYPE       ADDRESS  STATE   MODE     NOTE\n"
+                               "vm1    vsock-cid  3        active  dynamic\n");
 }
 END_TEST
 
@@ -533,13 +771,25 @@ check_expected (const char *name, const char *output)
   ck_assert_msg (strcmp (expected, output) == 0, "%s differs; devaddrctl printed:\n%s", name, output);
 }
 
+/* columns on a terminal: East Asian wide characters take two */
+static guint
+columns (const char *line)
+{
+  guint n = 0;
+
+  for (const char *p = line; *p != '\0'; p = g_utf8_next_char (p))
+    n += g_unichar_iszerowidth (g_utf8_get_char (p)) ? 0 : g_unichar_iswide (g_utf8_get_char (p)) ? 2 : 1;
+  return n;
+}
+
 static void
 check_width (const char *output)
 {
   g_auto (GStrv) lines = g_strsplit (output, "\n", -1);
 
+  ck_assert_msg (g_utf8_validate (output, -1, NULL), "not UTF-8: %s", output);
   for (guint i = 0; lines[i] != NULL; i++) {
-    ck_assert_msg (g_utf8_strlen (lines[i], -1) <= 80, "line %u is wider than 80 columns: %s", i + 1, lines[i]);
+    ck_assert_msg (columns (lines[i]) <= 80, "line %u is wider than 80 columns: %s", i + 1, lines[i]);
     ck_assert_msg (!g_str_has_suffix (lines[i], " "), "line %u ends in a blank: \"%s\"", i + 1, lines[i]);
     ck_assert_msg (strchr (lines[i], '\033') == NULL, "line %u has an escape sequence: %s", i + 1, lines[i]);
   }
@@ -602,6 +852,36 @@ START_TEST (test_map_ganeti)
   assert_status (map, 0);
   check_width (map->out);
   check_expected ("map-ganeti.txt", map->out);
+}
+END_TEST
+
+/* names at the limit of 128 bytes are cut with "...", whole characters
+ * only, so that every line still fits 80 columns */
+START_TEST (test_map_long_names)
+{
+  g_autofree char *vm = g_strnfill (128, 'v');
+  g_autofree char *nic = g_strnfill (128, 'n');
+  g_autofree char *disk = g_strnfill (128, 'd');
+  g_autoptr (GString) accents = g_string_new (NULL);
+  g_autoptr (GString) wide = g_string_new (NULL);
+  g_autoptr (Run) map = NULL;
+
+  for (guint i = 0; i < 64; i++)
+    g_string_append (accents, "\u00e9"); /* 2 bytes, 1 column */
+  for (guint i = 0; i < 42; i++)
+    g_string_append (wide, "\u6f22"); /* 3 bytes, 2 columns */
+  ok (RUN ("vm", "create", vm, "--template", "pc"));
+  ok (RUN ("reserve", vm, "pci", nic));
+  ok (RUN ("reserve", vm, "pci", accents->str, "--hold", "600"));
+  ok (RUN ("reserve", vm, "pci", wide->str, "0000:00:05.0"));
+  ok (RUN ("release", vm, wide->str, "--begin"));
+  ok (RUN ("reserve", vm, "pci", "short"));
+  ok (RUN ("reserve", vm, "drive-ide", disk));
+  map = RUN ("map", vm);
+  assert_status (map, 0);
+  check_width (map->out);
+  ck_assert_msg (strstr (map->out, nic) == NULL && strstr (map->out, disk) == NULL, "%s", map->out);
+  check_expected ("map-long.txt", map->out);
 }
 END_TEST
 
@@ -855,12 +1135,18 @@ main (void)
   tcase_add_test (tc, test_permission_denied);
   tcase_add_test (tc, test_json);
   tcase_add_test (tc, test_human);
+  tcase_add_test (tc, test_exit_codes_documented);
+  tcase_add_test (tc, test_vm_without_verb);
+  tcase_add_test (tc, test_vm_delete);
+  tcase_add_test (tc, test_human_queries);
+  tcase_add_test (tc, test_commit);
   tcase_add_test (tc, test_reserve_xml);
   tcase_add_test (tc, test_assign_create);
   tcase_add_test (tc, test_import);
   tcase_add_test (tc, test_map_pc);
   tcase_add_test (tc, test_map_q35);
   tcase_add_test (tc, test_map_ganeti);
+  tcase_add_test (tc, test_map_long_names);
   tcase_add_test (tc, test_color);
   tcase_add_test (tc, test_watch);
   tcase_add_test (tc, test_watch_daemon_gone);

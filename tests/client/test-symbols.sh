@@ -2,7 +2,8 @@
 # The ABI of libdevaddr: the dynamic symbols the built library exports are
 # exactly those listed in client/libdevaddr.map (no extra, none missing),
 # every one of them is declared in an installed header, every public
-# function declared there is in the map, and each has a gtk-doc comment.
+# function declared there is in the map, and each has a gtk-doc comment,
+# as has every macro, type and enum value of the installed headers.
 set -u
 srcdir=${DA_SRCDIR:-.}
 builddir=${DA_BUILDDIR:-.}
@@ -56,6 +57,50 @@ done < "$tmp/map"
 if [ "$undocumented" -eq 0 ]; then
   echo "ok: every exported symbol is documented"
 else
+  status=1
+fi
+
+# every public name of the installed headers has a gtk-doc block of its
+# own: macros, types (structs, enums, the GObject), enum values, functions
+headers=$(ls "$srcdir"/client/devaddr/*.h)
+# shellcheck disable=SC2086
+{
+  # macros, but not the umbrella header's inclusion marker
+  sed -n 's/^#define \([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' $headers | grep -v '^__' | sort -u > "$tmp/macros"
+  # "typedef struct _X X;", "} X;" closing a typedef, G_DECLARE_*_TYPE (X, ...)
+  {
+    sed -n 's/^typedef [^;]*[ *]\([A-Za-z_][A-Za-z0-9_]*\);$/\1/p' $headers
+    sed -n 's/^} \([A-Za-z_][A-Za-z0-9_]*\);$/\1/p' $headers
+    sed -n 's/^G_DECLARE_[A-Z_]*TYPE (\([A-Za-z_][A-Za-z0-9_]*\),.*/\1/p' $headers
+  } | sort -u > "$tmp/types"
+  # the values of each typedef enum, up to a /*< private >*/ marker
+  awk '/^typedef enum/ { inside = 1; public = 1; next }
+       inside && /<[ ]*private[ ]*>/ { public = 0; next }
+       inside && /^}/ { inside = 0; next }
+       inside && public && match($0, /^[ \t]+[A-Za-z_][A-Za-z0-9_]*/) {
+         v = substr($0, RSTART, RLENGTH); gsub(/[ \t]/, "", v); print v
+       }' $headers | sort -u > "$tmp/values"
+}
+missing=0
+for kind in macros types declared; do
+  while read -r name; do
+    if ! grep -q "^ \* $name:" "$srcdir"/client/*.c $headers; then
+      echo "FAIL: $name ($kind) has no gtk-doc comment"
+      missing=$((missing + 1))
+    fi
+  done < "$tmp/$kind"
+done
+while read -r value; do
+  if ! grep -q "^ \* @$value:" $headers; then
+    echo "FAIL: enum value $value is not described in its type's gtk-doc comment"
+    missing=$((missing + 1))
+  fi
+done < "$tmp/values"
+if [ "$missing" -eq 0 ] && [ -s "$tmp/macros" ] && [ -s "$tmp/types" ] && [ -s "$tmp/values" ]; then
+  echo "ok: every public name of the headers is documented ($(wc -l < "$tmp/macros") macros," \
+    "$(wc -l < "$tmp/types") types, $(wc -l < "$tmp/values") enum values, $(wc -l < "$tmp/declared") functions)"
+else
+  [ "$missing" -gt 0 ] || echo "FAIL: found no macros, types or enum values in the headers"
   status=1
 fi
 

@@ -57,8 +57,20 @@ da_test_daemon_new (const char *const *extra_args)
 void
 da_test_daemon_set_config (DaTestDaemon *daemon, const char *text)
 {
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  struct group *grp = getgrgid (getegid ());
+
   g_free (daemon->config_text);
-  daemon->config_text = g_strdup (text);
+  /* the caller's group stays unless the text names one (or does not
+   * parse, which is the test's point then): without it, an unprivileged
+   * caller could not change reservations */
+  if (!g_key_file_load_from_data (file, text, -1, G_KEY_FILE_NONE, NULL)
+      || g_key_file_has_key (file, "daemon", "group", NULL))
+    daemon->config_text = g_strdup (text);
+  else
+    daemon->config_text = g_strdup_printf ("%s%s[daemon]\ngroup=%s\n", text,
+                                           *text != '\0' && !g_str_has_suffix (text, "\n") ? "\n" : "",
+                                           grp != NULL ? grp->gr_name : "devaddr");
 }
 
 char *

@@ -35,7 +35,8 @@ typedef struct {
 DaTestDaemon *da_test_daemon_new (const char *const *extra_args);
 /* the devaddrd.conf the daemon starts with; by default it names the
  * caller's primary group as [daemon] group, so that tests may change
- * reservations without being root */
+ * reservations without being root, and text that names no group of its
+ * own keeps that group */
 void da_test_daemon_set_config (DaTestDaemon *daemon, const char *text);
 gboolean da_test_daemon_start (DaTestDaemon *daemon, GError **error);
 /* the two halves of da_test_daemon_start(): run the daemon, and wait until

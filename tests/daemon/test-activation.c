@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <check.h>
+#include <grp.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "protocol/da-json.h"
 #include "tests/common/da-test-daemon.h"
@@ -87,7 +89,13 @@ START_TEST (test_activation_and_idle_exit)
 
   if (activate == NULL)
     return;
-  g_file_set_contents (conf, "", -1, NULL);
+  /* the caller's group may change reservations, as with da_test_daemon_new () */
+  {
+    struct group *grp = getgrgid (getegid ());
+    g_autofree char *text = g_strdup_printf ("[daemon]\ngroup=%s\n", grp != NULL ? grp->gr_name : "devaddr");
+
+    g_file_set_contents (conf, text, -1, NULL);
+  }
   process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, "systemd-socket-activate",
                               "-l", rw, "-l", ro, "--fdname=devaddrd:devaddrd-ro",
                               da_test_daemon_binary (), "--local", dir, "--config", conf, "--timeout", "1", NULL);
