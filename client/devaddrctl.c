@@ -947,8 +947,10 @@ pool_in_use (DevaddrPoolStats *stats)
 {
   DevaddrCounts counts;
 
+  /* a pool the scope does not have yet reports the template's buses too */
   devaddr_pool_stats_get_counts (stats, &counts);
-  return counts.used > 0 || devaddr_pool_stats_get_n_buses (stats) > 0;
+  return devaddr_pool_stats_get_exists (stats)
+         && (counts.used > 0 || devaddr_pool_stats_get_n_buses (stats) > 0);
 }
 
 static void
@@ -1033,8 +1035,9 @@ cmd_stats (Ctl *ctl, int argc, char **argv)
       JsonObject *obj = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
       JsonArray *buses = obj != NULL && json_object_has_member (obj, "buses") ? json_object_get_array_member (obj, "buses") : NULL;
 
-      if (obj != NULL && (json_object_get_int_member_with_default (obj, "used", 0) > 0
-                          || (buses != NULL && json_array_get_length (buses) > 0)))
+      if (obj != NULL && json_object_get_boolean_member_with_default (obj, "exists", TRUE)
+          && (json_object_get_int_member_with_default (obj, "used", 0) > 0
+              || (buses != NULL && json_array_get_length (buses) > 0)))
         json_array_add_element (array, json_node_ref (node));
     }
     da_output_json (root);

@@ -149,6 +149,12 @@ typedef enum {
  * The #GType of #DevaddrChangeEvent, an enumeration.
  */
 #define DEVADDR_TYPE_CHANGE_EVENT (devaddr_change_event_get_type ())
+
+/**
+ * DEVADDR_TYPE_IMPORT_FLAGS:
+ *
+ * The #GType of #DevaddrImportFlags, a set of flags.
+ */
 #define DEVADDR_TYPE_IMPORT_FLAGS (devaddr_import_flags_get_type ())
 
 GType devaddr_mode_get_type (void);
