@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* slow and abusive clients against a real devaddrd: clients that never
+ * read their replies, that send a byte at a time, a thousand idle
+ * connections, connections over the limits, connections that go away in
+ * the middle of a request.  While each abuser runs, a well-behaved victim
+ * (a thread of its own) keeps asking, reads and durable writes; every one
+ * of its requests must be answered within VICTIM_BOUND_MS, and the
+ * daemon's memory must stay within what its configured limits allow */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "protocol/da-json.h"
+#include "tests/common/da-test-daemon.h"
+
+/*
+ * The victim's bound.  Its requests cost the daemon microseconds, a
+ * durable write one fdatasync of a few milliseconds (plus the group
+ * commit's wait of 4 ms); under AddressSanitizer on two loaded cores a
+ * request still takes tens of milliseconds at worst.  A daemon that blocks
+ * on one client (a blocking write to a peer that does not read, a read
+ * waiting for the rest of a frame, a loop on accept) stalls the victim for
+ * the whole abuse, seconds, which crosses it.
+ */
+#define VICTIM_BOUND_MS 1000
+/* the victim's pace: the stream, not a wait for something */
+#define VICTIM_INTERVAL_MS 5
+/* a reply that has not come in this long is a failure, not a slow one */
+#define REPLY_TIMEOUT_MS 20000
+
+/* the limits of the daemons started here, small so that the memory bound
+ * they imply is tight */
+#define FRAME_BYTES (256 * 1024)
+#define OUTPUT_BYTES (1024 * 1024)
+/* what the daemon reads at a time (READ_CHUNK of da-connection.c) */
+#define READ_CHUNK (64 * 1024)
+/* the most one connection may hold: an unfinished frame and the chunk
+ * after it, and its unread output up to where it is dropped */
+#define PER_CONNECTION_BYTES (FRAME_BYTES + READ_CHUNK + 2 * OUTPUT_BYTES)
+/* besides: the working memory of the one request being answered (the
+ * JSON tree of a reply is about 15 times its text; the largest reply here
+ * is a vm.get of 100 kB), the victim's, and allocator slack */
+#define SLACK_BYTES (16 * 1024 * 1024)
+
+/* under AddressSanitizer the daemon's memory is mostly the sanitizer's
+ * (shadow, redzones, a quarantine of freed blocks of up to 256 MB): there
+ * the bounds are reported, and checked in the normal build */
+#if defined(__SANITIZE_ADDRESS__)
+#define MEMORY_BOUNDS_CHECKED FALSE
+#else
+#define MEMORY_BOUNDS_CHECKED TRUE
+#endif
+
+/* an idle connection holds no frame and no output: its objects only; a
+ * buffer kept per connection (one read chunk) would cross this */
+#define IDLE_CONNECTION_BYTES (32 * 1024)
+
+#define ABUSER_USER "da-test-abuser"
+
+/* ------------------------------------------------------------------ */
+/* the daemon */
+
+static DaTestDaemon *
+start_daemon (const char *more_limits)
+{
+  g_autoptr (GError) error = NULL;
+  DaTestDaemon *devaddrd = da_test_daemon_new (NULL);
+  struct group *grp = getgrgid (getegid ());
+  g_autofree char *config = g_strdup_printf ("[daemon]\ngroup=%s\n[limits]\nframe-bytes=%d\noutput-bytes=%d\n%s",
+                                             grp != NULL ? grp->gr_name : "root", FRAME_BYTES, OUTPUT_BYTES,
+                                             more_limits != NULL ? more_limits : "");
+
+  da_test_daemon_set_config (devaddrd, config);
+  ck_assert_msg (da_test_daemon_start (devaddrd, &error), "%s", error ? error->message : "");
+  return devaddrd;
+}
+
+/* the daemon exits cleanly (and, under the sanitizers, leak-free) */
+static void
+stop_daemon (DaTestDaemon *devaddrd)
+{
+  int status = da_test_daemon_stop (devaddrd);
+
+  if (status != 0) {
+    g_autofree char *log = da_test_daemon_log (devaddrd);
+
+    ck_abort_msg ("devaddrd exited with %d:\n%s", status, log);
+  }
+  da_test_daemon_free (devaddrd);
+}
+
+static pid_t
+daemon_pid (DaTestDaemon *devaddrd)
+{
+  return (pid_t) atoi (g_subprocess_get_identifier (devaddrd->process));
+}
+
+static DaTestClient *
+connect_to (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  DaTestClient *client = da_test_client_connect (path, &error);
+
+  ck_assert_msg (client != NULL, "connect: %s", error ? error->message : "");
+  return client;
+}
+
+static gint64
+info_int (DaTestClient *client, const char *member)
+{
+  g_autoptr (JsonNode) info = da_test_client_call_ok (client, "server.info", NULL);
+
+  return json_object_get_int_member (json_node_get_object (info), member);
+}
+
+/* connections the daemon counts, once it has noticed every close: ask
+ * until it says n (each question is a round trip through its main loop) */
+static void
+await_connections (DaTestClient *client, gint64 n)
+{
+  gint64 deadline = g_get_monotonic_time () + REPLY_TIMEOUT_MS * 1000;
+  gint64 now;
+
+  while ((now = info_int (client, "connections")) != n)
+    ck_assert_msg (g_get_monotonic_time () < deadline, "the daemon still counts %" G_GINT64_FORMAT
+                   " connections, not %" G_GINT64_FORMAT, now, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* the daemon's memory, from /proc/PID/status */
+
+static gint64
+status_bytes (pid_t pid, const char *key)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *text = NULL;
+  g_autofree char *prefix = g_strdup_printf ("\n%s:", key);
+  const char *line;
+
+  ck_assert (g_file_get_contents (path, &text, NULL, NULL));
+  line = strstr (text, prefix);
+  ck_assert_msg (line != NULL, "no %s in %s", key, path);
+  return g_ascii_strtoll (line + strlen (prefix), NULL, 10) * 1024;
+}
+
+typedef struct {
+  pid_t pid;
+  gint64 base;          /* VmRSS when the abuse began */
+  gboolean peak_reset;  /* VmHWM counts from then, not from the start */
+} Memory;
+
+static void
+memory_begin (Memory *memory, pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/clear_refs", (int) pid);
+
+  memory->pid = pid;
+  /* "5" resets the peak RSS (Linux 4.0) */
+  memory->peak_reset = g_file_set_contents (path, "5", 1, NULL);
+  memory->base = status_bytes (pid, "VmRSS");
+}
+
+/* the peak since memory_begin() (or the current RSS where the peak
+ * cannot be reset) grew by at most allowed bytes */
+static void
+memory_check (Memory *memory, const char *what, gint64 allowed)
+{
+  gint64 rss = status_bytes (memory->pid, "VmRSS");
+  gint64 hwm = memory->peak_reset ? status_bytes (memory->pid, "VmHWM") : rss;
+
+  g_print ("%s: daemon VmRSS %" G_GINT64_FORMAT " kB before, %" G_GINT64_FORMAT " kB now, peak %" G_GINT64_FORMAT
+           " kB (+%" G_GINT64_FORMAT " kB, allowed +%" G_GINT64_FORMAT " kB)\n",
+           what, memory->base / 1024, rss / 1024, hwm / 1024, (hwm - memory->base) / 1024, allowed / 1024);
+  ck_assert_msg (!MEMORY_BOUNDS_CHECKED || hwm - memory->base <= allowed, "%s: the daemon grew by %" G_GINT64_FORMAT
+                 " kB, more than %" G_GINT64_FORMAT " kB", what, (hwm - memory->base) / 1024, allowed / 1024);
+}
+
+/* ------------------------------------------------------------------ */
+/* the victim: a well-behaved client with a steady stream of requests */
+
+typedef struct {
+  char *socket_path;
+  GThread *thread;
+  int wake[2];           /* closing wake[1] stops it */
+  GMutex lock;
+  GCond progress;
+  GArray *latencies;     /* gint64 µs, one per answered request */
+  char *failure;
+  gboolean finished;
+} Victim;
+
+static void victim_fail (Victim *victim, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+victim_fail (Victim *victim, const char *format, ...)
+{
+  va_list args;
+
+  g_mutex_lock (&victim->lock);
+  if (victim->failure == NULL) {
+    va_start (args, format);
+    victim->failure = g_strdup_vprintf (format, args);
+    va_end (args);
+  }
+  g_cond_broadcast (&victim->progress);
+  g_mutex_unlock (&victim->lock);
+}
+
+/* request i of the stream: reserve a host id, look it up, ask for
+ * server.info, release it; then the next alias */
+static char *
+victim_frame (guint64 i, char **alias)
+{
+  const char *method;
+  g_autofree char *params = NULL;
+
+  *alias = g_strdup_printf ("victim-%" G_GUINT64_FORMAT, i / 4);
+  switch (i % 4) {
+  case 0:
+    method = "addr.reserve";
+    params = g_strdup_printf ("{\"scope\":\"host\",\"type\":\"id\",\"alias\":\"%s\"}", *alias);
+    break;
+  case 1:
+    method = "addr.lookup";
+    params = g_strdup_printf ("{\"scope\":\"host\",\"alias\":\"%s\"}", *alias);
+    break;
+  case 2:
+    method = "server.info";
+    params = g_strdup ("{}");
+    break;
+  default:
+    method = "addr.release";
+    params = g_strdup_printf ("{\"scope\":\"host\",\"alias\":\"%s\"}", *alias);
+    break;
+  }
+  return g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%" G_GUINT64_FORMAT ",\"method\":\"%s\",\"params\":%s}\n", i + 1,
+                          method, params);
+}
+
+static gpointer
+victim_run (gpointer data)
+{
+  Victim *victim = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaTestClient) client = da_test_client_connect (victim->socket_path, &error);
+
+  if (client == NULL) {
+    victim_fail (victim, "victim: connect: %s", error->message);
+    return NULL;
+  }
+  for (guint64 i = 0;; i++) {
+    struct pollfd pfd = { victim->wake[0], POLLIN, 0 };
+    g_autofree char *alias = NULL;
+    g_autofree char *frame = NULL;
+    g_autofree char *line = NULL;
+    g_autoptr (JsonNode) reply = NULL;
+    JsonObject *obj;
+    gint64 start, latency;
+
+    if (poll (&pfd, 1, VICTIM_INTERVAL_MS) != 0)
+      break;
+    frame = victim_frame (i, &alias);
+    start = g_get_monotonic_time ();
+    if (!da_test_client_send (client, frame, strlen (frame))) {
+      victim_fail (victim, "victim: request %" G_GUINT64_FORMAT ": cannot send", i + 1);
+      break;
+    }
+    line = da_test_client_read_line (client, REPLY_TIMEOUT_MS);
+    latency = g_get_monotonic_time () - start;
+    if (line == NULL) {
+      victim_fail (victim, "victim: request %" G_GUINT64_FORMAT " not answered in %d ms: %s", i + 1,
+                   REPLY_TIMEOUT_MS, frame);
+      break;
+    }
+    reply = da_json_parse (line, strlen (line), NULL, NULL, NULL);
+    obj = reply != NULL && JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
+    if (obj == NULL || !json_object_has_member (obj, "result") || json_object_get_int_member (obj, "id") != (gint64) i + 1
+        || (i % 4 == 1 && g_strcmp0 (json_object_get_string_member (json_object_get_object_member (obj, "result"), "alias"),
+                                     alias) != 0)) {
+      victim_fail (victim, "victim: %s was answered %s", frame, line);
+      break;
+    }
+    g_mutex_lock (&victim->lock);
+    g_array_append_val (victim->latencies, latency);
+    g_cond_broadcast (&victim->progress);
+    g_mutex_unlock (&victim->lock);
+  }
+  g_mutex_lock (&victim->lock);
+  victim->finished = TRUE;
+  g_cond_broadcast (&victim->progress);
+  g_mutex_unlock (&victim->lock);
+  return NULL;
+}
+
+static Victim *
+victim_start (const char *socket_path)
+{
+  Victim *victim = g_new0 (Victim, 1);
+
+  victim->socket_path = g_strdup (socket_path);
+  ck_assert (pipe (victim->wake) == 0);
+  g_mutex_init (&victim->lock);
+  g_cond_init (&victim->progress);
+  victim->latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
+  victim->thread = g_thread_new ("victim", victim_run, victim);
+  return victim;
+}
+
+static guint
+victim_answered (Victim *victim)
+{
+  guint n;
+
+  g_mutex_lock (&victim->lock);
+  n = victim->latencies->len;
+  g_mutex_unlock (&victim->lock);
+  return n;
+}
+
+/* wait until n more of the victim's requests have been answered */
+static void
+victim_wait (Victim *victim, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + REPLY_TIMEOUT_MS * 1000;
+  guint target;
+
+  g_mutex_lock (&victim->lock);
+  target = victim->latencies->len + n;
+  while (victim->latencies->len < target && victim->failure == NULL && !victim->finished)
+    if (!g_cond_wait_until (&victim->progress, &victim->lock, deadline))
+      break;
+  g_mutex_unlock (&victim->lock);
+  ck_assert_msg (victim->failure == NULL, "%s", victim->failure);
+  ck_assert_msg (victim_answered (victim) >= target, "the victim got only %u answers in %d ms, not %u",
+                 victim_answered (victim), REPLY_TIMEOUT_MS, target);
+}
+
+static int
+compare_gint64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* stop it; every request it sent was answered, none later than the bound */
+static void
+victim_finish (Victim *victim, const char *what)
+{
+  gint64 worst, p99;
+  guint n;
+
+  close (victim->wake[1]);
+  g_thread_join (victim->thread);
+  close (victim->wake[0]);
+  ck_assert_msg (victim->failure == NULL, "%s: %s", what, victim->failure);
+  n = victim->latencies->len;
+  ck_assert_msg (n > 0, "%s: the victim was never answered", what);
+  g_array_sort (victim->latencies, compare_gint64);
+  worst = g_array_index (victim->latencies, gint64, n - 1);
+  p99 = g_array_index (victim->latencies, gint64, MIN (n - 1, (n * 99) / 100));
+  g_print ("%s: victim %u requests answered, worst %.1f ms, p99 %.1f ms, median %.1f ms\n", what, n, worst / 1000.0,
+           p99 / 1000.0, g_array_index (victim->latencies, gint64, n / 2) / 1000.0);
+  ck_assert_msg (worst < VICTIM_BOUND_MS * 1000, "%s: a victim request took %.1f ms, more than %d ms", what,
+                 worst / 1000.0, VICTIM_BOUND_MS);
+  g_array_unref (victim->latencies);
+  g_mutex_clear (&victim->lock);
+  g_cond_clear (&victim->progress);
+  g_free (victim->socket_path);
+  g_free (victim->failure);
+  g_free (victim);
+}
+
+/* ------------------------------------------------------------------ */
+/* raw sockets, for clients that misbehave */
+
+static int
+raw_connect (const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  ck_assert (fd >= 0);
+  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+  ck_assert_msg (connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0, "connect %s: %s", path, g_strerror (errno));
+  return fd;
+}
+
+static void
+raw_send_all (int fd, const char *data, gsize len)
+{
+  while (len > 0) {
+    gssize n = send (fd, data, len, MSG_NOSIGNAL);
+
+    ck_assert_msg (n > 0, "send: %s", g_strerror (errno));
+    data += n;
+    len -= (gsize) n;
+  }
+}
+
+/* the next line on fd, waiting at most timeout_ms; NULL on EOF or timeout
+ * (eof tells which) */
+static char *
+raw_read_line (int fd, GString *in, int timeout_ms, gboolean *eof)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  *eof = FALSE;
+  for (;;) {
+    char *nl = memchr (in->str, '\n', in->len);
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    char buf[65536];
+    gint64 left;
+    gssize n;
+
+    if (nl != NULL) {
+      char *line = g_strndup (in->str, (gsize) (nl - in->str));
+
+      g_string_erase (in, 0, nl - in->str + 1);
+      return line;
+    }
+    left = (deadline - g_get_monotonic_time ()) / 1000;
+    if (left <= 0 || poll (&pfd, 1, (int) left) <= 0)
+      return NULL;
+    n = recv (fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      *eof = TRUE;
+      return NULL;
+    }
+    g_string_append_len (in, buf, n);
+  }
+}
+
+static char *
+request_frame (guint64 id, const char *method, const char *params)
+{
+  return g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%" G_GUINT64_FORMAT ",\"method\":\"%s\"%s%s}", id, method,
+                          params != NULL ? ",\"params\":" : "", params != NULL ? params : "");
+}
+
+/* ------------------------------------------------------------------ */
+/* a byte at a time */
+
+#define SLOW_CLIENTS 8
+#define STALLED_CLIENTS 2
+/* the pace of the slow clients: that is what they do, not a wait */
+#define SLOW_INTERVAL_MS 20
+
+START_TEST (test_byte_at_a_time)
+{
+  DaTestDaemon *devaddrd = start_daemon (NULL);
+  g_autoptr (DaTestClient) checker = connect_to (devaddrd->socket_path);
+  g_autoptr (JsonNode) vm = da_test_client_call_ok (checker, "vm.create", "{\"vm\":\"slow\"}");
+  int slow[SLOW_CLIENTS], stalled[STALLED_CLIENTS];
+  char *frames[SLOW_CLIENTS];
+  gsize sent = 0, longest = 0;
+  Victim *victim;
+  Memory memory;
+  gint64 started;
+
+  victim = victim_start (devaddrd->socket_path);
+  victim_wait (victim, 20);
+  memory_begin (&memory, daemon_pid (devaddrd));
+  /* long requests (a long alias, a constraint), finished after seconds */
+  for (guint i = 0; i < SLOW_CLIENTS; i++) {
+    g_autofree char *alias = g_strdup_printf ("slow-client-%u-%s", i, "with-an-alias-long-enough-to-take-a-while-to-send");
+    g_autofree char *params = g_strdup_printf ("{\"vm\":\"slow\",\"type\":\"pci\",\"alias\":\"%s\","
+                                               "\"constraint\":{\"bus\":0,\"function\":0,\"policy\":\"first-fit\"}}", alias);
+    g_autofree char *frame = request_frame (i + 1, "addr.reserve", params);
+
+    frames[i] = g_strconcat (frame, "\n", NULL);
+    longest = MAX (longest, strlen (frames[i]));
+    slow[i] = raw_connect (devaddrd->socket_path);
+  }
+  /* and requests that are never finished */
+  for (guint i = 0; i < STALLED_CLIENTS; i++) {
+    const char *start = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server.info\",\"params\":{\"padding\":\"";
+
+    stalled[i] = raw_connect (devaddrd->socket_path);
+    raw_send_all (stalled[i], start, strlen (start));
+  }
+  started = g_get_monotonic_time ();
+  for (; sent < longest; sent++) {
+    for (guint i = 0; i < SLOW_CLIENTS; i++)
+      if (sent < strlen (frames[i]))
+        raw_send_all (slow[i], frames[i] + sent, 1);
+    for (guint i = 0; i < STALLED_CLIENTS; i++)
+      raw_send_all (stalled[i], "x", 1);
+    poll (NULL, 0, SLOW_INTERVAL_MS);
+  }
+  g_print ("a byte at a time: %zu-byte requests took %.1f s\n", longest,
+           (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC);
+  /* each slow request is answered, and as it asked */
+  for (guint i = 0; i < SLOW_CLIENTS; i++) {
+    g_autoptr (GString) in = g_string_new (NULL);
+    gboolean eof;
+    g_autofree char *line = raw_read_line (slow[i], in, REPLY_TIMEOUT_MS, &eof);
+
+    ck_assert_msg (line != NULL && strstr (line, "\"result\"") != NULL && strstr (line, "slow-client-") != NULL,
+                   "slow client %u: %s", i, line);
+    close (slow[i]);
+    g_free (frames[i]);
+  }
+  victim_wait (victim, 20);
+  memory_check (&memory, "a byte at a time", (SLOW_CLIENTS + STALLED_CLIENTS) * (gint64) PER_CONNECTION_BYTES + SLACK_BYTES);
+  /* the stalled ones are still there, just waiting */
+  ck_assert_int_eq (info_int (checker, "connections"), 2 + STALLED_CLIENTS);
+  for (guint i = 0; i < STALLED_CLIENTS; i++)
+    close (stalled[i]);
+  await_connections (checker, 2);
+  victim_finish (victim, "a byte at a time");
+  stop_daemon (devaddrd);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* going away in the middle of a request */
+
+#define ROUNDS 200
+
+typedef struct {
+  char *name;
+  char *xml;
+  guint reservations;   /* what assigning it makes, as a client that waits sees */
+} Domain;
+
+static guint
+count_reservations (DaTestClient *client, const char *vm)
+{
+  g_autofree char *params = g_strdup_printf ("{\"vm\":\"%s\"}", vm);
+  g_autoptr (JsonNode) response = da_test_client_request (client, "vm.get", params);
+  JsonObject *obj;
+
+  ck_assert (response != NULL);
+  obj = json_node_get_object (response);
+  if (json_object_has_member (obj, "error")) {
+    ck_assert_str_eq (da_test_error_reason (json_object_get_object_member (obj, "error")), "not-found");
+    return 0;
+  }
+  return json_array_get_length (json_object_get_array_member (json_object_get_object_member (obj, "result"),
+                                                              "reservations"));
+}
+
+static gboolean
+alias_exists (DaTestClient *client, const char *vm, const char *alias)
+{
+  g_autofree char *params = g_strdup_printf ("{\"vm\":\"%s\",\"alias\":\"%s\"}", vm, alias);
+  g_autoptr (JsonNode) response = da_test_client_request (client, "addr.lookup", params);
+  JsonObject *obj;
+
+  ck_assert (response != NULL);
+  obj = json_node_get_object (response);
+  if (json_object_has_member (obj, "result"))
+    return TRUE;
+  ck_assert_str_eq (da_test_error_reason (json_object_get_object_member (obj, "error")), "not-found");
+  return FALSE;
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* the domain corpus of the end-to-end tests, each assigned once by a
+ * client that waits for the answer */
+static GPtrArray *
+load_domains (DaTestClient *client)
+{
+  const char *srcdir = g_getenv ("DA_SRCDIR");
+  g_autofree char *dir = g_build_filename (srcdir != NULL ? srcdir : ".", "tests", "e2e", "domains", NULL);
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *domains = g_ptr_array_new ();
+  const char *name;
+
+  ck_assert_msg (listing != NULL, "no %s", dir);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (g_str_has_suffix (name, ".xml"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++) {
+    g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+    g_autofree char *xml = NULL;
+    g_autoptr (GString) params = g_string_new ("{\"vm\":\"reference\",\"xml\":");
+    g_autoptr (JsonNode) assigned = NULL;
+    g_autoptr (JsonNode) deleted = NULL;
+    Domain *domain = g_new0 (Domain, 1);
+
+    ck_assert (g_file_get_contents (path, &xml, NULL, NULL));
+    /* images under a directory, as the e2e harness hands them over */
+    {
+      g_auto (GStrv) parts = g_strsplit (xml, "@IMGDIR@", -1);
+
+      g_free (xml);
+      xml = g_strjoinv ("/var/tmp", parts);
+    }
+    da_json_append_string (params, xml, -1);
+    g_string_append_c (params, '}');
+    assigned = da_test_client_call_ok (client, "domain.assign", params->str);
+    domain->name = g_strdup (g_ptr_array_index (names, i));
+    domain->xml = g_steal_pointer (&xml);
+    domain->reservations = count_reservations (client, "reference");
+    deleted = da_test_client_call_ok (client, "vm.delete", "{\"vm\":\"reference\"}");
+    g_ptr_array_add (domains, domain);
+  }
+  ck_assert_uint_gt (domains->len, 0);
+  return domains;
+}
+
+/* send frame, or its first half, and close without reading; then wait
+ * until the daemon has closed its side too */
+static gsize
+send_and_leave (DaTestDaemon *devaddrd, DaTestClient *checker, const char *frame, gboolean whole)
+{
+  int fd = raw_connect (devaddrd->socket_path);
+  gsize len = whole ? strlen (frame) : strlen (frame) / 2;
+
+  raw_send_all (fd, frame, len);
+  if (whole)
+    raw_send_all (fd, "\n", 1);
+  close (fd);
+  await_connections (checker, 2);
+  return len;
+}
+
+START_TEST (test_disconnect_mid_request)
+{
+  DaTestDaemon *devaddrd = start_daemon (NULL);
+  g_autoptr (DaTestClient) checker = connect_to (devaddrd->socket_path);
+  g_autoptr (GPtrArray) domains = load_domains (checker);
+  Victim *victim;
+  Memory memory;
+  gint64 warm = 0;
+  gsize sent = 0;
+  guint made = 0, not_made = 0;
+
+  victim = victim_start (devaddrd->socket_path);
+  victim_wait (victim, 20);
+  memory_begin (&memory, daemon_pid (devaddrd));
+  for (guint round = 0; round < ROUNDS; round++) {
+    /* odd rounds send every frame whole, even rounds half of the big ones */
+    gboolean whole = round % 2 == 1;
+    Domain *domain = g_ptr_array_index (domains, round % domains->len);
+    g_autoptr (JsonNode) vm = da_test_client_call_ok (checker, "vm.create", "{\"vm\":\"round\"}");
+    g_autoptr (GString) batch = g_string_new ("[");
+    g_autoptr (GString) all_or_nothing = g_string_new ("{\"vm\":\"round\",\"requests\":[");
+    g_autoptr (GString) assign = g_string_new ("{\"vm\":\"dom\",\"xml\":");
+    g_autofree char *batch_frame = NULL;
+    g_autofree char *reserve = request_frame (1, "addr.reserve", "{\"vm\":\"round\",\"type\":\"id\",\"alias\":\"one\"}");
+    g_autofree char *assign_frame = NULL;
+    guint batch_found = 0, together_found = 0, domain_found;
+
+    /* half a frame is not a request */
+    sent += send_and_leave (devaddrd, checker, reserve, FALSE);
+    ck_assert (!alias_exists (checker, "round", "one"));
+    /* a whole one is carried out, though nobody waits for the answer */
+    sent += send_and_leave (devaddrd, checker, reserve, TRUE);
+    ck_assert (alias_exists (checker, "round", "one"));
+
+    /* a batch of 64 reserves: each is done, or none when the frame is cut */
+    for (guint i = 0; i < 64; i++) {
+      g_autofree char *params = g_strdup_printf ("{\"vm\":\"round\",\"type\":\"id\",\"alias\":\"b%u\"}", i);
+      g_autofree char *frame = request_frame (i + 1, "addr.reserve", params);
+
+      g_string_append_printf (batch, "%s%s", i > 0 ? "," : "", frame);
+    }
+    g_string_append_c (batch, ']');
+    sent += send_and_leave (devaddrd, checker, batch->str, whole);
+    for (guint i = 0; i < 64; i++) {
+      g_autofree char *alias = g_strdup_printf ("b%u", i);
+
+      batch_found += alias_exists (checker, "round", alias);
+    }
+    ck_assert_uint_eq (batch_found, whole ? 64 : 0);
+
+    /* one reserve of 256 requests is all or nothing */
+    for (guint i = 0; i < 256; i++)
+      g_string_append_printf (all_or_nothing, "%s{\"type\":\"mmio\",\"alias\":\"t%u\"}", i > 0 ? "," : "", i);
+    g_string_append (all_or_nothing, "]}");
+    batch_frame = request_frame (1, "addr.reserve", all_or_nothing->str);
+    sent += send_and_leave (devaddrd, checker, batch_frame, whole);
+    for (guint i = 0; i < 256; i++) {
+      g_autofree char *alias = g_strdup_printf ("t%u", i);
+
+      together_found += alias_exists (checker, "round", alias);
+    }
+    ck_assert_msg (together_found == (whole ? 256 : 0), "round %u: %u of the 256", round, together_found);
+
+    /* a domain is assigned whole or not at all */
+    da_json_append_string (assign, domain->xml, -1);
+    g_string_append_c (assign, '}');
+    assign_frame = request_frame (1, "domain.assign", assign->str);
+    sent += send_and_leave (devaddrd, checker, assign_frame, whole);
+    domain_found = count_reservations (checker, "dom");
+    ck_assert_msg (domain_found == (whole ? domain->reservations : 0), "round %u: %s: %u reservations, not %u",
+                   round, domain->name, domain_found, whole ? domain->reservations : 0);
+    if (domain_found > 0)
+      made++;
+    else
+      not_made++;
+
+    /* back to where the round began, so that growth would be a leak */
+    {
+      g_autoptr (JsonNode) d1 = da_test_client_call_ok (checker, "vm.delete", "{\"vm\":\"round\"}");
+      g_autoptr (JsonNode) d2 = whole ? da_test_client_call_ok (checker, "vm.delete", "{\"vm\":\"dom\"}") : NULL;
+    }
+    if (round == 9) {
+      warm = status_bytes (memory.pid, "VmRSS");
+      sent = 0;
+    }
+  }
+  {
+    gint64 rss = status_bytes (memory.pid, "VmRSS");
+
+    g_print ("disconnects: %u rounds; after the first 10 the daemon's VmRSS went from %" G_GINT64_FORMAT " kB to %"
+             G_GINT64_FORMAT " kB while %zu bytes of requests were left behind\n", ROUNDS, warm / 1024, rss / 1024, sent);
+    /* keeping what the abandoned requests sent would show */
+    ck_assert_msg (!MEMORY_BOUNDS_CHECKED || rss - warm < (gint64) sent / 2, "the daemon grew by %" G_GINT64_FORMAT
+                   " kB", (rss - warm) / 1024);
+  }
+  memory_check (&memory, "disconnects", PER_CONNECTION_BYTES + SLACK_BYTES);
+  ck_assert_uint_eq (made, ROUNDS / 2);
+  ck_assert_uint_eq (not_made, ROUNDS / 2);
+  victim_finish (victim, "disconnects");
+  for (guint i = 0; i < domains->len; i++) {
+    Domain *domain = g_ptr_array_index (domains, i);
+
+    g_free (domain->name);
+    g_free (domain->xml);
+    g_free (domain);
+  }
+  stop_daemon (devaddrd);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("abuse");
+  TCase *tc = tcase_create ("abuse");
+  SRunner *sr;
+  int failed;
+
+  /* under the sanitizers everything is a few times slower */
+  tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test_byte_at_a_time);
+  tcase_add_test (tc, test_disconnect_mid_request);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  return failed == 0 ? 0 : 1;
+}
