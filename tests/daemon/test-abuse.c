@@ -756,6 +756,9 @@ main (void)
   SRunner *sr;
   int failed;
 
+  /* the daemons inherit it: a critical (a broken invariant) kills them */
+  g_setenv ("G_DEBUG", "fatal-criticals", TRUE);
+
   /* under the sanitizers everything is a few times slower */
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_byte_at_a_time);
