@@ -180,13 +180,29 @@ queue_reply (DaDaemon *daemon, DaConnection *connection, DaJsonrpcBatch *batch, 
 static void
 notify_watchers (DaDaemon *daemon, GPtrArray *notifications)
 {
-  for (guint i = 0; notifications != NULL && i < notifications->len; i++) {
+  g_autoptr (GPtrArray) watchers = NULL;
+
+  if (notifications == NULL || notifications->len == 0 || daemon->watchers->len == 0)
+    return;
+  /* a watcher that does not read is dropped in the middle of this and
+   * leaves daemon->watchers: go through a copy, so that the one after it
+   * is not skipped (a closed connection takes no more notifications) */
+  watchers = g_ptr_array_new_full (daemon->watchers->len, (GDestroyNotify) watcher_free);
+  for (guint w = 0; w < daemon->watchers->len; w++) {
+    Watcher *watcher = g_ptr_array_index (daemon->watchers, w);
+    Watcher *copy = g_new0 (Watcher, 1);
+
+    copy->connection = da_connection_ref (watcher->connection);
+    copy->vm = g_strdup (watcher->vm);
+    g_ptr_array_add (watchers, copy);
+  }
+  for (guint i = 0; i < notifications->len; i++) {
     JsonNode *params = g_ptr_array_index (notifications, i);
     JsonObject *obj = json_node_get_object (params);
     const char *vm = json_object_has_member (obj, "vm") ? json_object_get_string_member (obj, "vm") : NULL;
 
-    for (guint w = 0; w < daemon->watchers->len; w++) {
-      Watcher *watcher = g_ptr_array_index (daemon->watchers, w);
+    for (guint w = 0; w < watchers->len; w++) {
+      Watcher *watcher = g_ptr_array_index (watchers, w);
 
       if (watcher->vm == NULL || g_strcmp0 (watcher->vm, vm) == 0)
         da_connection_notify (watcher->connection, "addr.changed", params);

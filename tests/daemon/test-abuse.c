@@ -445,12 +445,86 @@ raw_read_line (int fd, GString *in, int timeout_ms, gboolean *eof)
   }
 }
 
+/* the daemon has closed fd: what is left to read, then EOF */
+static gboolean
+raw_await_eof (int fd, int timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  for (;;) {
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    char buf[65536];
+    gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+    gssize n;
+
+    if (left <= 0 || poll (&pfd, 1, (int) left) <= 0)
+      return FALSE;
+    n = recv (fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+      return TRUE;
+    if (n < 0)
+      return FALSE;
+  }
+}
+
 static char *
 request_frame (guint64 id, const char *method, const char *params)
 {
   return g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"id\":%" G_GUINT64_FORMAT ",\"method\":\"%s\"%s%s}", id, method,
                           params != NULL ? ",\"params\":" : "", params != NULL ? params : "");
 }
+
+/* ------------------------------------------------------------------ */
+/* a watcher that never reads */
+
+/* a watcher that never reads its notifications is dropped at twice
+ * output-bytes; another watcher misses nothing meanwhile */
+START_TEST (test_never_reads_notifications)
+{
+  DaTestDaemon *devaddrd = start_daemon (NULL);
+  g_autoptr (DaTestClient) checker = connect_to (devaddrd->socket_path);
+  g_autoptr (DaTestClient) reader = connect_to (devaddrd->socket_path);
+  g_autoptr (DaTestClient) sleeper = connect_to (devaddrd->socket_path);
+  /* made before anyone watches: its template's reservations are not counted */
+  g_autoptr (JsonNode) vm = da_test_client_call_ok (checker, "vm.create", "{\"vm\":\"churn\"}");
+  /* the sleeper watches first, so that it comes first when it is dropped */
+  g_autoptr (JsonNode) w1 = da_test_client_call_ok (sleeper, "watch", "{\"vm\":\"churn\"}");
+  g_autoptr (JsonNode) w2 = da_test_client_call_ok (reader, "watch", "{\"vm\":\"churn\"}");
+  Victim *victim;
+  Memory memory;
+  guint changes = 0, seen = 0, cycles = 0;
+
+  victim = victim_start (devaddrd->socket_path);
+  victim_wait (victim, 20);
+  memory_begin (&memory, daemon_pid (devaddrd));
+  /* 200 reservations per cycle, about 35 kB of notifications for each
+   * watcher; the reader keeps up */
+  while (info_int (checker, "connections") == 4) {
+    g_autoptr (GString) params = g_string_new ("{\"vm\":\"churn\",\"requests\":[");
+    g_autoptr (JsonNode) reserved = NULL;
+
+    ck_assert_msg (cycles < 400, "the watcher that reads nothing was never dropped");
+    for (guint i = 0; i < 200; i++)
+      g_string_append_printf (params, "%s{\"type\":\"id\",\"alias\":\"c%u-%u\"}", i > 0 ? "," : "", cycles, i);
+    g_string_append (params, "]}");
+    reserved = da_test_client_call_ok (checker, "addr.reserve", params->str);
+    cycles++;
+    changes += 200;
+    while (seen < changes) {
+      g_autofree char *line = da_test_client_read_line (reader, REPLY_TIMEOUT_MS);
+
+      ck_assert_msg (line != NULL, "the reading watcher got %u of %u notifications", seen, changes);
+      ck_assert (strstr (line, "\"addr.changed\"") != NULL);
+      seen++;
+    }
+  }
+  memory_check (&memory, "never reads notifications", PER_CONNECTION_BYTES + SLACK_BYTES);
+  g_print ("never reads notifications: dropped after %u cycles; the other watcher got all %u\n", cycles, seen);
+  ck_assert (raw_await_eof (g_socket_get_fd (sleeper->socket), REPLY_TIMEOUT_MS));
+  victim_finish (victim, "never reads notifications");
+  stop_daemon (devaddrd);
+}
+END_TEST
 
 /* ------------------------------------------------------------------ */
 /* a byte at a time */
@@ -761,6 +835,7 @@ main (void)
 
   /* under the sanitizers everything is a few times slower */
   tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test_never_reads_notifications);
   tcase_add_test (tc, test_byte_at_a_time);
   tcase_add_test (tc, test_disconnect_mid_request);
   suite_add_tcase (s, tc);
