@@ -602,6 +602,363 @@ START_TEST (test_byte_at_a_time)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* idle connections by the thousand */
+
+#define IDLE 1000
+
+static rlim_t
+daemon_nofile (pid_t pid, rlim_t *hard)
+{
+  struct rlimit limit;
+
+  ck_assert_msg (prlimit (pid, RLIMIT_NOFILE, NULL, &limit) == 0, "prlimit: %s", g_strerror (errno));
+  *hard = limit.rlim_max;
+  return limit.rlim_cur;
+}
+
+/* one request on a raw connection, answered with a result */
+static void
+raw_request_ok (int fd, const char *method, const char *what)
+{
+  g_autofree char *frame = request_frame (7, method, NULL);
+  g_autoptr (GString) in = g_string_new (NULL);
+  g_autofree char *line = NULL;
+  gboolean eof;
+
+  raw_send_all (fd, frame, strlen (frame));
+  raw_send_all (fd, "\n", 1);
+  line = raw_read_line (fd, in, REPLY_TIMEOUT_MS, &eof);
+  ck_assert_msg (line != NULL && strstr (line, "\"result\"") != NULL, "%s: %s", what, line);
+}
+
+/* the daemon's refusal of a connection over a limit: one error, then EOF */
+static char *
+raw_refusal (int fd)
+{
+  g_autoptr (GString) in = g_string_new (NULL);
+  gboolean eof;
+  char *line = raw_read_line (fd, in, REPLY_TIMEOUT_MS, &eof);
+
+  ck_assert_msg (line != NULL && strstr (line, "\"limit\"") != NULL && strstr (line, "\"id\":null") != NULL,
+                 "not refused with a limit error: %s", line);
+  ck_assert (raw_await_eof (fd, REPLY_TIMEOUT_MS));
+  return line;
+}
+
+START_TEST (test_thousand_idle)
+{
+  g_autofree char *limits = g_strdup_printf ("connections-per-uid=%d\nconnections=%d\n", 2 * IDLE, IDLE + 2);
+  struct rlimit ours, low;
+  DaTestDaemon *devaddrd;
+  g_autoptr (DaTestClient) checker = NULL;
+  g_autofree char *refused = NULL;
+  int idle[IDLE], extra;
+  rlim_t soft, hard;
+  Victim *victim;
+  Memory memory;
+  gint64 rss;
+
+  ck_assert (getrlimit (RLIMIT_NOFILE, &ours) == 0);
+  if (ours.rlim_max != RLIM_INFINITY && ours.rlim_max < IDLE + 100) {
+    g_print ("thousand idle: a hard limit of %ju open files is too low for this test\n", (uintmax_t) ours.rlim_max);
+    return;
+  }
+  /* the daemon starts with the soft limit of a login shell, too low for
+   * its connections; it must raise it to the hard limit itself */
+  low = (struct rlimit) { 256, ours.rlim_max };
+  ck_assert (setrlimit (RLIMIT_NOFILE, &low) == 0);
+  devaddrd = start_daemon (limits);
+  ours.rlim_cur = ours.rlim_max;
+  ck_assert (setrlimit (RLIMIT_NOFILE, &ours) == 0);
+  soft = daemon_nofile (daemon_pid (devaddrd), &hard);
+  g_print ("thousand idle: the daemon's limit of open files is %ju (hard %ju), started with 256\n", (uintmax_t) soft,
+           (uintmax_t) hard);
+  ck_assert_msg (soft == hard, "the daemon kept a soft limit of %ju open files (hard %ju)", (uintmax_t) soft,
+                 (uintmax_t) hard);
+
+  checker = connect_to (devaddrd->socket_path);
+  victim = victim_start (devaddrd->socket_path);
+  victim_wait (victim, 20);
+  memory_begin (&memory, daemon_pid (devaddrd));
+  for (guint i = 0; i < IDLE; i++) {
+    idle[i] = raw_connect (devaddrd->socket_path);
+    /* now and then one of them shows it is served */
+    if (i % 100 == 99)
+      raw_request_ok (idle[i], "server.info", "an idle connection");
+  }
+  ck_assert_int_eq (info_int (checker, "connections"), IDLE + 2);
+  rss = status_bytes (memory.pid, "VmRSS");
+  g_print ("thousand idle: %d idle connections cost the daemon %" G_GINT64_FORMAT " kB, %" G_GINT64_FORMAT
+           " bytes each\n", IDLE, (rss - memory.base) / 1024, (rss - memory.base) / IDLE);
+  ck_assert_msg (!MEMORY_BOUNDS_CHECKED || rss - memory.base <= (gint64) IDLE * IDLE_CONNECTION_BYTES,
+                 "%" G_GINT64_FORMAT " bytes per idle connection", (rss - memory.base) / IDLE);
+  /* with them all in, the victim goes on */
+  victim_wait (victim, 100);
+  /* and the next connection is over the total */
+  extra = raw_connect (devaddrd->socket_path);
+  refused = raw_refusal (extra);
+  ck_assert_msg (strstr (refused, "connections, its limit") != NULL, "%s", refused);
+  close (extra);
+  for (guint i = 0; i < IDLE; i++)
+    close (idle[i]);
+  await_connections (checker, 2);
+  memory_check (&memory, "thousand idle", (gint64) IDLE * IDLE_CONNECTION_BYTES + SLACK_BYTES);
+  victim_finish (victim, "thousand idle");
+  stop_daemon (devaddrd);
+}
+END_TEST
+
+/* the connections of one uid past its limit are refused; other uids go on */
+static void
+ensure_abuser (void)
+{
+  if (getpwnam (ABUSER_USER) == NULL) {
+    int status = system ("useradd --system --no-create-home --shell /usr/sbin/nologin " ABUSER_USER);
+
+    ck_assert_msg (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 0, "cannot create user " ABUSER_USER);
+  }
+}
+
+/* in a child that is ABUSER_USER: n connections to the read-only socket,
+ * each answered, and one more; report what the last one was told, then
+ * hold them all until hold is closed.  Only system calls after fork(). */
+static pid_t
+spawn_uid_hog (const char *path, const struct passwd *pw, guint n, int *report_fd, int *hold_fd)
+{
+  static const char request[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server.info\"}\n";
+  int report[2], hold[2];
+  pid_t pid;
+
+  ck_assert (pipe (report) == 0 && pipe (hold) == 0);
+  pid = fork ();
+  ck_assert (pid >= 0);
+  if (pid == 0) {
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    char buf[4096];
+    char c;
+
+    close (report[0]);
+    close (hold[1]);
+    if (setgroups (0, NULL) != 0 || setgid (pw->pw_gid) != 0 || setuid (pw->pw_uid) != 0)
+      _exit (2);
+    strncpy (addr.sun_path, path, sizeof addr.sun_path - 1);
+    for (guint i = 0; i <= n; i++) {
+      int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+      gsize got = 0;
+
+      if (fd < 0 || connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
+        _exit (3);
+      if (i < n && write (fd, request, sizeof request - 1) != (gssize) sizeof request - 1)
+        _exit (4);
+      /* one line: the answer, or for the last one the refusal */
+      while (got < sizeof buf - 1 && memchr (buf, '\n', got) == NULL) {
+        gssize r = read (fd, buf + got, sizeof buf - 1 - got);
+
+        if (r <= 0)
+          _exit (5);
+        got += (gsize) r;
+      }
+      if (i < n && memmem (buf, got, "\"result\"", 8) == NULL)
+        _exit (6);
+      if (i == n && write (report[1], buf, got) != (gssize) got)
+        _exit (7);
+    }
+    close (report[1]);
+    if (read (hold[0], &c, 1) < 0)
+      _exit (8);
+    _exit (0);
+  }
+  close (report[1]);
+  close (hold[0]);
+  *report_fd = report[0];
+  *hold_fd = hold[1];
+  return pid;
+}
+
+START_TEST (test_per_uid_limit)
+{
+  DaTestDaemon *devaddrd;
+  g_autoptr (DaTestClient) checker = NULL;
+  g_autoptr (DaTestClient) more = NULL;
+  g_autoptr (GString) told = g_string_new (NULL);
+  g_autoptr (JsonNode) served = NULL;
+  struct passwd *pw;
+  Victim *victim;
+  int report, hold, status;
+  pid_t child;
+  char buf[4096];
+  gssize n;
+
+  if (geteuid () != 0) {
+    g_print ("per uid: not root, cannot make a second user: skipped\n");
+    return;
+  }
+  ensure_abuser ();
+  pw = getpwnam (ABUSER_USER);
+  ck_assert (pw != NULL);
+  /* the default limit per uid */
+  devaddrd = start_daemon (NULL);
+  ck_assert (chmod (devaddrd->dir, 0755) == 0);
+  checker = connect_to (devaddrd->socket_path);
+  victim = victim_start (devaddrd->socket_path);
+  victim_wait (victim, 20);
+
+  child = spawn_uid_hog (devaddrd->ro_socket_path, pw, 128, &report, &hold);
+  /* it reports when it has its 128 and was refused the 129th */
+  while ((n = read (report, buf, sizeof buf)) > 0)
+    g_string_append_len (told, buf, n);
+  close (report);
+  ck_assert_msg (strstr (told->str, "\"limit\"") != NULL && strstr (told->str, "already has 128 connections, the limit per uid")
+                 != NULL, "the 129th connection of uid %u was told: %s", (guint) pw->pw_uid, told->str);
+  g_print ("per uid: the 129th connection of uid %u was told %s", (guint) pw->pw_uid, told->str);
+  /* while that uid is at its limit, others are served and may connect */
+  victim_wait (victim, 100);
+  more = connect_to (devaddrd->socket_path);
+  served = da_test_client_call_ok (more, "vm.list", NULL);
+  ck_assert_int_eq (info_int (checker, "connections"), 128 + 3);
+  close (hold);
+  ck_assert (waitpid (child, &status, 0) == child);
+  ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 0, "the child of uid %u failed: %d", (guint) pw->pw_uid,
+                 status);
+  await_connections (checker, 3);
+  victim_finish (victim, "per uid");
+  stop_daemon (devaddrd);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* out of file descriptors */
+
+static guint
+count_fds (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", (int) pid);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  ck_assert (dir != NULL);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* the daemon's CPU time so far, in clock ticks */
+static gint64
+cpu_ticks (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *text = NULL;
+  g_auto (GStrv) fields = NULL;
+  const char *after;
+
+  ck_assert (g_file_get_contents (path, &text, NULL, NULL));
+  /* after "pid (comm) ": state is field 3, utime 14, stime 15 */
+  after = strrchr (text, ')');
+  ck_assert (after != NULL);
+  fields = g_strsplit (after + 2, " ", -1);
+  ck_assert (g_strv_length (fields) > 12);
+  return g_ascii_strtoll (fields[11], NULL, 10) + g_ascii_strtoll (fields[12], NULL, 10);
+}
+
+static guint
+count_in_log (DaTestDaemon *devaddrd, const char *needle)
+{
+  g_autofree char *log = da_test_daemon_log (devaddrd);
+  guint n = 0;
+
+  for (const char *p = log; (p = strstr (p, needle)) != NULL; p++)
+    n++;
+  return n;
+}
+
+#define FD_HEADROOM 100
+
+START_TEST (test_out_of_descriptors)
+{
+  DaTestDaemon *devaddrd = start_daemon (NULL);
+  g_autoptr (DaTestClient) checker = connect_to (devaddrd->socket_path);
+  g_autoptr (GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr (GString) in = g_string_new (NULL);
+  g_autofree char *refused = NULL;
+  g_autofree char *line = NULL;
+  pid_t pid = daemon_pid (devaddrd);
+  struct rlimit start, limit;
+  struct pollfd pfd;
+  gint64 ticks, wall;
+  double busy;
+  Victim *victim;
+  gboolean eof;
+  int waiting;
+
+  ck_assert (prlimit (pid, RLIMIT_NOFILE, NULL, &start) == 0);
+  victim = victim_start (devaddrd->socket_path);
+  victim_wait (victim, 20);
+
+  /* room for FD_HEADROOM more descriptors: connections are refused
+   * with a clear error while some are left for the store */
+  limit = (struct rlimit) { count_fds (pid) + FD_HEADROOM, start.rlim_max };
+  ck_assert (prlimit (pid, RLIMIT_NOFILE, &limit, NULL) == 0);
+  for (;;) {
+    int fd = raw_connect (devaddrd->socket_path);
+    g_autofree char *frame = request_frame (1, "server.info", NULL);
+    g_autofree char *reply = NULL;
+
+    g_array_append_val (fds, fd);
+    ck_assert_msg (fds->len <= FD_HEADROOM, "%u connections accepted with room for %d descriptors", fds->len,
+                   FD_HEADROOM);
+    raw_send_all (fd, frame, strlen (frame));
+    raw_send_all (fd, "\n", 1);
+    g_string_truncate (in, 0);
+    reply = raw_read_line (fd, in, REPLY_TIMEOUT_MS, &eof);
+    ck_assert_msg (reply != NULL, "connection %u: no answer", fds->len);
+    if (strstr (reply, "\"result\"") == NULL) {
+      refused = g_steal_pointer (&reply);
+      break;
+    }
+  }
+  g_print ("out of descriptors: with room for %d more, %u connections were accepted, then: %s\n", FD_HEADROOM,
+           fds->len - 1, refused);
+  ck_assert_msg (strstr (refused, "\"limit\"") != NULL && strstr (refused, "RLIMIT_NOFILE") != NULL, "%s", refused);
+  ck_assert_uint_gt (fds->len, 1);
+  /* the daemon never ran out, and its store still works: the victim writes */
+  victim_wait (victim, 50);
+  ck_assert_uint_eq (count_in_log (devaddrd, "accept:"), 0);
+  for (guint i = 0; i < fds->len; i++)
+    close (g_array_index (fds, int, i));
+  await_connections (checker, 2);
+
+  /* no descriptor left at all: accept() fails; the daemon must neither
+   * spin on it nor flood its log, and go on serving who is in */
+  limit.rlim_cur = count_fds (pid);
+  ck_assert (prlimit (pid, RLIMIT_NOFILE, &limit, NULL) == 0);
+  waiting = raw_connect (devaddrd->socket_path);
+  line = request_frame (1, "server.info", NULL);
+  raw_send_all (waiting, line, strlen (line));
+  raw_send_all (waiting, "\n", 1);
+  g_clear_pointer (&line, g_free);
+  ticks = cpu_ticks (pid);
+  wall = g_get_monotonic_time ();
+  victim_wait (victim, 100);
+  wall = g_get_monotonic_time () - wall;
+  busy = (cpu_ticks (pid) - ticks) / (double) sysconf (_SC_CLK_TCK) / (wall / (double) G_USEC_PER_SEC);
+  pfd = (struct pollfd) { waiting, POLLIN, 0 };
+  g_print ("out of descriptors: with none left, the daemon was busy %.0f%% of %.1f s; %u warnings\n", busy * 100,
+           wall / (double) G_USEC_PER_SEC, count_in_log (devaddrd, "accept:"));
+  /* a loop on accept() takes a core */
+  ck_assert_msg (busy < 0.5, "the daemon was busy %.0f%% of the time", busy * 100);
+  ck_assert_uint_eq (count_in_log (devaddrd, "accept:"), 1);
+  ck_assert_msg (poll (&pfd, 1, 0) == 0, "a connection was answered without a descriptor for it");
+  /* descriptors again: the waiting connection gets in and is served */
+  ck_assert (prlimit (pid, RLIMIT_NOFILE, &start, NULL) == 0);
+  line = raw_read_line (waiting, in, REPLY_TIMEOUT_MS, &eof);
+  ck_assert_msg (line != NULL && strstr (line, "\"result\"") != NULL, "%s", line);
+  close (waiting);
+  victim_finish (victim, "out of descriptors");
+  stop_daemon (devaddrd);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* going away in the middle of a request */
 
 #define ROUNDS 200
@@ -837,6 +1194,9 @@ main (void)
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_never_reads_notifications);
   tcase_add_test (tc, test_byte_at_a_time);
+  tcase_add_test (tc, test_thousand_idle);
+  tcase_add_test (tc, test_per_uid_limit);
+  tcase_add_test (tc, test_out_of_descriptors);
   tcase_add_test (tc, test_disconnect_mid_request);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
