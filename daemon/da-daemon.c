@@ -24,7 +24,8 @@ typedef struct {
   DaConnection *connection;
   DaJsonrpcBatch *batch;
   guint index;
-  JsonNode *result;
+  char *result;             /* compact JSON text, counted by the connection as waiting */
+  gsize result_len;
   GError *error;
   JsonObject *error_data;
   gboolean is_mutation;     /* re-run means run again, not just answer again */
@@ -75,12 +76,22 @@ commit_free (Commit *commit)
   g_free (commit);
 }
 
+/* the result goes, and the connection no longer counts it */
+static void
+reply_clear_result (Reply *reply)
+{
+  if (reply->result == NULL)
+    return;
+  da_connection_add_waiting (reply->connection, -(gssize) reply->result_len);
+  g_clear_pointer (&reply->result, g_free);
+  reply->result_len = 0;
+}
+
 static void
 reply_free (Reply *reply)
 {
+  reply_clear_result (reply);
   da_connection_unref (reply->connection);
-  if (reply->result != NULL)
-    json_node_unref (reply->result);
   g_clear_error (&reply->error);
   if (reply->error_data != NULL)
     json_object_unref (reply->error_data);
@@ -151,9 +162,12 @@ release_replies (DaDaemon *daemon)
   Reply *reply;
 
   while ((reply = g_queue_peek_head (&daemon->replies)) != NULL && reply->needs <= daemon->durable_seq) {
+    g_autofree char *result = g_steal_pointer (&reply->result);
+
     g_queue_pop_head (&daemon->replies);
-    da_connection_complete (reply->connection, reply->batch, reply->index, reply->result, reply->error,
-                            reply->error_data);
+    /* from here the connection counts it where it puts it */
+    da_connection_add_waiting (reply->connection, -(gssize) reply->result_len);
+    da_connection_complete (reply->connection, reply->batch, reply->index, result, reply->error, reply->error_data);
     reply_free (reply);
   }
   update_idle (daemon);
@@ -169,7 +183,26 @@ queue_reply (DaDaemon *daemon, DaConnection *connection, DaJsonrpcBatch *batch, 
   reply->connection = da_connection_ref (connection);
   reply->batch = batch;
   reply->index = index;
-  reply->result = result;
+  /* written out at once: an answer waits as the text it will be, a
+   * fraction of the tree it was built as */
+  if (result != NULL) {
+    GString *text = g_string_new (NULL);
+
+    da_json_append (text, result);
+    json_node_unref (result);
+    /* a query's answer bigger than the output limit is refused; a change
+     * that was made is always reported */
+    if (!is_mutation && text->len > daemon->config->max_output) {
+      error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
+                           "the result is %" G_GSIZE_FORMAT " bytes, more than %" G_GSIZE_FORMAT " (output-bytes)",
+                           text->len, daemon->config->max_output);
+      g_string_free (text, TRUE);
+    } else {
+      reply->result_len = text->len;
+      reply->result = g_string_free (text, FALSE);
+      da_connection_add_waiting (connection, (gssize) reply->result_len);
+    }
+  }
   reply->error = error;
   reply->error_data = error_data;
   reply->is_mutation = is_mutation;
@@ -233,8 +266,7 @@ roll_back_from (DaDaemon *daemon, guint64 failed_seq, const GError *why)
       Reply *reply = l->data;
 
       if (reply->commit == commit) {
-        if (reply->result != NULL)
-          json_node_unref (g_steal_pointer (&reply->result));
+        reply_clear_result (reply);
         g_clear_error (&reply->error);
         g_clear_pointer (&reply->error_data, json_object_unref);
         reply->error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_UNAVAILABLE,

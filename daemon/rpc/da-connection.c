@@ -37,6 +37,7 @@ struct _DaConnection {
   gsize out_sent;
   GPtrArray *batches; /* Batch */
   guint pending;
+  gsize waiting;       /* answers the daemon holds until what they reflect is durable */
   gboolean read_closed;
   gboolean closed;
 };
@@ -146,6 +147,25 @@ da_connection_get_unsent (DaConnection *connection)
 }
 
 void
+da_connection_add_waiting (DaConnection *connection, gssize bytes)
+{
+  g_return_if_fail (bytes >= 0 || connection->waiting >= (gsize) -bytes);
+  connection->waiting = (gsize) ((gssize) connection->waiting + bytes);
+}
+
+/* what the client has to read before it has all its answers: written,
+ * waiting for a commit, and waiting for the rest of their batch */
+static gsize
+get_owed (DaConnection *connection)
+{
+  gsize owed = da_connection_get_unsent (connection) + connection->waiting;
+
+  for (guint i = 0; i < connection->batches->len; i++)
+    owed += da_jsonrpc_batch_get_reply_bytes (((Batch *) g_ptr_array_index (connection->batches, i))->batch);
+  return owed;
+}
+
+void
 da_connection_close (DaConnection *connection)
 {
   if (connection->closed)
@@ -201,19 +221,16 @@ finish_if_done (DaConnection *connection)
     da_connection_close (connection);
 }
 
+/* one line out: text is a JSON text without its newline */
 static void
-queue_node (DaConnection *connection, JsonNode *node)
+queue_text (DaConnection *connection, GString *text)
 {
-  GString *text;
   DaConfig *config;
 
-  if (connection->closed || node == NULL)
+  if (connection->closed || text == NULL)
     return;
-  text = g_string_new (NULL);
-  da_json_append (text, node);
   g_string_append_c (text, '\n');
   g_byte_array_append (connection->out, (const guint8 *) text->str, (guint) text->len);
-  g_string_free (text, TRUE);
   if (!write_some (connection)) {
     da_connection_close (connection);
     return;
@@ -227,6 +244,18 @@ queue_node (DaConnection *connection, JsonNode *node)
     return;
   }
   connection_update_sources (connection);
+}
+
+static void
+queue_node (DaConnection *connection, JsonNode *node)
+{
+  g_autoptr (GString) text = NULL;
+
+  if (connection->closed || node == NULL)
+    return;
+  text = g_string_new (NULL);
+  da_json_append (text, node);
+  queue_text (connection, text);
 }
 
 void
@@ -273,14 +302,14 @@ static void
 finish_batch (DaConnection *connection, guint position)
 {
   Batch *b = g_ptr_array_index (connection->batches, position);
-  g_autoptr (JsonNode) reply = da_jsonrpc_batch_build_reply (b->batch);
+  g_autoptr (GString) reply = da_jsonrpc_batch_build_reply (b->batch);
 
   g_ptr_array_remove_index (connection->batches, position);
-  queue_node (connection, reply);
+  queue_text (connection, reply);
 }
 
 void
-da_connection_complete (DaConnection *connection, DaJsonrpcBatch *batch, guint index, JsonNode *result,
+da_connection_complete (DaConnection *connection, DaJsonrpcBatch *batch, guint index, const char *result,
                         const GError *error, JsonObject *error_data)
 {
   guint position;
@@ -291,7 +320,7 @@ da_connection_complete (DaConnection *connection, DaJsonrpcBatch *batch, guint i
   if (error != NULL)
     da_jsonrpc_batch_return_error (batch, index, error, error_data);
   else
-    da_jsonrpc_batch_return_result (batch, index, result != NULL ? json_node_ref (result) : json_node_new (JSON_NODE_NULL));
+    da_jsonrpc_batch_return_result_json (batch, index, result);
   connection->pending--;
   if (!b->dispatching && da_jsonrpc_batch_get_n_pending (batch) == 0)
     finish_batch (connection, position);
@@ -303,6 +332,15 @@ da_connection_complete (DaConnection *connection, DaJsonrpcBatch *batch, guint i
 
 /* ------------------------------------------------------------------ */
 /* input */
+
+/* reading pauses while the client owes more than max_output: a client
+ * that never reads cannot make the daemon hold more than about twice that
+ * for it (what it owed before the last request plus that answer) */
+static gboolean
+output_full (DaConnection *connection)
+{
+  return get_owed (connection) > da_server_get_config (connection->server)->max_output;
+}
 
 static void
 handle_frame (DaConnection *connection, const char *frame, gsize len)
@@ -328,6 +366,15 @@ handle_frame (DaConnection *connection, const char *frame, gsize len)
                                               config->max_pending);
 
       da_jsonrpc_batch_return_error (b->batch, i, error, NULL);
+    } else if (output_full (connection)) {
+      /* a batch's answers leave together: the rest of a batch whose
+       * answers so far fill the output is refused, not held */
+      g_autoptr (GError) error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
+                                              "the answers this connection has not read take %" G_GSIZE_FORMAT
+                                              " bytes, more than %" G_GSIZE_FORMAT " (output-bytes)",
+                                              get_owed (connection), config->max_output);
+
+      da_jsonrpc_batch_return_error (b->batch, i, error, NULL);
     } else {
       connection->pending++;
       da_daemon_dispatch (connection->daemon, connection, b->batch, i);
@@ -338,12 +385,6 @@ handle_frame (DaConnection *connection, const char *frame, gsize len)
   b->dispatching = FALSE;
   if (da_jsonrpc_batch_get_n_pending (b->batch) == 0 && find_batch (connection, b->batch, &position) != NULL)
     finish_batch (connection, position);
-}
-
-static gboolean
-output_full (DaConnection *connection)
-{
-  return da_connection_get_unsent (connection) > da_server_get_config (connection->server)->max_output;
 }
 
 static void

@@ -475,6 +475,348 @@ request_frame (guint64 id, const char *method, const char *params)
 }
 
 /* ------------------------------------------------------------------ */
+/* clients that never read their replies */
+
+#define HOGS 4
+/* a hog has done its worst when it could not send for this long: the
+ * daemon stopped reading it */
+#define STUCK_MS 500
+/* what a hog tries to send: far more than the socket buffers (about
+ * 200 kB) and an unfinished frame can take in */
+#define HOG_REQUEST_BYTES (16 * 1024 * 1024)
+
+typedef struct {
+  int fd;
+  guint index;
+  GString *out;          /* the frame being sent */
+  gsize out_sent;
+  guint frames;
+  gsize sent;
+  gsize asked;           /* reply bytes its frames ask for, estimated */
+  GHashTable *ids;       /* ids waiting for their answer */
+  GString *in;
+  guint results;
+  guint limited;
+  gboolean done;         /* sent its whole workload: nothing held it back */
+} Hog;
+
+static guint64 next_hog_id = 1;
+
+/* the next frame of a hog's workload, cycling through big replies and
+ * durable writes: a batch of 64 vm.get of a big VM, rpc.discover, a batch
+ * of 16 rpc.discover, pool.stats, addr.reserve */
+static void
+hog_next_frame (Hog *hog, gsize vm_get_bytes, gsize discover_bytes)
+{
+  guint kind = hog->frames % 5;
+  guint calls = kind == 0 ? 64 : kind == 2 ? 16 : 1;
+
+  g_string_truncate (hog->out, 0);
+  hog->out_sent = 0;
+  if (calls > 1)
+    g_string_append_c (hog->out, '[');
+  for (guint c = 0; c < calls; c++) {
+    guint64 id = next_hog_id++;
+    g_autofree char *params = NULL;
+    g_autofree char *frame = NULL;
+    const char *method;
+
+    switch (kind) {
+    case 0:
+      method = "vm.get";
+      params = g_strdup ("{\"vm\":\"big\"}");
+      hog->asked += vm_get_bytes;
+      break;
+    case 1:
+    case 2:
+      method = "rpc.discover";
+      hog->asked += discover_bytes;
+      break;
+    case 3:
+      method = "pool.stats";
+      params = g_strdup ("{\"vm\":\"big\",\"type\":\"pci\"}");
+      hog->asked += 400;
+      break;
+    default:
+      method = "addr.reserve";
+      params = g_strdup_printf ("{\"vm\":\"hog%u\",\"type\":\"id\",\"alias\":\"w%u\"}", hog->index, hog->frames);
+      hog->asked += 200;
+      break;
+    }
+    frame = request_frame (id, method, params);
+    g_string_append_printf (hog->out, "%s%s", c > 0 ? "," : "", frame);
+    g_hash_table_add (hog->ids, GUINT_TO_POINTER ((guint) id));
+  }
+  if (calls > 1)
+    g_string_append_c (hog->out, ']');
+  g_string_append_c (hog->out, '\n');
+  hog->frames++;
+}
+
+/* send what can be sent without blocking; FALSE when nothing could */
+static gboolean
+hog_push (Hog *hog, gsize vm_get_bytes, gsize discover_bytes)
+{
+  gboolean progress = FALSE;
+
+  for (;;) {
+    gssize n;
+
+    if (hog->out_sent == hog->out->len) {
+      if (hog->sent >= HOG_REQUEST_BYTES) {
+        hog->done = TRUE;
+        return progress;
+      }
+      hog_next_frame (hog, vm_get_bytes, discover_bytes);
+    }
+    n = send (hog->fd, hog->out->str + hog->out_sent, hog->out->len - hog->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      ck_assert_msg (errno == EAGAIN || errno == EWOULDBLOCK, "hog %u: send: %s (disconnected after %u frames)",
+                     hog->index, g_strerror (errno), hog->frames);
+      return progress;
+    }
+    hog->out_sent += (gsize) n;
+    hog->sent += (gsize) n;
+    progress = TRUE;
+  }
+}
+
+/* one reply line: an object or an array of them; each answers an id
+ * once, with a result or a limit error */
+static void
+hog_take_reply (Hog *hog, const char *line)
+{
+  g_autoptr (JsonNode) reply = da_json_parse (line, strlen (line), NULL, NULL, NULL);
+  g_autoptr (GList) responses = NULL;
+
+  ck_assert_msg (reply != NULL, "hog %u: not JSON: %.200s", hog->index, line);
+  if (JSON_NODE_HOLDS_ARRAY (reply))
+    responses = json_array_get_elements (json_node_get_array (reply));
+  else
+    responses = g_list_prepend (NULL, reply);
+  for (GList *l = responses; l != NULL; l = l->next) {
+    JsonObject *obj = json_node_get_object (l->data);
+    guint id = (guint) json_object_get_int_member (obj, "id");
+
+    ck_assert_msg (g_hash_table_remove (hog->ids, GUINT_TO_POINTER (id)), "hog %u: id %u answered twice or unasked",
+                   hog->index, id);
+    if (json_object_has_member (obj, "result")) {
+      hog->results++;
+    } else {
+      JsonObject *error = json_object_get_object_member (obj, "error");
+
+      ck_assert_msg (json_object_get_int_member (error, "code") == 1007, "hog %u: id %u: %s", hog->index, id,
+                     json_object_get_string_member (error, "message"));
+      hog->limited++;
+    }
+  }
+}
+
+/* read every answer it is owed, sending the rest of its last frame */
+static void
+hog_drain (Hog *hog)
+{
+  gint64 deadline = g_get_monotonic_time () + REPLY_TIMEOUT_MS * 1000;
+
+  while (g_hash_table_size (hog->ids) > 0) {
+    struct pollfd pfd = { hog->fd, POLLIN | (hog->out_sent < hog->out->len ? POLLOUT : 0), 0 };
+    gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+    char *nl;
+
+    ck_assert_msg (left > 0 && poll (&pfd, 1, (int) left) > 0, "hog %u: %u answers missing", hog->index,
+                   g_hash_table_size (hog->ids));
+    if (pfd.revents & POLLOUT) {
+      gssize n = send (hog->fd, hog->out->str + hog->out_sent, hog->out->len - hog->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+      ck_assert_msg (n >= 0 || errno == EAGAIN, "hog %u: send: %s", hog->index, g_strerror (errno));
+      if (n > 0)
+        hog->out_sent += (gsize) n;
+    }
+    if (pfd.revents & (POLLIN | POLLHUP)) {
+      char buf[65536];
+      gssize n = recv (hog->fd, buf, sizeof buf, MSG_DONTWAIT);
+
+      ck_assert_msg (n != 0, "hog %u: the daemon hung up with %u answers owed", hog->index, g_hash_table_size (hog->ids));
+      if (n < 0) {
+        ck_assert_msg (errno == EAGAIN, "hog %u: recv: %s", hog->index, g_strerror (errno));
+        continue;
+      }
+      g_string_append_len (hog->in, buf, n);
+    }
+    while ((nl = memchr (hog->in->str, '\n', hog->in->len)) != NULL) {
+      g_autofree char *line = g_strndup (hog->in->str, (gsize) (nl - hog->in->str));
+
+      g_string_erase (hog->in, 0, nl - hog->in->str + 1);
+      hog_take_reply (hog, line);
+    }
+  }
+}
+
+static gsize
+reply_size (DaTestClient *client, const char *method, const char *params)
+{
+  g_autofree char *frame = request_frame (client->next_id++, method, params);
+  g_autofree char *line = NULL;
+
+  ck_assert (da_test_client_send (client, frame, strlen (frame)) && da_test_client_send (client, "\n", 1));
+  line = da_test_client_read_line (client, REPLY_TIMEOUT_MS);
+  ck_assert (line != NULL && strstr (line, "\"result\"") != NULL);
+  return strlen (line);
+}
+
+/* a VM with many reservations, for big vm.get replies */
+static void
+make_big_vm (DaTestClient *client, guint reservations)
+{
+  g_autoptr (JsonNode) vm = da_test_client_call_ok (client, "vm.create", "{\"vm\":\"big\"}");
+
+  for (guint done = 0; done < reservations;) {
+    g_autoptr (GString) params = g_string_new ("{\"vm\":\"big\",\"requests\":[");
+    g_autoptr (JsonNode) reserved = NULL;
+
+    for (guint i = 0; i < 250 && done < reservations; i++, done++)
+      g_string_append_printf (params, "%s{\"type\":\"id\",\"alias\":\"id%u\"}", i > 0 ? "," : "", done);
+    g_string_append (params, "]}");
+    reserved = da_test_client_call_ok (client, "addr.reserve", params->str);
+  }
+}
+
+START_TEST (test_never_reads)
+{
+  DaTestDaemon *devaddrd = start_daemon (NULL);
+  g_autoptr (DaTestClient) checker = connect_to (devaddrd->socket_path);
+  Hog hogs[HOGS];
+  Victim *victim;
+  Memory memory;
+  gsize vm_get_bytes, discover_bytes;
+
+  make_big_vm (checker, 1000);
+  vm_get_bytes = reply_size (checker, "vm.get", "{\"vm\":\"big\"}");
+  discover_bytes = reply_size (checker, "rpc.discover", NULL);
+  g_print ("never reads: vm.get of the big VM is %zu bytes, rpc.discover %zu\n", vm_get_bytes, discover_bytes);
+  for (guint i = 0; i < HOGS; i++) {
+    g_autofree char *params = g_strdup_printf ("{\"vm\":\"hog%u\"}", i);
+    g_autoptr (JsonNode) vm = da_test_client_call_ok (checker, "vm.create", params);
+  }
+
+  victim = victim_start (devaddrd->socket_path);
+  victim_wait (victim, 20);
+  memory_begin (&memory, daemon_pid (devaddrd));
+  for (guint i = 0; i < HOGS; i++) {
+    hogs[i] = (Hog) { .fd = raw_connect (devaddrd->socket_path), .index = i, .out = g_string_new (NULL),
+                      .ids = g_hash_table_new (NULL, NULL), .in = g_string_new (NULL) };
+  }
+  /* each pushes until the daemon stops reading it */
+  for (;;) {
+    struct pollfd pfds[HOGS];
+    guint n = 0;
+    gboolean progress = FALSE;
+
+    for (guint i = 0; i < HOGS; i++)
+      if (!hogs[i].done && hog_push (&hogs[i], vm_get_bytes, discover_bytes))
+        progress = TRUE;
+    if (progress)
+      continue;
+    for (guint i = 0; i < HOGS; i++)
+      if (!hogs[i].done)
+        pfds[n++] = (struct pollfd) { hogs[i].fd, POLLOUT, 0 };
+    if (n == 0 || poll (pfds, n, STUCK_MS) == 0)
+      break;
+  }
+  for (guint i = 0; i < HOGS; i++)
+    ck_assert_msg (!hogs[i].done, "hog %u sent %zu bytes (%u frames asking for %zu bytes): "
+                   "the daemon never stopped reading it", i, hogs[i].sent, hogs[i].frames, hogs[i].asked);
+  /* they sit there; the victim goes on */
+  victim_wait (victim, 100);
+  memory_check (&memory, "never reads", (gint64) HOGS * PER_CONNECTION_BYTES + SLACK_BYTES);
+  ck_assert_int_eq (info_int (checker, "connections"), 2 + HOGS);
+  /* nothing was lost: once they read, every request is answered */
+  for (guint i = 0; i < HOGS; i++) {
+    hog_drain (&hogs[i]);
+    g_print ("never reads: hog %u sent %u frames (%zu bytes, asking for %zu bytes of replies) before the daemon "
+             "stopped reading it; %u results, %u limit errors\n",
+             i, hogs[i].frames, hogs[i].sent, hogs[i].asked, hogs[i].results, hogs[i].limited);
+    close (hogs[i].fd);
+    g_string_free (hogs[i].out, TRUE);
+    g_string_free (hogs[i].in, TRUE);
+    g_hash_table_unref (hogs[i].ids);
+  }
+  victim_finish (victim, "never reads");
+  stop_daemon (devaddrd);
+}
+END_TEST
+
+/* with the smallest output limit: a query whose answer alone is larger is
+ * refused, a change is reported whatever its size, and the rest of a batch
+ * past the limit is refused while the client keeps its connection */
+START_TEST (test_answer_larger_than_output)
+{
+  DaTestDaemon *devaddrd = da_test_daemon_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaTestClient) client = NULL;
+  g_autoptr (JsonObject) refused = NULL;
+  g_autoptr (JsonNode) reserved = NULL;
+  g_autoptr (JsonNode) vm = NULL;
+  g_autoptr (JsonNode) batch = NULL;
+  g_autoptr (GString) params = g_string_new ("{\"vm\":\"vm1\",\"requests\":[");
+  g_autoptr (GString) frame = g_string_new ("[");
+  g_autofree char *line = NULL;
+  struct group *grp = getgrgid (getegid ());
+  g_autofree char *config = g_strdup_printf ("[daemon]\ngroup=%s\n[limits]\noutput-bytes=4096\n",
+                                             grp != NULL ? grp->gr_name : "root");
+  JsonArray *answers;
+  guint limited = 0;
+
+  da_test_daemon_set_config (devaddrd, config);
+  ck_assert_msg (da_test_daemon_start (devaddrd, &error), "%s", error ? error->message : "");
+  client = connect_to (devaddrd->socket_path);
+  refused = da_test_client_call_error (client, "rpc.discover", NULL);
+  ck_assert_str_eq (da_test_error_reason (refused), "limit");
+  ck_assert_msg (strstr (json_object_get_string_member (refused, "message"), "(output-bytes)") != NULL, "%s",
+                 json_object_get_string_member (refused, "message"));
+  vm = da_test_client_call_ok (client, "vm.create", "{\"vm\":\"vm1\"}");
+  for (guint i = 0; i < 200; i++)
+    g_string_append_printf (params, "%s{\"type\":\"id\",\"alias\":\"i%u\"}", i > 0 ? "," : "", i);
+  g_string_append (params, "]}");
+  reserved = da_test_client_call_ok (client, "addr.reserve", params->str);
+  ck_assert_uint_eq (json_array_get_length (json_object_get_array_member (json_node_get_object (reserved),
+                                                                          "reservations")), 200);
+  /* answers of a few hundred bytes: some way into the batch they pass it */
+  for (guint i = 0; i < 40; i++) {
+    g_autofree char *call = request_frame (100 + i, "pool.stats", "{\"vm\":\"vm1\",\"type\":\"pci\"}");
+
+    g_string_append_printf (frame, "%s%s", i > 0 ? "," : "", call);
+  }
+  g_string_append (frame, "]\n");
+  ck_assert (da_test_client_send (client, frame->str, frame->len));
+  line = da_test_client_read_line (client, REPLY_TIMEOUT_MS);
+  ck_assert (line != NULL);
+  batch = da_json_parse (line, strlen (line), NULL, NULL, NULL);
+  answers = json_node_get_array (batch);
+  ck_assert_uint_eq (json_array_get_length (answers), 40);
+  for (guint i = 0; i < 40; i++) {
+    JsonObject *answer = json_array_get_object_element (answers, i);
+
+    ck_assert_int_eq (json_object_get_int_member (answer, "id"), 100 + i);
+    if (json_object_has_member (answer, "error")) {
+      ck_assert_str_eq (da_test_error_reason (json_object_get_object_member (answer, "error")), "limit");
+      limited++;
+    } else {
+      /* answered in order: the refused ones are the last */
+      ck_assert_uint_eq (limited, 0);
+    }
+  }
+  g_print ("answer larger than output: %u of 40 pool.stats of a batch were refused at output-bytes=4096\n", limited);
+  ck_assert_uint_gt (limited, 0);
+  ck_assert_uint_lt (limited, 40);
+  /* and the connection goes on */
+  g_clear_pointer (&vm, json_node_unref);
+  vm = da_test_client_call_ok (client, "vm.list", NULL);
+  stop_daemon (devaddrd);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* a watcher that never reads */
 
 /* a watcher that never reads its notifications is dropped at twice
@@ -1192,6 +1534,8 @@ main (void)
 
   /* under the sanitizers everything is a few times slower */
   tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test_never_reads);
+  tcase_add_test (tc, test_answer_larger_than_output);
   tcase_add_test (tc, test_never_reads_notifications);
   tcase_add_test (tc, test_byte_at_a_time);
   tcase_add_test (tc, test_thousand_idle);
