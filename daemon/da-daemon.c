@@ -744,6 +744,7 @@ da_daemon_reload (DaDaemon *daemon, const char *config_path, GError **error)
   config->max_connections = fresh->max_connections;
   config->max_output = fresh->max_output;
   config->max_xml = fresh->max_xml;
+  config->frame_timeout_s = fresh->frame_timeout_s;
   if (config->idle_timeout_s == 0 || fresh->idle_timeout_s != 0)
     config->idle_timeout_s = fresh->idle_timeout_s != 0 ? fresh->idle_timeout_s : config->idle_timeout_s;
   da_server_reconfigure (daemon->server);
@@ -791,6 +792,9 @@ da_daemon_describe (DaDaemon *daemon)
   json_object_set_int_member (limits, "pending_per_connection", daemon->config->max_pending);
   json_object_set_int_member (limits, "connections_per_uid", daemon->config->max_connections_per_uid);
   json_object_set_int_member (limits, "xml_bytes", (gint64) daemon->config->max_xml);
+  json_object_set_int_member (limits, "output_bytes", (gint64) daemon->config->max_output);
+  json_object_set_int_member (limits, "connections", daemon->config->max_connections);
+  json_object_set_int_member (limits, "frame_timeout_s", daemon->config->frame_timeout_s);
   json_object_set_object_member (info, "limits", limits);
   return info;
 }

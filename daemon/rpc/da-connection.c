@@ -33,6 +33,8 @@ struct _DaConnection {
   DaFrameReader *reader;
   GSource *in_source;
   GSource *out_source;
+  GSource *line_timer;  /* runs out when an unfinished line is not finished */
+  guint64 timed_line;   /* the line it is for, by da_frame_reader_get_lines() */
   GByteArray *out;
   gsize out_sent;
   GPtrArray *batches; /* Batch */
@@ -178,6 +180,10 @@ da_connection_close (DaConnection *connection)
   if (connection->out_source != NULL) {
     g_source_destroy (connection->out_source);
     g_clear_pointer (&connection->out_source, g_source_unref);
+  }
+  if (connection->line_timer != NULL) {
+    g_source_destroy (connection->line_timer);
+    g_clear_pointer (&connection->line_timer, g_source_unref);
   }
   /* answers still on their way have nowhere to go; mutations stay made */
   da_daemon_connection_closed (connection->daemon, connection);
@@ -458,6 +464,49 @@ on_writable (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* a peer that begins a request line and does not finish it (slowloris)
+ * would hold its connection, and up to frame-bytes, for ever */
+static gboolean
+on_line_timeout (gpointer user_data)
+{
+  DaConnection *connection = user_data;
+  guint timeout = da_server_get_config (connection->server)->frame_timeout_s;
+  g_autoptr (GError) error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
+                                          "Limit exceeded: a request line was not finished within %u s (frame-timeout)",
+                                          timeout);
+  g_autoptr (JsonNode) reply = da_jsonrpc_error_response_new (NULL, error, NULL);
+
+  g_info ("connection uid %u: a request line unfinished after %u s, dropping it", connection->uid, timeout);
+  g_clear_pointer (&connection->line_timer, g_source_unref);
+  da_connection_ref (connection);
+  queue_node (connection, reply);
+  da_connection_close (connection);
+  da_connection_unref (connection);
+  return G_SOURCE_REMOVE;
+}
+
+/* the clock of an unfinished line runs while the daemon reads the
+ * connection; it starts again when reading resumes after a pause for
+ * unread answers, and with every new line */
+static void
+update_line_timer (DaConnection *connection, gboolean reading)
+{
+  guint timeout = da_server_get_config (connection->server)->frame_timeout_s;
+  gboolean want = reading && timeout > 0 && da_frame_reader_in_line (connection->reader);
+  guint64 line = da_frame_reader_get_lines (connection->reader);
+
+  if (connection->line_timer != NULL && (!want || line != connection->timed_line)) {
+    g_source_destroy (connection->line_timer);
+    g_clear_pointer (&connection->line_timer, g_source_unref);
+  }
+  if (want && connection->line_timer == NULL) {
+    connection->timed_line = line;
+    connection->line_timer = g_timeout_source_new ((guint) MIN ((guint64) timeout * 1000, G_MAXUINT));
+    g_source_set_callback (connection->line_timer, on_line_timeout, connection, NULL);
+    g_source_attach (connection->line_timer, NULL);
+  }
+}
+
 /* read while there is room for the answers; write while there is output */
 static void
 connection_update_sources (DaConnection *connection)
@@ -465,6 +514,8 @@ connection_update_sources (DaConnection *connection)
   gboolean want_in = !connection->closed && !connection->read_closed && !output_full (connection);
   gboolean want_out = !connection->closed && da_connection_get_unsent (connection) > 0;
 
+  if (!connection->closed)
+    update_line_timer (connection, want_in);
   if (want_in && connection->in_source == NULL) {
     connection->in_source = g_socket_create_source (connection->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
     g_source_set_callback (connection->in_source, (GSourceFunc) (void (*) (void)) on_readable, connection, NULL);

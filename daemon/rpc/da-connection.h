@@ -17,8 +17,9 @@ G_BEGIN_DECLS
  * computed and waiting for a commit or for the rest of their batch) take
  * more than max_output, and the rest of a batch is refused past it, so a
  * client that never reads cannot make the daemon buffer without bound; a
- * client that stops reading notifications for long is dropped.  After the
- * client closes its sending side, the replies it is owed are still
+ * client that stops reading notifications for long is dropped, and so is
+ * one that leaves a request line unfinished for frame_timeout_s.  After
+ * the client closes its sending side, the replies it is owed are still
  * written.
  */
 

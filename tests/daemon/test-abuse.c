@@ -474,6 +474,35 @@ request_frame (guint64 id, const char *method, const char *params)
                           params != NULL ? ",\"params\":" : "", params != NULL ? params : "");
 }
 
+/* one request on a raw connection, answered with a result */
+static void
+raw_request_ok (int fd, const char *method, const char *what)
+{
+  g_autofree char *frame = request_frame (7, method, NULL);
+  g_autoptr (GString) in = g_string_new (NULL);
+  g_autofree char *line = NULL;
+  gboolean eof;
+
+  raw_send_all (fd, frame, strlen (frame));
+  raw_send_all (fd, "\n", 1);
+  line = raw_read_line (fd, in, REPLY_TIMEOUT_MS, &eof);
+  ck_assert_msg (line != NULL && strstr (line, "\"result\"") != NULL, "%s: %s", what, line);
+}
+
+/* the daemon's refusal of a connection over a limit: one error, then EOF */
+static char *
+raw_refusal (int fd)
+{
+  g_autoptr (GString) in = g_string_new (NULL);
+  gboolean eof;
+  char *line = raw_read_line (fd, in, REPLY_TIMEOUT_MS, &eof);
+
+  ck_assert_msg (line != NULL && strstr (line, "\"limit\"") != NULL && strstr (line, "\"id\":null") != NULL,
+                 "not refused with a limit error: %s", line);
+  ck_assert (raw_await_eof (fd, REPLY_TIMEOUT_MS));
+  return line;
+}
+
 /* ------------------------------------------------------------------ */
 /* clients that never read their replies */
 
@@ -943,6 +972,160 @@ START_TEST (test_byte_at_a_time)
 }
 END_TEST
 
+/* a request line begun and not finished within frame-timeout ends the
+ * connection (slowloris); idle connections, slow lines that do finish,
+ * lines that follow each other in odd chunks and a client whose answers
+ * wait to be read are not affected */
+#define FRAME_TIMEOUT_S 2
+/* the ticks of the loop below: the pace of the slow clients */
+#define TICK_MS 20
+/* the chunked client begins this many ticks before the endless line, so
+ * that it would be cut off first if every line counted as one */
+#define HEAD_START_TICKS 25
+
+static char *
+lookup_frame (guint id)
+{
+  return request_frame (id, "addr.lookup", "{\"scope\":\"host\",\"alias\":\"none\"}");
+}
+
+START_TEST (test_frame_timeout)
+{
+  g_autofree char *limits = g_strdup_printf ("frame-timeout=%d\n", FRAME_TIMEOUT_S);
+  DaTestDaemon *devaddrd = start_daemon (limits);
+  g_autoptr (DaTestClient) checker = connect_to (devaddrd->socket_path);
+  g_autoptr (GString) burst = g_string_new (NULL);
+  g_autoptr (GString) in = g_string_new (NULL);
+  g_autoptr (GString) slow_in = g_string_new (NULL);
+  g_autoptr (GString) chunky_in = g_string_new (NULL);
+  g_autoptr (GString) sleeper_in = g_string_new (NULL);
+  g_autofree char *slow_frame = request_frame (1, "server.info", NULL);
+  g_autofree char *told = NULL;
+  g_autofree char *last = NULL;
+  const char *endless = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vm.list\",\"params\":{\"padding\":\"";
+  const char *rest = "\"method\":\"vm.list\"}\n";
+  int idle, slowloris, slow, chunky, sleeper;
+  guint slow_sent = 0, chunky_done = 0, discovers = 0, endless_sent = 0;
+  gint64 first_byte = 0, dropped_after = -1;
+  gboolean eof;
+  Victim *victim;
+
+  {
+    g_autoptr (JsonNode) info = da_test_client_call_ok (checker, "server.info", NULL);
+    JsonObject *in_force = json_object_get_object_member (json_node_get_object (info), "limits");
+
+    ck_assert_int_eq (json_object_get_int_member (in_force, "frame_timeout_s"), FRAME_TIMEOUT_S);
+    ck_assert_int_eq (json_object_get_int_member (in_force, "output_bytes"), OUTPUT_BYTES);
+  }
+  victim = victim_start (devaddrd->socket_path);
+  victim_wait (victim, 20);
+  idle = raw_connect (devaddrd->socket_path);
+  /* a client that does not read: its answers fill its output, and the
+   * daemon stops reading it with the line it left unfinished */
+  sleeper = raw_connect (devaddrd->socket_path);
+  while (burst->len < 4096) {
+    g_autofree char *frame = request_frame (++discovers, "rpc.discover", NULL);
+
+    g_string_append_printf (burst, "%s\n", frame);
+  }
+  g_string_append (burst, "{\"jsonrpc\":\"2.0\",\"id\":0,");
+  raw_send_all (sleeper, burst->str, burst->len);
+
+  slowloris = raw_connect (devaddrd->socket_path);
+  slow = raw_connect (devaddrd->socket_path);
+  chunky = raw_connect (devaddrd->socket_path);
+  /* each tick: the end of one request of the chunked client and the
+   * beginning of the next (its line is never complete for long, but
+   * always another one); then a byte of a slow line that ends in about a
+   * second, and a byte of the endless line */
+  for (guint tick = 1;; tick++) {
+    struct pollfd pfd = { slowloris, POLLIN, 0 };
+    g_autofree char *next = lookup_frame (tick);
+    g_autofree char *prev = lookup_frame (tick - 1);
+    g_autofree char *piece = tick == 1 ? g_strndup (next, 20) : g_strdup_printf ("%s\n%.20s", prev + 20, next);
+
+    raw_send_all (chunky, piece, strlen (piece));
+    chunky_done = tick - 1;
+    if (tick < HEAD_START_TICKS) {
+      poll (NULL, 0, TICK_MS);
+      continue;
+    }
+    if (first_byte == 0)
+      first_byte = g_get_monotonic_time ();
+    ck_assert_msg (g_get_monotonic_time () - first_byte < (FRAME_TIMEOUT_S + 10) * G_USEC_PER_SEC,
+                   "the unfinished line was not cut off in %d s", FRAME_TIMEOUT_S + 10);
+    raw_send_all (slowloris, endless_sent < strlen (endless) ? endless + endless_sent : "x", 1);
+    endless_sent++;
+    if (slow_sent <= strlen (slow_frame)) {
+      raw_send_all (slow, slow_sent < strlen (slow_frame) ? slow_frame + slow_sent : "\n", 1);
+      slow_sent++;
+    }
+    if (poll (&pfd, 1, TICK_MS) > 0) {
+      told = raw_read_line (slowloris, in, REPLY_TIMEOUT_MS, &eof);
+      dropped_after = g_get_monotonic_time () - first_byte;
+      break;
+    }
+  }
+  g_print ("frame timeout: an unfinished line was cut off %.2f s after its first byte (frame-timeout=%d): %s\n",
+           dropped_after / (double) G_USEC_PER_SEC, FRAME_TIMEOUT_S, told);
+  ck_assert_msg (told != NULL && strstr (told, "\"limit\"") != NULL && strstr (told, "frame-timeout") != NULL, "%s", told);
+  ck_assert (raw_await_eof (slowloris, REPLY_TIMEOUT_MS));
+  ck_assert_int_ge (dropped_after, FRAME_TIMEOUT_S * G_USEC_PER_SEC);
+  close (slowloris);
+  /* everyone else is still there: checker, victim, idle, sleeper, slow, chunky */
+  ck_assert_int_eq (info_int (checker, "connections"), 6);
+  raw_request_ok (idle, "vm.list", "the idle connection");
+  /* the slow line was answered */
+  last = raw_read_line (slow, slow_in, REPLY_TIMEOUT_MS, &eof);
+  ck_assert_msg (last != NULL && strstr (last, "\"id\":1,\"result\"") != NULL, "the slow line: %s", last);
+  /* every chunked request is answered, the one left open too once finished */
+  {
+    g_autofree char *end = lookup_frame (chunky_done + 1);
+
+    raw_send_all (chunky, end + 20, strlen (end + 20));
+    raw_send_all (chunky, "\n", 1);
+  }
+  for (guint i = 1; i <= chunky_done + 1; i++) {
+    g_autofree char *line = raw_read_line (chunky, chunky_in, REPLY_TIMEOUT_MS, &eof);
+    g_autofree char *id = g_strdup_printf ("\"id\":%u,", i);
+
+    ck_assert_msg (line != NULL && strstr (line, id) != NULL && strstr (line, "\"not-found\"") != NULL,
+                   "chunked request %u: %s", i, line);
+  }
+  /* the sleeper reads at last: every answer, and it finishes its line */
+  for (guint i = 0; i < discovers; i++) {
+    g_autofree char *line = raw_read_line (sleeper, sleeper_in, REPLY_TIMEOUT_MS, &eof);
+
+    ck_assert_msg (line != NULL && strstr (line, "\"result\"") != NULL, "sleeper answer %u: %.200s", i, line);
+  }
+  raw_send_all (sleeper, rest, strlen (rest));
+  g_clear_pointer (&last, g_free);
+  last = raw_read_line (sleeper, sleeper_in, REPLY_TIMEOUT_MS, &eof);
+  ck_assert_msg (last != NULL && strstr (last, "\"id\":0,\"result\"") != NULL, "%s", last);
+  g_print ("frame timeout: %u chunked requests answered; a client that did not read for %.1f s finished its line\n",
+           chunky_done + 1, (g_get_monotonic_time () - first_byte) / (double) G_USEC_PER_SEC);
+  close (idle);
+  close (slow);
+  close (chunky);
+  close (sleeper);
+  await_connections (checker, 2);
+  victim_finish (victim, "frame timeout");
+  stop_daemon (devaddrd);
+
+  /* an hour at most */
+  {
+    g_autoptr (DaTestDaemon) refused = da_test_daemon_new (NULL);
+    g_autoptr (GError) error = NULL;
+    g_autofree char *log = NULL;
+
+    da_test_daemon_set_config (refused, "[limits]\nframe-timeout=3601\n");
+    ck_assert (!da_test_daemon_start (refused, &error));
+    log = da_test_daemon_log (refused);
+    ck_assert_msg (strstr (log, "frame-timeout must be a whole number from 0 to 3600") != NULL, "%s", log);
+  }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* idle connections by the thousand */
 
@@ -956,35 +1139,6 @@ daemon_nofile (pid_t pid, rlim_t *hard)
   ck_assert_msg (prlimit (pid, RLIMIT_NOFILE, NULL, &limit) == 0, "prlimit: %s", g_strerror (errno));
   *hard = limit.rlim_max;
   return limit.rlim_cur;
-}
-
-/* one request on a raw connection, answered with a result */
-static void
-raw_request_ok (int fd, const char *method, const char *what)
-{
-  g_autofree char *frame = request_frame (7, method, NULL);
-  g_autoptr (GString) in = g_string_new (NULL);
-  g_autofree char *line = NULL;
-  gboolean eof;
-
-  raw_send_all (fd, frame, strlen (frame));
-  raw_send_all (fd, "\n", 1);
-  line = raw_read_line (fd, in, REPLY_TIMEOUT_MS, &eof);
-  ck_assert_msg (line != NULL && strstr (line, "\"result\"") != NULL, "%s: %s", what, line);
-}
-
-/* the daemon's refusal of a connection over a limit: one error, then EOF */
-static char *
-raw_refusal (int fd)
-{
-  g_autoptr (GString) in = g_string_new (NULL);
-  gboolean eof;
-  char *line = raw_read_line (fd, in, REPLY_TIMEOUT_MS, &eof);
-
-  ck_assert_msg (line != NULL && strstr (line, "\"limit\"") != NULL && strstr (line, "\"id\":null") != NULL,
-                 "not refused with a limit error: %s", line);
-  ck_assert (raw_await_eof (fd, REPLY_TIMEOUT_MS));
-  return line;
 }
 
 START_TEST (test_thousand_idle)
@@ -1538,6 +1692,7 @@ main (void)
   tcase_add_test (tc, test_answer_larger_than_output);
   tcase_add_test (tc, test_never_reads_notifications);
   tcase_add_test (tc, test_byte_at_a_time);
+  tcase_add_test (tc, test_frame_timeout);
   tcase_add_test (tc, test_thousand_idle);
   tcase_add_test (tc, test_per_uid_limit);
   tcase_add_test (tc, test_out_of_descriptors);
