@@ -10,7 +10,6 @@
 
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -33,8 +32,8 @@
  * commit's wait of 4 ms); under AddressSanitizer on two loaded cores a
  * request still takes tens of milliseconds at worst.  A daemon that blocks
  * on one client (a blocking write to a peer that does not read, a read
- * waiting for the rest of a frame, a loop on accept) stalls the victim for
- * the whole abuse, seconds, which crosses it.
+ * waiting for the rest of a frame) stalls the victim for the whole abuse,
+ * seconds, which crosses it.
  */
 #define VICTIM_BOUND_MS 1000
 /* the victim's pace: the stream, not a wait for something */
@@ -320,33 +319,25 @@ victim_start (const char *socket_path)
   return victim;
 }
 
-static guint
-victim_answered (Victim *victim)
-{
-  guint n;
-
-  g_mutex_lock (&victim->lock);
-  n = victim->latencies->len;
-  g_mutex_unlock (&victim->lock);
-  return n;
-}
-
 /* wait until n more of the victim's requests have been answered */
 static void
 victim_wait (Victim *victim, guint n)
 {
   gint64 deadline = g_get_monotonic_time () + REPLY_TIMEOUT_MS * 1000;
-  guint target;
+  g_autofree char *failure = NULL;
+  guint target, answered;
 
   g_mutex_lock (&victim->lock);
   target = victim->latencies->len + n;
   while (victim->latencies->len < target && victim->failure == NULL && !victim->finished)
     if (!g_cond_wait_until (&victim->progress, &victim->lock, deadline))
       break;
+  failure = g_strdup (victim->failure);
+  answered = victim->latencies->len;
   g_mutex_unlock (&victim->lock);
-  ck_assert_msg (victim->failure == NULL, "%s", victim->failure);
-  ck_assert_msg (victim_answered (victim) >= target, "the victim got only %u answers in %d ms, not %u",
-                 victim_answered (victim), REPLY_TIMEOUT_MS, target);
+  ck_assert_msg (failure == NULL, "%s", failure);
+  ck_assert_msg (answered >= target, "the victim got only %u answers in %d ms, not %u", answered, REPLY_TIMEOUT_MS,
+                 target);
 }
 
 static int
