@@ -28,6 +28,7 @@ da_config_new_default (void)
   config->max_connections = 4096;
   config->max_output = 16 * 1024 * 1024;
   config->max_xml = 1024 * 1024;
+  config->frame_timeout_s = 30;
   return config;
 }
 
@@ -162,6 +163,7 @@ da_config_load (DaConfig *config, const char *path, gboolean required, GError **
   LOAD ("limits", "connections", 1, 1048576, max_connections);
   LOAD ("limits", "output-bytes", 4096, G_MAXUINT32, max_output);
   LOAD ("limits", "xml-bytes", 1024, 256 * 1024 * 1024, max_xml);
+  LOAD ("limits", "frame-timeout", 0, 3600, frame_timeout_s);
 #undef LOAD
   return TRUE;
 

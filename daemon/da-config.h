@@ -28,6 +28,7 @@ typedef struct {
   guint max_connections;
   gsize max_output;          /* unread reply bytes before reading pauses */
   gsize max_xml;
+  guint frame_timeout_s;     /* to finish a request line once begun; 0 never */
 } DaConfig;
 
 DaConfig *da_config_new_default (void);

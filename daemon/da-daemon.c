@@ -27,7 +27,8 @@ typedef struct {
   DaConnection *connection;
   DaJsonrpcBatch *batch;
   guint index;
-  JsonNode *result;
+  char *result;             /* compact JSON text, counted by the connection as waiting */
+  gsize result_len;
   GError *error;
   JsonObject *error_data;
   gboolean is_mutation;     /* re-run means run again, not just answer again */
@@ -84,12 +85,22 @@ commit_free (Commit *commit)
   g_free (commit);
 }
 
+/* the result goes, and the connection no longer counts it */
+static void
+reply_clear_result (Reply *reply)
+{
+  if (reply->result == NULL)
+    return;
+  da_connection_add_waiting (reply->connection, -(gssize) reply->result_len);
+  g_clear_pointer (&reply->result, g_free);
+  reply->result_len = 0;
+}
+
 static void
 reply_free (Reply *reply)
 {
+  reply_clear_result (reply);
   da_connection_unref (reply->connection);
-  if (reply->result != NULL)
-    json_node_unref (reply->result);
   g_clear_error (&reply->error);
   if (reply->error_data != NULL)
     json_object_unref (reply->error_data);
@@ -160,9 +171,12 @@ release_replies (DaDaemon *daemon)
   Reply *reply;
 
   while ((reply = g_queue_peek_head (&daemon->replies)) != NULL && reply->needs <= daemon->durable_seq) {
+    g_autofree char *result = g_steal_pointer (&reply->result);
+
     g_queue_pop_head (&daemon->replies);
-    da_connection_complete (reply->connection, reply->batch, reply->index, reply->result, reply->error,
-                            reply->error_data);
+    /* from here the connection counts it where it puts it */
+    da_connection_add_waiting (reply->connection, -(gssize) reply->result_len);
+    da_connection_complete (reply->connection, reply->batch, reply->index, result, reply->error, reply->error_data);
     reply_free (reply);
   }
   update_idle (daemon);
@@ -178,7 +192,26 @@ queue_reply (DaDaemon *daemon, DaConnection *connection, DaJsonrpcBatch *batch, 
   reply->connection = da_connection_ref (connection);
   reply->batch = batch;
   reply->index = index;
-  reply->result = result;
+  /* written out at once: an answer waits as the text it will be, a
+   * fraction of the tree it was built as */
+  if (result != NULL) {
+    GString *text = g_string_new (NULL);
+
+    da_json_append (text, result);
+    json_node_unref (result);
+    /* a query's answer bigger than the output limit is refused; a change
+     * that was made is always reported */
+    if (!is_mutation && text->len > daemon->config->max_output) {
+      error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
+                           "the result is %" G_GSIZE_FORMAT " bytes, more than %" G_GSIZE_FORMAT " (output-bytes)",
+                           text->len, daemon->config->max_output);
+      g_string_free (text, TRUE);
+    } else {
+      reply->result_len = text->len;
+      reply->result = g_string_free (text, FALSE);
+      da_connection_add_waiting (connection, (gssize) reply->result_len);
+    }
+  }
   reply->error = error;
   reply->error_data = error_data;
   reply->is_mutation = is_mutation;
@@ -189,13 +222,29 @@ queue_reply (DaDaemon *daemon, DaConnection *connection, DaJsonrpcBatch *batch, 
 static void
 notify_watchers (DaDaemon *daemon, GPtrArray *notifications)
 {
-  for (guint i = 0; notifications != NULL && i < notifications->len; i++) {
+  g_autoptr (GPtrArray) watchers = NULL;
+
+  if (notifications == NULL || notifications->len == 0 || daemon->watchers->len == 0)
+    return;
+  /* a watcher that does not read is dropped in the middle of this and
+   * leaves daemon->watchers: go through a copy, so that the one after it
+   * is not skipped (a closed connection takes no more notifications) */
+  watchers = g_ptr_array_new_full (daemon->watchers->len, (GDestroyNotify) watcher_free);
+  for (guint w = 0; w < daemon->watchers->len; w++) {
+    Watcher *watcher = g_ptr_array_index (daemon->watchers, w);
+    Watcher *copy = g_new0 (Watcher, 1);
+
+    copy->connection = da_connection_ref (watcher->connection);
+    copy->vm = g_strdup (watcher->vm);
+    g_ptr_array_add (watchers, copy);
+  }
+  for (guint i = 0; i < notifications->len; i++) {
     JsonNode *params = g_ptr_array_index (notifications, i);
     JsonObject *obj = json_node_get_object (params);
     const char *vm = json_object_has_member (obj, "vm") ? json_object_get_string_member (obj, "vm") : NULL;
 
-    for (guint w = 0; w < daemon->watchers->len; w++) {
-      Watcher *watcher = g_ptr_array_index (daemon->watchers, w);
+    for (guint w = 0; w < watchers->len; w++) {
+      Watcher *watcher = g_ptr_array_index (watchers, w);
 
       if (watcher->all || (vm != NULL && g_hash_table_contains (watcher->vms, vm)))
         da_connection_notify (watcher->connection, "addr.changed", params);
@@ -226,8 +275,7 @@ roll_back_from (DaDaemon *daemon, guint64 failed_seq, const GError *why)
       Reply *reply = l->data;
 
       if (reply->commit == commit) {
-        if (reply->result != NULL)
-          json_node_unref (g_steal_pointer (&reply->result));
+        reply_clear_result (reply);
         g_clear_error (&reply->error);
         g_clear_pointer (&reply->error_data, json_object_unref);
         reply->error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_UNAVAILABLE,
@@ -866,6 +914,7 @@ reload (DaDaemon *daemon, const char *config_path, gboolean required, GError **e
   config->max_connections = fresh->max_connections;
   config->max_output = fresh->max_output;
   config->max_xml = fresh->max_xml;
+  config->frame_timeout_s = fresh->frame_timeout_s;
   if (config->idle_timeout_s == 0 || fresh->idle_timeout_s != 0)
     config->idle_timeout_s = fresh->idle_timeout_s != 0 ? fresh->idle_timeout_s : config->idle_timeout_s;
   da_server_reconfigure (daemon->server);
@@ -933,6 +982,9 @@ da_daemon_describe (DaDaemon *daemon)
   json_object_set_int_member (limits, "pending_per_connection", daemon->config->max_pending);
   json_object_set_int_member (limits, "connections_per_uid", daemon->config->max_connections_per_uid);
   json_object_set_int_member (limits, "xml_bytes", (gint64) daemon->config->max_xml);
+  json_object_set_int_member (limits, "output_bytes", (gint64) daemon->config->max_output);
+  json_object_set_int_member (limits, "connections", daemon->config->max_connections);
+  json_object_set_int_member (limits, "frame_timeout_s", daemon->config->frame_timeout_s);
   json_object_set_object_member (info, "limits", limits);
   return info;
 }

@@ -26,6 +26,7 @@ struct _DaFrameReader {
   gboolean discarding; /* inside a line already reported as too large */
   GArray *events;     /* DaFrameEvent, in stream order */
   guint next_event;
+  guint64 lines;      /* lines ended so far, by a newline or the end */
 };
 
 /**
@@ -172,6 +173,7 @@ da_frame_reader_feed (DaFrameReader *reader, const void *data, gsize len)
       if (newline == NULL)
         return;
       reader->discarding = FALSE;
+      reader->lines++;
       p = newline + 1;
       continue;
     }
@@ -183,6 +185,7 @@ da_frame_reader_feed (DaFrameReader *reader, const void *data, gsize len)
         reader->discarding = TRUE;
         return;
       }
+      reader->lines++;
       p = newline + 1;
       continue;
     }
@@ -190,6 +193,7 @@ da_frame_reader_feed (DaFrameReader *reader, const void *data, gsize len)
     if (newline == NULL)
       return;
     finish_line (reader);
+    reader->lines++;
     p = newline + 1;
   }
 }
@@ -207,10 +211,40 @@ da_frame_reader_end (DaFrameReader *reader)
   compact (reader);
   if (reader->discarding) {
     reader->discarding = FALSE;
+    reader->lines++;
     return;
   }
-  if (reader->buf->len > reader->line_start)
+  if (reader->buf->len > reader->line_start) {
     finish_line (reader);
+    reader->lines++;
+  }
+}
+
+/**
+ * da_frame_reader_in_line:
+ * @reader: a reader
+ *
+ * Returns: %TRUE if bytes of a line that has not ended yet were fed (an
+ *   over-long one being skipped too)
+ */
+gboolean
+da_frame_reader_in_line (DaFrameReader *reader)
+{
+  return reader->discarding || reader->buf->len > reader->line_start;
+}
+
+/**
+ * da_frame_reader_get_lines:
+ * @reader: a reader
+ *
+ * Returns: how many lines have ended so far (blank and over-long ones
+ *   too): with da_frame_reader_in_line(), tells one unfinished line from
+ *   the next
+ */
+guint64
+da_frame_reader_get_lines (DaFrameReader *reader)
+{
+  return reader->lines;
 }
 
 /**

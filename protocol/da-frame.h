@@ -29,6 +29,8 @@ void da_frame_reader_end (DaFrameReader *reader);
 DaFrameStatus da_frame_reader_next (DaFrameReader *reader, const char **frame, gsize *len);
 gsize da_frame_reader_get_max_frame (DaFrameReader *reader);
 gsize da_frame_reader_get_buffered (DaFrameReader *reader);
+gboolean da_frame_reader_in_line (DaFrameReader *reader);
+guint64 da_frame_reader_get_lines (DaFrameReader *reader);
 
 typedef gboolean (*DaFrameFunc) (DaFrameStatus status, const char *frame, gsize len, gpointer user_data);
 void da_frame_split (const void *data, gsize len, gsize max_frame, DaFrameFunc func, gpointer user_data);

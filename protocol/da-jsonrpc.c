@@ -8,9 +8,10 @@
 struct _DaJsonrpcBatch {
   gboolean is_array;   /* the reply is an array (a non-empty batch) */
   GPtrArray *calls;    /* DaJsonrpcCall */
-  GPtrArray *replies;  /* JsonNode or NULL, one per call */
+  GPtrArray *replies;  /* GString or NULL, one per call: the response as sent */
   GArray *answered;    /* gboolean, one per call */
   guint n_pending;
+  gsize reply_bytes;   /* of the responses in replies */
 };
 
 static DaJsonrpcCall *
@@ -126,7 +127,27 @@ reply_free (gpointer reply)
 {
   /* slots stay NULL for notifications and after build_reply() took them */
   if (reply != NULL)
-    json_node_unref (reply);
+    g_string_free (reply, TRUE);
+}
+
+/* a response is kept as the text that will be sent: a tree takes many
+ * times the memory of its text, and answers wait here until the whole
+ * batch is answered */
+static void
+batch_set_reply (DaJsonrpcBatch *batch, guint index, GString *text)
+{
+  batch->reply_bytes += text->len;
+  g_ptr_array_index (batch->replies, index) = text;
+}
+
+static void
+batch_set_reply_node (DaJsonrpcBatch *batch, guint index, JsonNode *response)
+{
+  GString *text = g_string_new (NULL);
+
+  da_json_append (text, response);
+  json_node_unref (response);
+  batch_set_reply (batch, index, text);
 }
 
 static DaJsonrpcBatch *
@@ -148,9 +169,11 @@ batch_add (DaJsonrpcBatch *batch, DaJsonrpcCall *call)
   gboolean answered = call->error != NULL;
 
   g_ptr_array_add (batch->calls, call);
-  g_ptr_array_add (batch->replies, answered ? da_jsonrpc_error_response_new (NULL, call->error, NULL) : NULL);
+  g_ptr_array_add (batch->replies, NULL);
   g_array_append_val (batch->answered, answered);
-  if (!answered)
+  if (answered)
+    batch_set_reply_node (batch, batch->calls->len - 1, da_jsonrpc_error_response_new (NULL, call->error, NULL));
+  else
     batch->n_pending++;
 }
 
@@ -316,7 +339,37 @@ da_jsonrpc_batch_return_result (DaJsonrpcBatch *batch, guint index, JsonNode *re
     g_clear_pointer (&result, json_node_unref);
     return;
   }
-  g_ptr_array_index (batch->replies, index) = da_jsonrpc_result_response_new (call->id, result);
+  batch_set_reply_node (batch, index, da_jsonrpc_result_response_new (call->id, result));
+}
+
+/**
+ * da_jsonrpc_batch_return_result_json:
+ * @batch: a batch
+ * @index: the call
+ * @json: (nullable): its result as compact JSON text, as da_json_append()
+ *   writes it; %NULL means null
+ *
+ * As da_jsonrpc_batch_return_result(), for a result already written out:
+ * the response is the same text.
+ */
+void
+da_jsonrpc_batch_return_result_json (DaJsonrpcBatch *batch, guint index, const char *json)
+{
+  DaJsonrpcCall *call;
+  GString *text;
+
+  if (!batch_answer (batch, index))
+    return;
+  call = g_ptr_array_index (batch->calls, index);
+  if (call->is_notification)
+    return;
+  /* the members in the order da_jsonrpc_result_response_new() sets them */
+  text = g_string_new ("{\"jsonrpc\":\"2.0\",\"id\":");
+  da_json_append (text, call->id);
+  g_string_append (text, ",\"result\":");
+  g_string_append (text, json != NULL ? json : "null");
+  g_string_append_c (text, '}');
+  batch_set_reply (batch, index, text);
 }
 
 /**
@@ -338,44 +391,56 @@ da_jsonrpc_batch_return_error (DaJsonrpcBatch *batch, guint index, const GError 
   call = g_ptr_array_index (batch->calls, index);
   if (call->is_notification)
     return;
-  g_ptr_array_index (batch->replies, index) = da_jsonrpc_error_response_new (call->id, error, extra_data);
+  batch_set_reply_node (batch, index, da_jsonrpc_error_response_new (call->id, error, extra_data));
+}
+
+/**
+ * da_jsonrpc_batch_get_reply_bytes:
+ * @batch: a batch
+ *
+ * Returns: the size of the responses recorded so far, as they will be sent
+ */
+gsize
+da_jsonrpc_batch_get_reply_bytes (DaJsonrpcBatch *batch)
+{
+  return batch->reply_bytes;
 }
 
 /**
  * da_jsonrpc_batch_build_reply:
  * @batch: a batch whose calls all have their outcome
  *
- * Builds what goes back on the wire: one response object, an array of
- * responses in request order, or %NULL when nothing must be sent (a
- * notification, or a batch of notifications only).  The responses move
- * into the reply, so build it once.
+ * Builds what goes back on the wire, as compact JSON text without the
+ * newline: one response object, an array of responses in request order,
+ * or %NULL when nothing must be sent (a notification, or a batch of
+ * notifications only).  The responses move into the reply, so build it
+ * once.
  *
  * Returns: (transfer full) (nullable): the reply
  */
-JsonNode *
+GString *
 da_jsonrpc_batch_build_reply (DaJsonrpcBatch *batch)
 {
-  JsonArray *array;
-  JsonNode *node;
+  GString *text = NULL;
 
   g_return_val_if_fail (batch->n_pending == 0, NULL);
 
+  batch->reply_bytes = 0;
   if (!batch->is_array)
     return g_steal_pointer (&g_ptr_array_index (batch->replies, 0));
-  array = json_array_new ();
   for (guint i = 0; i < batch->replies->len; i++) {
-    JsonNode *reply = g_steal_pointer (&g_ptr_array_index (batch->replies, i));
+    g_autoptr (GString) reply = g_steal_pointer (&g_ptr_array_index (batch->replies, i));
 
-    if (reply != NULL)
-      json_array_add_element (array, reply);
+    if (reply == NULL)
+      continue;
+    if (text == NULL)
+      text = g_string_sized_new (reply->len + 2);
+    g_string_append_c (text, text->len == 0 ? '[' : ',');
+    g_string_append_len (text, reply->str, (gssize) reply->len);
   }
-  if (json_array_get_length (array) == 0) {
-    json_array_unref (array);
-    return NULL;
-  }
-  node = json_node_new (JSON_NODE_ARRAY);
-  json_node_take_array (node, array);
-  return node;
+  if (text != NULL)
+    g_string_append_c (text, ']');
+  return text;
 }
 
 static JsonObject *

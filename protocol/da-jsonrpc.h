@@ -17,7 +17,9 @@ G_BEGIN_DECLS
  * error that answers it.  The caller dispatches the valid calls, in any
  * order and asynchronously if it likes, reports each outcome to the batch,
  * and sends the reply the batch builds: one response object, an array of
- * them, or nothing at all (notifications are never answered).
+ * them, or nothing at all (notifications are never answered).  Outcomes
+ * are kept as the text that will be sent, so that answers waiting for the
+ * rest of their batch cost what they will take on the wire.
  *
  * Request members other than jsonrpc, method, params and id are rejected
  * as -32600, so that a misspelt "param" is an error and not silently an
@@ -45,9 +47,11 @@ guint da_jsonrpc_batch_get_n_calls (DaJsonrpcBatch *batch);
 DaJsonrpcCall *da_jsonrpc_batch_get_call (DaJsonrpcBatch *batch, guint index);
 guint da_jsonrpc_batch_get_n_pending (DaJsonrpcBatch *batch);
 void da_jsonrpc_batch_return_result (DaJsonrpcBatch *batch, guint index, JsonNode *result);
+void da_jsonrpc_batch_return_result_json (DaJsonrpcBatch *batch, guint index, const char *json);
 void da_jsonrpc_batch_return_error (DaJsonrpcBatch *batch, guint index, const GError *error,
                                    JsonObject *extra_data);
-JsonNode *da_jsonrpc_batch_build_reply (DaJsonrpcBatch *batch);
+gsize da_jsonrpc_batch_get_reply_bytes (DaJsonrpcBatch *batch);
+GString *da_jsonrpc_batch_build_reply (DaJsonrpcBatch *batch);
 
 /* responses, requests and notifications */
 JsonNode *da_jsonrpc_result_response_new (JsonNode *id, JsonNode *result);

@@ -33,10 +33,13 @@ struct _DaConnection {
   DaFrameReader *reader;
   GSource *in_source;
   GSource *out_source;
+  GSource *line_timer;  /* runs out when an unfinished line is not finished */
+  guint64 timed_line;   /* the line it is for, by da_frame_reader_get_lines() */
   GByteArray *out;
   gsize out_sent;
   GPtrArray *batches; /* Batch */
   guint pending;
+  gsize waiting;       /* answers the daemon holds until what they reflect is durable */
   gboolean read_closed;
   gboolean closed;
 };
@@ -147,6 +150,25 @@ da_connection_get_unsent (DaConnection *connection)
 }
 
 void
+da_connection_add_waiting (DaConnection *connection, gssize bytes)
+{
+  g_return_if_fail (bytes >= 0 || connection->waiting >= (gsize) -bytes);
+  connection->waiting = (gsize) ((gssize) connection->waiting + bytes);
+}
+
+/* what the client has to read before it has all its answers: written,
+ * waiting for a commit, and waiting for the rest of their batch */
+static gsize
+get_owed (DaConnection *connection)
+{
+  gsize owed = da_connection_get_unsent (connection) + connection->waiting;
+
+  for (guint i = 0; i < connection->batches->len; i++)
+    owed += da_jsonrpc_batch_get_reply_bytes (((Batch *) g_ptr_array_index (connection->batches, i))->batch);
+  return owed;
+}
+
+void
 da_connection_close (DaConnection *connection)
 {
   if (connection->closed)
@@ -159,6 +181,10 @@ da_connection_close (DaConnection *connection)
   if (connection->out_source != NULL) {
     g_source_destroy (connection->out_source);
     g_clear_pointer (&connection->out_source, g_source_unref);
+  }
+  if (connection->line_timer != NULL) {
+    g_source_destroy (connection->line_timer);
+    g_clear_pointer (&connection->line_timer, g_source_unref);
   }
   /* answers still on their way have nowhere to go; mutations stay made */
   da_daemon_connection_closed (connection->daemon, connection);
@@ -202,19 +228,16 @@ finish_if_done (DaConnection *connection)
     da_connection_close (connection);
 }
 
+/* one line out: text is a JSON text without its newline */
 static void
-queue_node (DaConnection *connection, JsonNode *node)
+queue_text (DaConnection *connection, GString *text)
 {
-  GString *text;
   DaConfig *config;
 
-  if (connection->closed || node == NULL)
+  if (connection->closed || text == NULL)
     return;
-  text = g_string_new (NULL);
-  da_json_append (text, node);
   g_string_append_c (text, '\n');
   g_byte_array_append (connection->out, (const guint8 *) text->str, (guint) text->len);
-  g_string_free (text, TRUE);
   if (!write_some (connection)) {
     da_connection_close (connection);
     return;
@@ -228,6 +251,18 @@ queue_node (DaConnection *connection, JsonNode *node)
     return;
   }
   connection_update_sources (connection);
+}
+
+static void
+queue_node (DaConnection *connection, JsonNode *node)
+{
+  g_autoptr (GString) text = NULL;
+
+  if (connection->closed || node == NULL)
+    return;
+  text = g_string_new (NULL);
+  da_json_append (text, node);
+  queue_text (connection, text);
 }
 
 void
@@ -274,14 +309,14 @@ static void
 finish_batch (DaConnection *connection, guint position)
 {
   Batch *b = g_ptr_array_index (connection->batches, position);
-  g_autoptr (JsonNode) reply = da_jsonrpc_batch_build_reply (b->batch);
+  g_autoptr (GString) reply = da_jsonrpc_batch_build_reply (b->batch);
 
   g_ptr_array_remove_index (connection->batches, position);
-  queue_node (connection, reply);
+  queue_text (connection, reply);
 }
 
 void
-da_connection_complete (DaConnection *connection, DaJsonrpcBatch *batch, guint index, JsonNode *result,
+da_connection_complete (DaConnection *connection, DaJsonrpcBatch *batch, guint index, const char *result,
                         const GError *error, JsonObject *error_data)
 {
   guint position;
@@ -292,7 +327,7 @@ da_connection_complete (DaConnection *connection, DaJsonrpcBatch *batch, guint i
   if (error != NULL)
     da_jsonrpc_batch_return_error (batch, index, error, error_data);
   else
-    da_jsonrpc_batch_return_result (batch, index, result != NULL ? json_node_ref (result) : json_node_new (JSON_NODE_NULL));
+    da_jsonrpc_batch_return_result_json (batch, index, result);
   connection->pending--;
   if (!b->dispatching && da_jsonrpc_batch_get_n_pending (batch) == 0)
     finish_batch (connection, position);
@@ -304,6 +339,15 @@ da_connection_complete (DaConnection *connection, DaJsonrpcBatch *batch, guint i
 
 /* ------------------------------------------------------------------ */
 /* input */
+
+/* reading pauses while the client owes more than max_output: a client
+ * that never reads cannot make the daemon hold more than about twice that
+ * for it (what it owed before the last request plus that answer) */
+static gboolean
+output_full (DaConnection *connection)
+{
+  return get_owed (connection) > da_server_get_config (connection->server)->max_output;
+}
 
 static void
 handle_frame (DaConnection *connection, const char *frame, gsize len)
@@ -320,13 +364,22 @@ handle_frame (DaConnection *connection, const char *frame, gsize len)
   for (guint i = 0; i < da_jsonrpc_batch_get_n_calls (b->batch); i++) {
     DaJsonrpcCall *call = da_jsonrpc_batch_get_call (b->batch, i);
 
-    /* an invalid call was answered when the batch was made */
+    /* an invalid entry was answered when the frame was classified */
     if (call->error != NULL)
       continue;
     if (connection->pending >= config->max_pending) {
       g_autoptr (GError) error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
                                               "more than %u requests of this connection are in progress",
                                               config->max_pending);
+
+      da_jsonrpc_batch_return_error (b->batch, i, error, NULL);
+    } else if (output_full (connection)) {
+      /* a batch's answers leave together: the rest of a batch whose
+       * answers so far fill the output is refused, not held */
+      g_autoptr (GError) error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
+                                              "the answers this connection has not read take %" G_GSIZE_FORMAT
+                                              " bytes, more than %" G_GSIZE_FORMAT " (output-bytes)",
+                                              get_owed (connection), config->max_output);
 
       da_jsonrpc_batch_return_error (b->batch, i, error, NULL);
     } else {
@@ -339,12 +392,6 @@ handle_frame (DaConnection *connection, const char *frame, gsize len)
   b->dispatching = FALSE;
   if (da_jsonrpc_batch_get_n_pending (b->batch) == 0 && find_batch (connection, b->batch, &position) != NULL)
     finish_batch (connection, position);
-}
-
-static gboolean
-output_full (DaConnection *connection)
-{
-  return da_connection_get_unsent (connection) > da_server_get_config (connection->server)->max_output;
 }
 
 static void
@@ -418,6 +465,49 @@ on_writable (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* a peer that begins a request line and does not finish it (slowloris)
+ * would hold its connection, and up to frame-bytes, for ever */
+static gboolean
+on_line_timeout (gpointer user_data)
+{
+  DaConnection *connection = user_data;
+  guint timeout = da_server_get_config (connection->server)->frame_timeout_s;
+  g_autoptr (GError) error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
+                                          "Limit exceeded: a request line was not finished within %u s (frame-timeout)",
+                                          timeout);
+  g_autoptr (JsonNode) reply = da_jsonrpc_error_response_new (NULL, error, NULL);
+
+  g_info ("connection uid %u: a request line unfinished after %u s, dropping it", connection->uid, timeout);
+  g_clear_pointer (&connection->line_timer, g_source_unref);
+  da_connection_ref (connection);
+  queue_node (connection, reply);
+  da_connection_close (connection);
+  da_connection_unref (connection);
+  return G_SOURCE_REMOVE;
+}
+
+/* the clock of an unfinished line runs while the daemon reads the
+ * connection; it starts again when reading resumes after a pause for
+ * unread answers, and with every new line */
+static void
+update_line_timer (DaConnection *connection, gboolean reading)
+{
+  guint timeout = da_server_get_config (connection->server)->frame_timeout_s;
+  gboolean want = reading && timeout > 0 && da_frame_reader_in_line (connection->reader);
+  guint64 line = da_frame_reader_get_lines (connection->reader);
+
+  if (connection->line_timer != NULL && (!want || line != connection->timed_line)) {
+    g_source_destroy (connection->line_timer);
+    g_clear_pointer (&connection->line_timer, g_source_unref);
+  }
+  if (want && connection->line_timer == NULL) {
+    connection->timed_line = line;
+    connection->line_timer = g_timeout_source_new ((guint) MIN ((guint64) timeout * 1000, G_MAXUINT));
+    g_source_set_callback (connection->line_timer, on_line_timeout, connection, NULL);
+    g_source_attach (connection->line_timer, NULL);
+  }
+}
+
 /* read while there is room for the answers; write while there is output */
 static void
 connection_update_sources (DaConnection *connection)
@@ -425,6 +515,8 @@ connection_update_sources (DaConnection *connection)
   gboolean want_in = !connection->closed && !connection->read_closed && !output_full (connection);
   gboolean want_out = !connection->closed && da_connection_get_unsent (connection) > 0;
 
+  if (!connection->closed)
+    update_line_timer (connection, want_in);
   if (want_in && connection->in_source == NULL) {
     connection->in_source = g_socket_create_source (connection->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
     g_source_set_callback (connection->in_source, (GSourceFunc) (void (*) (void)) on_readable, connection, NULL);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,10 +21,19 @@
 #define FD_NAME_RW "devaddrd"
 #define FD_NAME_RO "devaddrd-ro"
 
+/* file descriptors kept for the store, the listening sockets and the main
+ * loop: connections get the rest */
+#define FD_RESERVE 32
+/* out of file descriptors, accept() fails and the connection stays
+ * pending: try again after this long, or when a connection closes */
+#define ACCEPT_RETRY_MS 100
+
 typedef struct {
   DaServer *server;
   GSocket *socket;
-  GSource *source;
+  GSource *source;  /* NULL while accept() waits to be tried again */
+  guint retry_source;
+  gboolean failing; /* accept() failed and has not succeeded since */
   gboolean read_only;
   char *bound_path; /* bound by us: removed again at exit */
 } Listener;
@@ -47,6 +57,7 @@ listener_free (Listener *listener)
     g_source_destroy (listener->source);
     g_source_unref (listener->source);
   }
+  g_clear_handle_id (&listener->retry_source, g_source_remove);
   g_socket_close (listener->socket, NULL);
   g_object_unref (listener->socket);
   if (listener->bound_path != NULL)
@@ -73,6 +84,42 @@ resolve_group (DaServer *server)
   }
 }
 
+/* a login shell's soft limit of 1024 open files is far below
+ * connections=; the hard limit is the daemon's to take (the unit sets both
+ * with LimitNOFILE=) */
+static void
+raise_fd_limit (DaServer *server)
+{
+  struct rlimit nofile;
+
+  if (getrlimit (RLIMIT_NOFILE, &nofile) != 0)
+    return;
+  if (nofile.rlim_cur < nofile.rlim_max) {
+    rlim_t soft = nofile.rlim_cur;
+
+    nofile.rlim_cur = nofile.rlim_max;
+    if (setrlimit (RLIMIT_NOFILE, &nofile) == 0)
+      g_debug ("raised the limit of open files from %ju to %ju", (uintmax_t) soft, (uintmax_t) nofile.rlim_cur);
+    else
+      nofile.rlim_cur = soft;
+  }
+  if (nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur < (rlim_t) server->config->max_connections + FD_RESERVE)
+    g_info ("a limit of %ju open files leaves room for %ju connections, fewer than connections=%u",
+            (uintmax_t) nofile.rlim_cur, (uintmax_t) (nofile.rlim_cur > FD_RESERVE ? nofile.rlim_cur - FD_RESERVE : 0),
+            server->config->max_connections);
+}
+
+/* the connections the open-files limit leaves room for, as it is now */
+static guint64
+fd_room (void)
+{
+  struct rlimit nofile;
+
+  if (getrlimit (RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY)
+    return G_MAXUINT64;
+  return nofile.rlim_cur > FD_RESERVE ? nofile.rlim_cur - FD_RESERVE : 0;
+}
+
 DaServer *
 da_server_new (DaDaemon *daemon, DaConfig *config, void (*changed) (gpointer), gpointer user_data)
 {
@@ -86,6 +133,7 @@ da_server_new (DaDaemon *daemon, DaConfig *config, void (*changed) (gpointer), g
   server->changed = changed;
   server->changed_data = user_data;
   resolve_group (server);
+  raise_fd_limit (server);
   return server;
 }
 
@@ -160,6 +208,14 @@ accept_one (Listener *listener, GSocket *socket)
     refuse (socket, why);
     return;
   }
+  /* refused while there are descriptors left for the store to work with */
+  if (server->connections->len >= fd_room ()) {
+    g_autofree char *why = g_strdup_printf ("the daemon has %u connections, all its limit of open files "
+                                            "(RLIMIT_NOFILE) allows", server->connections->len);
+
+    refuse (socket, why);
+    return;
+  }
   connection = da_connection_new (server, server->daemon, socket, listener->read_only, &error);
   if (connection == NULL) {
     g_info ("refusing a connection: %s", error->message);
@@ -172,6 +228,22 @@ accept_one (Listener *listener, GSocket *socket)
            server->connections->len);
   if (server->changed != NULL)
     server->changed (server->changed_data);
+}
+
+static void listener_watch (Listener *listener);
+
+/* a descriptor came free: accept() may work again */
+static void
+retry_accepting (DaServer *server)
+{
+  for (guint i = 0; i < server->listeners->len; i++) {
+    Listener *listener = g_ptr_array_index (server->listeners, i);
+
+    if (listener->retry_source != 0) {
+      g_clear_handle_id (&listener->retry_source, g_source_remove);
+      listener_watch (listener);
+    }
+  }
 }
 
 void
@@ -187,8 +259,19 @@ da_server_connection_closed (DaServer *server, DaConnection *connection)
   else
     g_hash_table_insert (server->per_uid, GUINT_TO_POINTER (uid), GUINT_TO_POINTER (count - 1));
   da_connection_unref (connection);
+  retry_accepting (server);
   if (server->changed != NULL)
     server->changed (server->changed_data);
+}
+
+static gboolean
+on_retry (gpointer user_data)
+{
+  Listener *listener = user_data;
+
+  listener->retry_source = 0;
+  listener_watch (listener);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -203,13 +286,33 @@ on_incoming (GSocket *socket, GIOCondition condition, gpointer user_data)
     g_autoptr (GSocket) peer = g_socket_accept (socket, NULL, &error);
 
     if (peer == NULL) {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        g_warning ("accept: %s", error->message);
-      break;
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      /* out of file descriptors (or memory), the connection stays pending
+       * and the socket readable: asking again at once would spin and take
+       * the main loop from the clients already in */
+      if (!listener->failing)
+        g_warning ("accept: %s; trying again every %d ms", error->message, ACCEPT_RETRY_MS);
+      listener->failing = TRUE;
+      g_source_destroy (listener->source);
+      g_clear_pointer (&listener->source, g_source_unref);
+      listener->retry_source = g_timeout_add (ACCEPT_RETRY_MS, on_retry, listener);
+      return G_SOURCE_REMOVE;
     }
+    if (listener->failing)
+      g_info ("accepting connections again");
+    listener->failing = FALSE;
     accept_one (listener, peer);
   }
   return G_SOURCE_CONTINUE;
+}
+
+static void
+listener_watch (Listener *listener)
+{
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_source_set_callback (listener->source, (GSourceFunc) (void (*) (void)) on_incoming, listener, NULL);
+  g_source_attach (listener->source, NULL);
 }
 
 static void
@@ -222,9 +325,7 @@ add_listener (DaServer *server, GSocket *socket, gboolean read_only, const char 
   listener->read_only = read_only;
   listener->bound_path = g_strdup (bound_path);
   g_socket_set_blocking (socket, FALSE);
-  listener->source = g_socket_create_source (socket, G_IO_IN, NULL);
-  g_source_set_callback (listener->source, (GSourceFunc) (void (*) (void)) on_incoming, listener, NULL);
-  g_source_attach (listener->source, NULL);
+  listener_watch (listener);
   g_ptr_array_add (server->listeners, listener);
 }
 

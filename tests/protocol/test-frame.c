@@ -222,6 +222,45 @@ collect (DaFrameStatus status, const char *frame, gsize len, gpointer user_data)
   return TRUE;
 }
 
+/* whether a line is unfinished, and which one: what a deadline for
+ * finishing a line needs */
+START_TEST (test_unfinished_line)
+{
+  g_autoptr (DaFrameReader) reader = da_frame_reader_new (8);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+
+  ck_assert (!da_frame_reader_in_line (reader));
+  da_frame_reader_feed (reader, "ab", 2);
+  ck_assert (da_frame_reader_in_line (reader));
+  ck_assert_uint_eq (da_frame_reader_get_lines (reader), 0);
+  /* one ends and the next begins in the same chunk: a new line */
+  da_frame_reader_feed (reader, "c\nd", 3);
+  ck_assert (da_frame_reader_in_line (reader));
+  ck_assert_uint_eq (da_frame_reader_get_lines (reader), 1);
+  drain (reader, out);
+  da_frame_reader_feed (reader, "\n \n\n", 4);
+  ck_assert (!da_frame_reader_in_line (reader));
+  ck_assert_uint_eq (da_frame_reader_get_lines (reader), 4);
+  /* an over-long line being skipped is unfinished too */
+  da_frame_reader_feed (reader, "0123456789", 10);
+  ck_assert (da_frame_reader_in_line (reader));
+  da_frame_reader_feed (reader, "\n", 1);
+  ck_assert (!da_frame_reader_in_line (reader));
+  ck_assert_uint_eq (da_frame_reader_get_lines (reader), 5);
+  /* the end ends the last line */
+  da_frame_reader_feed (reader, "x", 1);
+  da_frame_reader_end (reader);
+  ck_assert (!da_frame_reader_in_line (reader));
+  ck_assert_uint_eq (da_frame_reader_get_lines (reader), 6);
+  drain (reader, out);
+  ck_assert_uint_eq (out->len, 4);
+  ck_assert_str_eq (g_ptr_array_index (out, 0), "abc");
+  ck_assert_str_eq (g_ptr_array_index (out, 1), "d");
+  ck_assert_str_eq (g_ptr_array_index (out, 2), "!TOO_LARGE");
+  ck_assert_str_eq (g_ptr_array_index (out, 3), "x");
+}
+END_TEST
+
 START_TEST (test_split)
 {
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func (g_free);
@@ -255,6 +294,7 @@ main (void)
   tcase_add_test (tc, test_frames_survive_until_next_feed);
   tcase_add_test (tc, test_untaken_frames_kept);
   tcase_add_test (tc, test_split);
+  tcase_add_test (tc, test_unfinished_line);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);

@@ -131,7 +131,7 @@ static char *
 serve_frame (const char *frame, gsize len)
 {
   g_autoptr (DaJsonrpcBatch) batch = da_jsonrpc_batch_new_from_frame (frame, len, NULL);
-  g_autoptr (JsonNode) reply = NULL;
+  GString *reply;
   guint n = da_jsonrpc_batch_get_n_calls (batch);
 
   /* dispatch in reverse: the reply must still follow request order */
@@ -151,7 +151,7 @@ serve_frame (const char *frame, gsize len)
   }
   ck_assert_uint_eq (da_jsonrpc_batch_get_n_pending (batch), 0);
   reply = da_jsonrpc_batch_build_reply (batch);
-  return reply != NULL ? da_json_to_string (reply) : NULL;
+  return reply != NULL ? g_string_free (reply, FALSE) : NULL;
 }
 
 /* --- comparing against the expected response --- */
@@ -356,14 +356,42 @@ START_TEST (test_node_limit_is_limit_error)
 {
   DaJsonLimits limits = { 64, 4 };
   g_autoptr (DaJsonrpcBatch) batch = da_jsonrpc_batch_new_from_frame ("[1,2,3,4,5]", 11, &limits);
-  g_autoptr (JsonNode) reply = NULL;
-  g_autofree char *text = NULL;
+  g_autoptr (GString) reply = NULL;
 
   ck_assert (g_error_matches (da_jsonrpc_batch_get_call (batch, 0)->error, DA_RPC_ERROR, DA_RPC_ERROR_LIMIT));
   reply = da_jsonrpc_batch_build_reply (batch);
-  text = da_json_to_string (reply);
-  ck_assert_str_eq (text, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":1007,"
+  ck_assert_str_eq (reply->str, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":1007,"
                           "\"message\":\"Limit exceeded: more than 4 values at byte 7\",\"data\":{\"reason\":\"limit\"}}}");
+}
+END_TEST
+
+/* a result handed over as text gives the response a tree would, and the
+ * batch knows what its answers will take on the wire */
+START_TEST (test_result_as_text)
+{
+  const char *frame = "[{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1},"
+                      "{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"x\"},"
+                      "{\"jsonrpc\":\"2.0\",\"method\":\"a\"},"
+                      "{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":null},5]";
+  g_autoptr (DaJsonrpcBatch) batch = da_jsonrpc_batch_new_from_frame (frame, strlen (frame), NULL);
+  const char *json = "{\"b\":[1,2.5,\"\\u00e9\"]}";
+  g_autoptr (JsonNode) result = da_json_parse (json, strlen (json), NULL, NULL, NULL);
+  g_autofree char *text = da_json_to_string (result);
+  g_autoptr (GString) reply = NULL;
+  gsize invalid = da_jsonrpc_batch_get_reply_bytes (batch);
+
+  ck_assert_uint_gt (invalid, 0);
+  da_jsonrpc_batch_return_result (batch, 0, json_node_ref (result));
+  da_jsonrpc_batch_return_result_json (batch, 1, text);
+  da_jsonrpc_batch_return_result_json (batch, 2, text);
+  da_jsonrpc_batch_return_result_json (batch, 3, NULL);
+  ck_assert_uint_eq (da_jsonrpc_batch_get_n_pending (batch), 0);
+  reply = da_jsonrpc_batch_build_reply (batch);
+  ck_assert_str_eq (reply->str, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"b\":[1,2.5,\"\u00e9\"]}},"
+                                "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"result\":{\"b\":[1,2.5,\"\u00e9\"]}},"
+                                "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":null},"
+                                "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,"
+                                "\"message\":\"Invalid Request: a request must be an object\"}}]");
 }
 END_TEST
 
@@ -586,6 +614,7 @@ main (void)
   tcase_add_test (api, test_call_fields);
   tcase_add_test (api, test_batch_shape);
   tcase_add_test (api, test_node_limit_is_limit_error);
+  tcase_add_test (api, test_result_as_text);
   tcase_add_test (api, test_frames_to_replies);
   tcase_add_test (api, test_request_builder);
   tcase_add_test (api, test_response_parse);
