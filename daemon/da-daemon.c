@@ -235,7 +235,8 @@ notify_watchers (DaDaemon *daemon, GPtrArray *notifications)
     Watcher *copy = g_new0 (Watcher, 1);
 
     copy->connection = da_connection_ref (watcher->connection);
-    copy->vm = g_strdup (watcher->vm);
+    copy->all = watcher->all;
+    copy->vms = g_hash_table_ref (watcher->vms);
     g_ptr_array_add (watchers, copy);
   }
   for (guint i = 0; i < notifications->len; i++) {
