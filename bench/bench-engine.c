@@ -10,6 +10,8 @@
  *     live reservations;
  *  3. fragmentation: count=64 align=64 allocations among 10,000 and
  *     100,000 random single reservations in 2^32.
+ * Naming parts runs only those, and --rounds / --reservations shrink them
+ * (instruction counts under valgrind --tool=callgrind need no full run).
  */
 #include "config.h"
 
@@ -80,6 +82,10 @@ request_init (DaRequest *request, DaEngine *engine, const char *type, const char
   da_constraint_init (&request->constraint, da_catalog_get_type (da_engine_get_catalog (engine), type), TRUE);
 }
 
+/* sizes, smaller under valgrind (--rounds, --reservations) */
+static guint small_rounds = 2000000;
+static guint big_reservations = 1000000;
+
 /* ---- 1. the 256-slot pool ---- */
 
 typedef struct {
@@ -109,7 +115,7 @@ bench_small_pool (void)
 {
   g_autoptr (DaEngine) engine = bench_engine ();
   DaScope *vm = empty_vm (engine, "small");
-  const guint rounds = 2000000;
+  const guint rounds = small_rounds;
   g_autoptr (GError) error = NULL;
   char aliases[256][8];
   guint64 key_of[256];
@@ -280,7 +286,7 @@ bench_big (void)
   for (guint t = 0; t < G_N_ELEMENTS (types); t++) {
     for (int random_order = 0; random_order <= 1; random_order++) {
       BigResult small = run_big (types[t], 1000, random_order);
-      BigResult big = run_big (types[t], 1000000, random_order);
+      BigResult big = run_big (types[t], big_reservations, random_order);
 
       printf ("  %-4s %s %-10s reserve %6.0f ns/op  release %6.0f ns/op  %5.1f bytes/reservation"
               "  (vs 1,000 live: reserve %.2fx, release %.2fx)\n",
@@ -341,8 +347,35 @@ bench_fragmentation (void)
 int
 main (int argc, char **argv)
 {
-  bench_small_pool ();
-  bench_big ();
-  bench_fragmentation ();
+  g_autoptr (GOptionContext) context = g_option_context_new ("[small|big|fragmentation] - benchmark the engine");
+  g_autoptr (GError) error = NULL;
+  GOptionEntry entries[] = {
+    { "rounds", 0, 0, G_OPTION_ARG_INT, &small_rounds, "free+alloc pairs in the 256-slot pool (2000000)", "N" },
+    { "reservations", 0, 0, G_OPTION_ARG_INT, &big_reservations, "reservations in the big pools (1000000)", "N" },
+    { NULL },
+  };
+  gboolean all;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+    g_printerr ("%s\n", error->message);
+    return 2;
+  }
+  if (small_rounds < 1 || big_reservations < 2) {
+    g_printerr ("--rounds must be at least 1 and --reservations at least 2\n");
+    return 2;
+  }
+  all = argc < 2;
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], "small") != 0 && strcmp (argv[i], "big") != 0 && strcmp (argv[i], "fragmentation") != 0) {
+      g_printerr ("unknown part \"%s\" (small, big, fragmentation)\n", argv[i]);
+      return 2;
+    }
+  if (all || g_strv_contains ((const char *const *) argv + 1, "small"))
+    bench_small_pool ();
+  if (all || g_strv_contains ((const char *const *) argv + 1, "big"))
+    bench_big ();
+  if (all || g_strv_contains ((const char *const *) argv + 1, "fragmentation"))
+    bench_fragmentation ();
   return 0;
 }
