@@ -837,11 +837,8 @@ box_row_dimension (const DaAddressType *type, const DaBox *box)
 gboolean
 da_box_is_full (const DaAddressType *type, const DaBox *box)
 {
-  DaBox full;
-
-  da_address_type_full_box (type, &full);
   for (guint i = 0; i < type->n_dims; i++)
-    if (box->lo[i] > full.lo[i] || box->hi[i] < full.hi[i])
+    if (box->lo[i] > type->dims[i].min || box->hi[i] < type->dims[i].max)
       return FALSE;
   return TRUE;
 }

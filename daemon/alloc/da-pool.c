@@ -617,6 +617,20 @@ da_pool_allocate (DaPool *pool, const DaConstraint *constraint, gint64 now, guin
   return FALSE;
 }
 
+/* whether the run at start passes every stage up to last on its own */
+static gboolean
+exact_fits (DaPool *pool, const DaConstraint *c, Stage last, guint64 start)
+{
+  DaSearch s;
+  guint64 found;
+
+  if (!build_search (pool, c, last, FALSE, &s))
+    return FALSE;
+  s.lo = MAX (s.lo, start);
+  s.hi = MIN (s.hi, start + (c->count - 1));
+  return da_search_forward (&s, pool->type, start, &found) && found == start;
+}
+
 gboolean
 da_pool_check_exact (DaPool *pool, const DaConstraint *constraint, guint64 start, char **failure)
 {
@@ -629,16 +643,13 @@ da_pool_check_exact (DaPool *pool, const DaConstraint *constraint, guint64 start
     *failure = g_strdup ("the run goes past the end of the address space");
     return FALSE;
   }
+  /* a run that fits costs one search; only a failure goes stage by stage
+   * to find the constraint to blame */
+  if (exact_fits (pool, &exact, STAGE_WINDOW, start))
+    return TRUE;
   for (Stage stage = STAGE_POOL; stage <= STAGE_WINDOW; stage++) {
-    DaSearch s;
-    guint64 found;
-
-    if (build_search (pool, &exact, stage, FALSE, &s)) {
-      s.lo = MAX (s.lo, start);
-      s.hi = MIN (s.hi, start + (exact.count - 1));
-      if (da_search_forward (&s, pool->type, start, &found) && found == start)
-        continue;
-    }
+    if (exact_fits (pool, &exact, stage, start))
+      continue;
     if (stage == STAGE_POOL) {
       g_autofree char *ranges = da_pool_describe_ranges (pool, 4);
 
@@ -650,5 +661,6 @@ da_pool_check_exact (DaPool *pool, const DaConstraint *constraint, guint64 start
     }
     return FALSE;
   }
+  /* not reached: the last stage is the check above */
   return TRUE;
 }
