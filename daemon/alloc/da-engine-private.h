@@ -6,15 +6,16 @@
 
 G_BEGIN_DECLS
 
-/* a reservation is one allocation with its alias stored inline, kept
- * small because a host may hold millions: hold deadlines live in the
- * engine's side table, since few are ever held, and a run longer than
- * 2^32 - 1 keys keeps count 0 and its length in the pool's map */
+/* a reservation is one allocation with its alias stored inline, a
+ * record in the engine's slab, kept small because a host may hold
+ * millions: hold deadlines live in the engine's side table, since few are
+ * ever held, and a run longer than 2^32 - 1 keys keeps count 0 and its
+ * length in the pool's map */
 struct _DaReservation {
   DaPool *pool;
   guint64 start;
   guint32 count;
-  guint32 hash;  /* of the alias, for the scope's alias index */
+  guint32 id;    /* in the engine's slab, and in the scope's alias index */
   guint8 state;
   guint8 mode;
   guint8 flags;
@@ -39,10 +40,12 @@ struct _DaScope {
   char *name;           /* "" for the host */
   char *template_name;
   GHashTable *pools;    /* type name -> DaPool */
+  DaPool *last_pool;    /* the pool found last: requests come in runs of one type */
   DaAliasIndex aliases; /* alias -> DaReservation */
 };
 
 struct _DaEngine {
+  DaSlab reservations;  /* every DaReservation */
   DaCatalog *catalog;
   DaScope *host;
   GHashTable *vms;      /* name -> DaScope */
@@ -69,6 +72,8 @@ typedef struct {
 
 gboolean da_search_forward (const DaSearch *search, const DaAddressType *type, guint64 from, guint64 *found);
 gboolean da_search_backward (const DaSearch *search, const DaAddressType *type, guint64 from, guint64 *found);
+
+void da_reservation_free (DaEngine *engine, DaReservation *res);
 
 DaPool *da_pool_new (DaScope *scope, DaAddressType *type);
 void da_pool_free (DaPool *pool);

@@ -163,7 +163,7 @@ struct _DaTxn {
 static void scope_free (DaScope *scope);
 
 static void
-undo_free (Undo *undo)
+undo_free (DaEngine *engine, Undo *undo)
 {
   g_free (undo->scope);
   g_free (undo->type);
@@ -173,7 +173,8 @@ undo_free (Undo *undo)
     scope_free (undo->detached_scope);
   if (undo->detached_held != NULL)
     g_hash_table_unref (undo->detached_held);
-  g_free (undo->res);
+  if (undo->res != NULL)
+    da_reservation_free (engine, undo->res);
   if (undo->added != NULL)
     g_array_unref (undo->added);
   if (undo->replaced_cooling != NULL)
@@ -188,7 +189,8 @@ da_txn_new (DaEngine *engine)
 
   txn->engine = engine;
   txn->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
-  txn->undos = g_ptr_array_new_with_free_func ((GDestroyNotify) undo_free);
+  /* undos are freed by hand: a kept reservation goes back to the engine */
+  txn->undos = g_ptr_array_new ();
   return txn;
 }
 
@@ -198,6 +200,8 @@ da_txn_free (DaTxn *txn)
   if (txn == NULL)
     return;
   g_ptr_array_unref (txn->changes);
+  for (guint i = 0; i < txn->undos->len; i++)
+    undo_free (txn->engine, g_ptr_array_index (txn->undos, i));
   g_ptr_array_unref (txn->undos);
   g_free (txn);
 }
@@ -335,15 +339,22 @@ set_held (DaEngine *engine, DaReservation *res, gboolean was_held, gint64 deadli
     g_hash_table_remove (engine->held, res);
 }
 
-/* put a detached reservation (back) into its pool and scope */
+void
+da_reservation_free (DaEngine *engine, DaReservation *res)
+{
+  da_slab_free (&engine->reservations, res->id);
+}
+
+/* put a detached reservation (back) into its pool and scope; hash is
+ * its alias's */
 static void
-attach_reservation (DaReservation *res, guint64 count, gint64 deadline)
+attach_reservation (DaReservation *res, guint32 hash, guint64 count, gint64 deadline)
 {
   DaPool *pool = res->pool;
   DaEngine *engine = pool->scope->engine;
 
   da_range_map_insert (pool->used, res->start, res->start + (count - 1), res);
-  da_alias_index_insert (&pool->scope->aliases, res);
+  da_alias_index_insert (&pool->scope->aliases, res->id, hash);
   pool->used_keys += count;
   pool->n_reservations++;
   engine->n_reservations++;
@@ -359,7 +370,7 @@ detach_reservation (DaReservation *res)
   guint64 count = reservation_count (res);
 
   da_range_map_steal (pool->used, res->start);
-  da_alias_index_remove (&pool->scope->aliases, res);
+  da_alias_index_remove (&pool->scope->aliases, res->id, da_alias_hash (res->alias));
   if (res->state == DA_STATE_HELD)
     g_hash_table_remove (engine->held, res);
   pool->used_keys -= count;
@@ -386,7 +397,7 @@ scope_new (DaEngine *engine, const char *name, const char *template_name)
   scope->name = g_strdup (name);
   scope->template_name = g_strdup (template_name);
   scope->pools = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) da_pool_free);
-  da_alias_index_init (&scope->aliases, G_STRUCT_OFFSET (DaReservation, hash), G_STRUCT_OFFSET (DaReservation, alias));
+  da_alias_index_init (&scope->aliases, &engine->reservations, G_STRUCT_OFFSET (DaReservation, alias));
   return scope;
 }
 
@@ -435,7 +446,14 @@ da_scope_get_n_reservations (DaScope *scope)
 DaPool *
 da_scope_get_pool (DaScope *scope, const char *type)
 {
-  return g_hash_table_lookup (scope->pools, type);
+  DaPool *pool = scope->last_pool;
+
+  if (pool != NULL && strcmp (da_address_type_get_name (pool->type), type) == 0)
+    return pool;
+  pool = g_hash_table_lookup (scope->pools, type);
+  if (pool != NULL)
+    scope->last_pool = pool;
+  return pool;
 }
 
 static gint
@@ -473,7 +491,7 @@ da_scope_list_reservations (DaScope *scope)
 DaReservation *
 da_scope_lookup (DaScope *scope, const char *alias)
 {
-  return da_alias_index_lookup (&scope->aliases, alias);
+  return da_alias_index_lookup (&scope->aliases, alias, da_alias_hash (alias), NULL);
 }
 
 DaReservation *
@@ -493,6 +511,7 @@ prim_pool_create (DaScope *scope, DaAddressType *type, DaTxn *txn)
   DaPool *pool = da_pool_new (scope, type);
   Undo *undo;
 
+  scope->last_pool = NULL;
   g_hash_table_replace (scope->pools, g_strdup (da_address_type_get_name (type)), pool);
   undo = txn_record (txn, NULL, UNDO_POOL_CREATED, scope->name);
   if (undo != NULL)
@@ -617,12 +636,15 @@ prim_pool_remove (DaPool *pool, guint64 start, guint64 end, const char *tag, DaT
   }
 }
 
+/* hash is the alias's */
 static DaReservation *
-prim_reserve (DaPool *pool, const char *alias, guint64 start, guint64 count, DaMode mode, DaState state,
-              guint flags, gint64 deadline, gboolean move_cursor, DaTxn *txn)
+prim_reserve (DaPool *pool, const char *alias, guint32 hash, guint64 start, guint64 count, DaMode mode,
+              DaState state, guint flags, gint64 deadline, gboolean move_cursor, DaTxn *txn)
 {
   gsize len = strlen (alias);
-  DaReservation *res = g_malloc (sizeof (DaReservation) + len + 1);
+  guint32 id;
+  DaReservation *res = da_slab_alloc (&pool->scope->engine->reservations,
+                                      G_STRUCT_OFFSET (DaReservation, alias) + len + 1, &id);
   guint64 old_cursor = pool->cursor;
   DaChange *change;
   Undo *undo;
@@ -630,12 +652,12 @@ prim_reserve (DaPool *pool, const char *alias, guint64 start, guint64 count, DaM
   res->pool = pool;
   res->start = start;
   res->count = count <= G_MAXUINT32 ? (guint32) count : 0;
-  res->hash = da_alias_hash (alias);
+  res->id = id;
   res->mode = (guint8) mode;
   res->state = (guint8) state;
   res->flags = (guint8) flags;
   memcpy (res->alias, alias, len + 1);
-  attach_reservation (res, count, deadline);
+  attach_reservation (res, hash, count, deadline);
   if (move_cursor)
     pool->cursor = start + (count - 1) == G_MAXUINT64 ? 0 : start + count;
   if (txn == NULL)
@@ -728,7 +750,7 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   if (cooled)
     add_cooling (pool, res->start, res->start + (count - 1), now + engine->cooldown, replaced);
   if (txn == NULL) {
-    g_free (res);
+    da_reservation_free (engine, res);
     return;
   }
 
@@ -817,6 +839,7 @@ undo_apply (DaEngine *engine, Undo *undo)
   }
   case UNDO_POOL_CREATED:
     g_return_if_fail (pool != NULL && pool->n_reservations == 0);
+    scope->last_pool = NULL;
     g_hash_table_remove (scope->pools, undo->type);
     break;
   case UNDO_KEYS_ADDED: {
@@ -853,7 +876,7 @@ undo_apply (DaEngine *engine, Undo *undo)
     g_return_if_fail (res != NULL);
     detach_reservation (res);
     res->pool->cursor = undo->cursor;
-    g_free (res);
+    da_reservation_free (engine, res);
     break;
   case UNDO_STATE: {
     gboolean was_held;
@@ -875,7 +898,7 @@ undo_apply (DaEngine *engine, Undo *undo)
         da_range_map_insert (back->pool->cooling, c->range.start, c->range.end, g_memdup2 (&c->until, sizeof c->until));
       }
     }
-    attach_reservation (back, undo->count, undo->deadline);
+    attach_reservation (back, da_alias_hash (back->alias), undo->count, undo->deadline);
     break;
   }
   default:
@@ -891,8 +914,10 @@ da_txn_rollback_to (DaTxn *txn, guint savepoint)
   if (savepoint >= txn->undos->len)
     return;
   n_changes = ((Undo *) g_ptr_array_index (txn->undos, savepoint))->n_changes_before;
-  for (guint i = txn->undos->len; i > savepoint; i--)
+  for (guint i = txn->undos->len; i > savepoint; i--) {
     undo_apply (txn->engine, g_ptr_array_index (txn->undos, i - 1));
+    undo_free (txn->engine, g_ptr_array_index (txn->undos, i - 1));
+  }
   g_ptr_array_set_size (txn->undos, savepoint);
   g_ptr_array_set_size (txn->changes, n_changes);
 }
@@ -938,6 +963,7 @@ da_engine_new (DaCatalog *catalog)
 {
   DaEngine *engine = g_new0 (DaEngine, 1);
 
+  da_slab_init (&engine->reservations);
   engine->catalog = da_catalog_ref (catalog);
   engine->vms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) scope_free);
   engine->held = g_hash_table_new_full (NULL, NULL, NULL, g_free);
@@ -957,6 +983,7 @@ da_engine_free (DaEngine *engine)
   scope_free (engine->host);
   da_catalog_unref (engine->catalog);
   g_rand_free (engine->rand);
+  da_slab_clear (&engine->reservations);
   g_free (engine);
 }
 
@@ -1327,10 +1354,12 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
   g_autofree char *label = NULL;
   g_autofree char *failure = NULL;
   guint64 start;
+  guint32 hash;
   DaMode mode;
 
   if (!da_name_validate ("alias", request->alias, error))
     return NULL;
+  hash = da_alias_hash (request->alias);
   /* the pool's own type when it exists: one lookup less per reservation */
   pool = request->type != NULL ? da_scope_get_pool (scope, request->type) : NULL;
   type = pool != NULL ? pool->type : lookup_type (scope->engine, request->type, error);
@@ -1349,7 +1378,7 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
                  da_scope_is_host (scope) ? "in the vm" : "with scope \"host\"");
     return NULL;
   }
-  existing = da_scope_lookup (scope, request->alias);
+  existing = da_alias_index_lookup (&scope->aliases, request->alias, hash, NULL);
   if (existing != NULL)
     return reserve_existing (scope, existing, request, holder, error);
 
@@ -1359,14 +1388,14 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
     return NULL;
 
   if (request->has_address) {
-    g_autofree char *text = NULL;
     DaRange taken;
     gpointer other;
 
     if (!da_address_type_validate_key (type, request->address, error))
       return NULL;
-    text = da_address_type_format_key (type, request->address);
     if (request->address > G_MAXUINT64 - (c->count - 1)) {
+      g_autofree char *text = da_address_type_format_key (type, request->address);
+
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
                    "%s address %s with count %" G_GUINT64_FORMAT " goes past the end of the address space",
                    request->type, text, c->count);
@@ -1375,6 +1404,7 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
     if (da_range_map_next (pool->used, request->address, &taken, &other)
         && taken.start <= request->address + (c->count - 1)) {
       DaReservation *in_the_way = other;
+      g_autofree char *text = da_address_type_format_key (type, request->address);
       g_autofree char *at = da_reservation_format_address (in_the_way);
 
       if (holder != NULL)
@@ -1387,6 +1417,8 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
       return NULL;
     }
     if (!da_pool_check_exact (pool, c, request->address, &failure)) {
+      g_autofree char *text = da_address_type_format_key (type, request->address);
+
       label = scope_label (scope);
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
                    "cannot reserve %s address %s for %s in %s: %s", request->type, text, request->alias, label, failure);
@@ -1406,7 +1438,7 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
   }
 
   mode = request->has_mode ? request->mode : request->has_address ? DA_MODE_STATIC : DA_MODE_DYNAMIC;
-  return prim_reserve (pool, request->alias, start, c->count, mode,
+  return prim_reserve (pool, request->alias, hash, start, c->count, mode,
                        request->hold_until > 0 ? DA_STATE_HELD : DA_STATE_ACTIVE,
                        request->flags, request->hold_until,
                        !request->has_address && c->policy == DA_POLICY_NEXT_FIT, txn);
@@ -1678,7 +1710,7 @@ da_engine_apply (DaEngine *engine, const DaChange *change, GError **error)
       return replay_error (error, change, "bad address, count, state or mode");
     if (da_range_map_intersects (pool->used, change->start, change->start + (change->count - 1)))
       return replay_error (error, change, "the address is taken");
-    prim_reserve (pool, change->alias, change->start, change->count, change->mode, change->state,
+    prim_reserve (pool, change->alias, da_alias_hash (change->alias), change->start, change->count, change->mode, change->state,
                   change->flags, change->time, change->cursor, NULL);
     return TRUE;
   case DA_CHANGE_STATE:

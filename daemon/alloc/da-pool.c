@@ -213,7 +213,8 @@ da_pool_new (DaScope *scope, DaAddressType *type)
   pool->type = da_address_type_ref (type);
   pool->ranges = da_range_map_new_set ();
   pool->tags = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) da_range_map_free);
-  pool->used = da_range_map_new (g_free);
+  /* the engine's slab owns the reservations */
+  pool->used = da_range_map_new (NULL);
   pool->cooling = da_range_map_new (cooling_free);
   return pool;
 }
@@ -221,8 +222,14 @@ da_pool_new (DaScope *scope, DaAddressType *type)
 void
 da_pool_free (DaPool *pool)
 {
+  DaRangeMapIter iter;
+  gpointer res;
+
   if (pool == NULL)
     return;
+  da_range_map_iter_init (&iter, pool->used, 0);
+  while (da_range_map_iter_next (&iter, NULL, &res))
+    da_reservation_free (pool->scope->engine, res);
   da_range_map_free (pool->used);
   da_range_map_free (pool->cooling);
   da_range_map_free (pool->ranges);
