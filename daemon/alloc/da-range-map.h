@@ -85,6 +85,9 @@ gboolean da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 
  * [k, k + count - 1] is covered.  FALSE when there is none, and when
  * count == 0 or lo > hi.  Logarithmic. */
 gboolean da_range_map_find_gap (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found);
+/* The same k as run->start, and as run->end the last key of the uncovered
+ * run it begins (which may lie past hi). */
+gboolean da_range_map_find_gap_run (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, DaRange *run);
 /* The largest such k. */
 gboolean da_range_map_find_gap_last (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found);
 /* The length of the longest uncovered run inside [lo, hi] (saturating at
