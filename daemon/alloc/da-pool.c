@@ -12,7 +12,9 @@
  * accept.  Moves only go one way, and each one skips at least one range of
  * some set, so the search ends after at most as many moves as there are
  * ranges involved, each of them logarithmic; in the common case it is a
- * handful of moves.
+ * handful of moves.  Going forward, what a set answered stays true while k
+ * has not passed the range (or free run) it named, so each set is asked
+ * again only then.
  */
 
 static gboolean
@@ -24,6 +26,12 @@ add_overflows (guint64 a, guint64 b)
 gboolean
 da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, guint64 *found)
 {
+  /* the last answer of each set; bit i of *_known: set i has answered */
+  DaRange required[G_N_ELEMENTS (s->required)];
+  DaRange forbidden[G_N_ELEMENTS (s->forbidden)];
+  guint required_known = 0, forbidden_known = 0, forbidden_none = 0;
+  DaRange free_run = { 0, 0 };
+  gboolean free_known = FALSE;
   guint64 k, last_start;
 
   if (s->count == 0 || s->free_count < s->count || s->lo > s->hi || s->hi - s->lo < s->count - 1)
@@ -38,7 +46,6 @@ da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, g
   for (;;) {
     guint64 next = k;
     gboolean moved = FALSE;
-    DaRange r;
 
     if (k > last_start)
       return FALSE;
@@ -69,15 +76,21 @@ da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, g
     }
 
     for (guint i = 0; i < s->n_required && !moved; i++) {
-      if (!da_range_map_next (s->required[i], k, &r, NULL))
-        return FALSE;
-      if (r.start > k) {
-        k = r.start;
-        moved = TRUE;
-      } else if (r.end - k < s->count - 1) {
-        if (r.end == G_MAXUINT64)
+      DaRange *r = &required[i];
+
+      /* the first range ending at or after k is the same until k passes it */
+      if (!(required_known & (1u << i)) || k > r->end) {
+        if (!da_range_map_next (s->required[i], k, r, NULL))
           return FALSE;
-        k = r.end + 1;
+        required_known |= 1u << i;
+      }
+      if (r->start > k) {
+        k = r->start;
+        moved = TRUE;
+      } else if (r->end - k < s->count - 1) {
+        if (r->end == G_MAXUINT64)
+          return FALSE;
+        k = r->end + 1;
         moved = TRUE;
       }
     }
@@ -85,10 +98,19 @@ da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, g
       continue;
 
     for (guint i = 0; i < s->n_forbidden && !moved; i++) {
-      if (da_range_map_next (s->forbidden[i], k, &r, NULL) && r.start <= k + (s->count - 1)) {
-        if (r.end == G_MAXUINT64)
+      DaRange *r = &forbidden[i];
+
+      if (!(forbidden_known & (1u << i)) || (!(forbidden_none & (1u << i)) && k > r->end)) {
+        if (da_range_map_next (s->forbidden[i], k, r, NULL))
+          forbidden_none &= ~(1u << i);
+        else
+          forbidden_none |= 1u << i;
+        forbidden_known |= 1u << i;
+      }
+      if (!(forbidden_none & (1u << i)) && r->start <= k + (s->count - 1)) {
+        if (r->end == G_MAXUINT64)
           return FALSE;
-        k = r.end + 1;
+        k = r->end + 1;
         moved = TRUE;
       }
     }
@@ -96,10 +118,15 @@ da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, g
       continue;
 
     if (s->used != NULL) {
-      if (!da_range_map_find_gap (s->used, k, G_MAXUINT64, s->free_count, &next))
-        return FALSE;
-      if (next != k) {
-        k = next;
+      /* a free run from free_run.start to free_run.end answers for every k
+       * up to where free_count keys no longer fit in it */
+      if (!free_known || k > free_run.end - (s->free_count - 1)) {
+        if (!da_range_map_find_gap_run (s->used, k, G_MAXUINT64, s->free_count, &free_run))
+          return FALSE;
+        free_known = TRUE;
+      }
+      if (free_run.start > k) {
+        k = free_run.start;
         continue;
       }
     }
@@ -448,13 +475,16 @@ build_search (DaPool *pool, const DaConstraint *c, Stage stage, gboolean with_us
 {
   guint64 block = 1;
 
-  memset (s, 0, sizeof (*s));
+  /* the arrays are read only up to their counts */
   s->count = c->count;
   s->free_count = c->count;
   s->align = 1;
   s->lo = 0;
   s->hi = da_address_type_get_key_max (pool->type);
-  s->required[s->n_required++] = pool->ranges;
+  s->box = NULL;
+  s->required[0] = pool->ranges;
+  s->n_required = 1;
+  s->n_forbidden = 0;
   s->used = with_used ? pool->used : NULL;
 
   if (stage >= STAGE_BOX && !da_box_is_full (pool->type, &c->box))
