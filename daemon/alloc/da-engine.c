@@ -361,16 +361,17 @@ attach_reservation (DaReservation *res, guint32 hash, guint64 count, gint64 dead
   set_held (engine, res, FALSE, deadline);
 }
 
-/* returns the run's length, which a long run keeps only in the map */
+/* returns the run's length, which a long run keeps only in the map;
+ * hash is the alias's */
 static guint64
-detach_reservation (DaReservation *res)
+detach_reservation (DaReservation *res, guint32 hash)
 {
   DaPool *pool = res->pool;
   DaEngine *engine = pool->scope->engine;
   guint64 count = reservation_count (res);
 
   da_range_map_steal (pool->used, res->start);
-  da_alias_index_remove (&pool->scope->aliases, res->id, da_alias_hash (res->alias));
+  da_alias_index_remove (&pool->scope->aliases, res->id, hash);
   if (res->state == DA_STATE_HELD)
     g_hash_table_remove (engine->held, res);
   pool->used_keys -= count;
@@ -448,8 +449,12 @@ da_scope_get_pool (DaScope *scope, const char *type)
 {
   DaPool *pool = scope->last_pool;
 
-  if (pool != NULL && strcmp (da_address_type_get_name (pool->type), type) == 0)
-    return pool;
+  if (pool != NULL) {
+    const char *name = da_address_type_get_name (pool->type);
+
+    if (name == type || strcmp (name, type) == 0)
+      return pool;
+  }
   pool = g_hash_table_lookup (scope->pools, type);
   if (pool != NULL)
     scope->last_pool = pool;
@@ -732,7 +737,7 @@ add_cooling (DaPool *pool, guint64 start, guint64 end, gint64 until, GArray *rep
 }
 
 static void
-prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
+prim_release (DaReservation *res, guint32 hash, gint64 now, gboolean expired, DaTxn *txn)
 {
   DaPool *pool = res->pool;
   DaEngine *engine = pool->scope->engine;
@@ -743,7 +748,7 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   guint64 count;
   Undo *undo;
 
-  count = detach_reservation (res);
+  count = detach_reservation (res, hash);
   /* the cool-down entries a release replaces come back with its undo */
   if (cooled && txn != NULL)
     replaced = g_array_new (FALSE, FALSE, sizeof (Cooling));
@@ -874,7 +879,7 @@ undo_apply (DaEngine *engine, Undo *undo)
   }
   case UNDO_RESERVED:
     g_return_if_fail (res != NULL);
-    detach_reservation (res);
+    detach_reservation (res, da_alias_hash (res->alias));
     res->pool->cursor = undo->cursor;
     da_reservation_free (engine, res);
     break;
@@ -1192,7 +1197,11 @@ da_engine_expire (DaEngine *engine, gint64 now, DaTxn *txn)
     if (*(gint64 *) value <= now)
       g_ptr_array_add (due, key);
   for (guint i = 0; i < due->len; i++)
-    prim_release (g_ptr_array_index (due, i), now, TRUE, txn);
+  {
+    DaReservation *res = g_ptr_array_index (due, i);
+
+    prim_release (res, da_alias_hash (res->alias), now, TRUE, txn);
+  }
   return due->len;
 }
 
@@ -1472,11 +1481,15 @@ da_scope_reserve_batch (DaScope *scope, const DaRequest *requests, guint n_reque
   return ok;
 }
 
+/* *hash (if given) is the alias's */
 static DaReservation *
-lookup_or_fail (DaScope *scope, const char *alias, GError **error)
+lookup_or_fail (DaScope *scope, const char *alias, guint32 *hash, GError **error)
 {
-  DaReservation *res = alias != NULL ? da_scope_lookup (scope, alias) : NULL;
+  guint32 h = alias != NULL ? da_alias_hash (alias) : 0;
+  DaReservation *res = alias != NULL ? da_alias_index_lookup (&scope->aliases, alias, h, NULL) : NULL;
 
+  if (hash != NULL)
+    *hash = h;
   if (res == NULL) {
     g_autofree char *label = scope_label (scope);
 
@@ -1489,7 +1502,7 @@ lookup_or_fail (DaScope *scope, const char *alias, GError **error)
 DaReservation *
 da_scope_commit (DaScope *scope, const char *alias, DaTxn *txn, GError **error)
 {
-  DaReservation *res = lookup_or_fail (scope, alias, error);
+  DaReservation *res = lookup_or_fail (scope, alias, NULL, error);
 
   if (res == NULL)
     return NULL;
@@ -1506,7 +1519,8 @@ gboolean
 da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint64 now, DaTxn *txn,
                   int *state_after, GError **error)
 {
-  DaReservation *res = lookup_or_fail (scope, alias, error);
+  guint32 hash;
+  DaReservation *res = lookup_or_fail (scope, alias, &hash, error);
   int after = -1;
 
   if (res == NULL)
@@ -1531,11 +1545,11 @@ da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint6
                    da_state_to_string ((DaState) res->state));
       return FALSE;
     }
-    prim_release (res, now, FALSE, txn);
+    prim_release (res, hash, now, FALSE, txn);
     break;
   case DA_RELEASE_NOW:
   default:
-    prim_release (res, now, FALSE, txn);
+    prim_release (res, hash, now, FALSE, txn);
     break;
   }
   if (state_after != NULL)
@@ -1546,7 +1560,7 @@ da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint6
 gboolean
 da_scope_drop_builtin (DaScope *scope, const char *alias, gint64 now, DaTxn *txn, GError **error)
 {
-  DaReservation *res = lookup_or_fail (scope, alias, error);
+  DaReservation *res = lookup_or_fail (scope, alias, NULL, error);
 
   if (res == NULL)
     return FALSE;
@@ -1557,7 +1571,7 @@ da_scope_drop_builtin (DaScope *scope, const char *alias, gint64 now, DaTxn *txn
                  "%s in %s is not part of the machine template", alias, label);
     return FALSE;
   }
-  prim_release (res, now, FALSE, txn);
+  prim_release (res, da_alias_hash (alias), now, FALSE, txn);
   return TRUE;
 }
 
@@ -1723,7 +1737,7 @@ da_engine_apply (DaEngine *engine, const DaChange *change, GError **error)
   case DA_CHANGE_RELEASE:
     if (res == NULL)
       return replay_error (error, change, "no such reservation");
-    prim_release (res, change->time, change->expired, NULL);
+    prim_release (res, da_alias_hash (res->alias), change->time, change->expired, NULL);
     return TRUE;
   case DA_CHANGE_COOL:
     pool = replay_pool (engine, scope, change->type, error);
