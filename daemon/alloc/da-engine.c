@@ -727,13 +727,13 @@ add_cooling (DaPool *pool, guint64 start, guint64 end, gint64 until, GArray *rep
 
   while (da_range_map_next (pool->cooling, start, &old, &value) && old.start <= end) {
     if (replaced != NULL) {
-      Cooling c = { old, *(gint64 *) value };
+      Cooling c = { old, ((DaCooling *) value)->until };
 
       g_array_append_val (replaced, c);
     }
-    da_range_map_remove (pool->cooling, old.start, 0);
+    da_pool_uncool (pool, old.start);
   }
-  da_range_map_insert (pool->cooling, start, end, g_memdup2 (&until, sizeof until));
+  da_pool_cool (pool, start, end, until);
 }
 
 static void
@@ -752,8 +752,12 @@ prim_release (DaReservation *res, guint32 hash, gint64 now, gboolean expired, Da
   /* the cool-down entries a release replaces come back with its undo */
   if (cooled && txn != NULL)
     replaced = g_array_new (FALSE, FALSE, sizeof (Cooling));
-  if (cooled)
+  if (cooled) {
+    /* what has cooled down goes, or a pool only ever searched first fit
+     * would keep every address it ever released */
+    da_pool_prune_cooling (pool, now);
     add_cooling (pool, res->start, res->start + (count - 1), now + engine->cooldown, replaced);
+  }
   if (txn == NULL) {
     da_reservation_free (engine, res);
     return;
@@ -896,11 +900,11 @@ undo_apply (DaEngine *engine, Undo *undo)
     DaReservation *back = g_steal_pointer (&undo->res);
 
     if (undo->cooled) {
-      da_range_map_remove (back->pool->cooling, back->start, 0);
+      da_pool_uncool (back->pool, back->start);
       for (guint i = 0; undo->replaced_cooling != NULL && i < undo->replaced_cooling->len; i++) {
         Cooling *c = &g_array_index (undo->replaced_cooling, Cooling, i);
 
-        da_range_map_insert (back->pool->cooling, c->range.start, c->range.end, g_memdup2 (&c->until, sizeof c->until));
+        da_pool_cool (back->pool, c->range.start, c->range.end, c->until);
       }
     }
     attach_reservation (back, da_alias_hash (back->alias), undo->count, undo->deadline);
@@ -1814,7 +1818,7 @@ dump_scope (DaScope *scope, gint64 now, DaChangeFunc func, gpointer user_data)
     da_range_map_iter_init (&iter, pool->cooling, 0);
     while (da_range_map_iter_next (&iter, &range, &value)) {
       DaChange change = { .kind = DA_CHANGE_COOL, .scope = scope->name, .type = type_name,
-                          .start = range.start, .end = range.end, .time = *(gint64 *) value };
+                          .start = range.start, .end = range.end, .time = ((DaCooling *) value)->until };
 
       if (change.time > now)
         func (&change, user_data);

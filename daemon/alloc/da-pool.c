@@ -225,12 +225,6 @@ da_search_backward (const DaSearch *s, const DaAddressType *type, guint64 from, 
   }
 }
 
-static void
-cooling_free (gpointer data)
-{
-  g_free (data);
-}
-
 DaPool *
 da_pool_new (DaScope *scope, DaAddressType *type)
 {
@@ -242,7 +236,8 @@ da_pool_new (DaScope *scope, DaAddressType *type)
   pool->tags = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) da_range_map_free);
   /* the engine's slab owns the reservations */
   pool->used = da_range_map_new (NULL);
-  pool->cooling = da_range_map_new (cooling_free);
+  pool->cooling = da_range_map_new (NULL);
+  pool->cooling_order = g_array_new (FALSE, FALSE, sizeof (DaCoolingDue));
   return pool;
 }
 
@@ -257,31 +252,100 @@ da_pool_free (DaPool *pool)
   da_range_map_iter_init (&iter, pool->used, 0);
   while (da_range_map_iter_next (&iter, NULL, &res))
     da_reservation_free (pool->scope->engine, res);
+  da_range_map_iter_init (&iter, pool->cooling, 0);
+  while (da_range_map_iter_next (&iter, NULL, &res))
+    da_slab_free (&pool->scope->engine->reservations, ((DaCooling *) res)->id);
   da_range_map_free (pool->used);
   da_range_map_free (pool->cooling);
+  g_array_unref (pool->cooling_order);
   da_range_map_free (pool->ranges);
   g_hash_table_unref (pool->tags);
   da_address_type_unref (pool->type);
   g_free (pool);
 }
 
+/* the heap of cool-down ends, ordered by until */
+static void
+due_push (GArray *heap, DaCoolingDue due)
+{
+  DaCoolingDue *d;
+  guint i;
+
+  g_array_append_val (heap, due);
+  d = (DaCoolingDue *) (gpointer) heap->data;
+  for (i = heap->len - 1; i > 0 && d[(i - 1) / 2].until > due.until; i = (i - 1) / 2)
+    d[i] = d[(i - 1) / 2];
+  d[i] = due;
+}
+
+static void
+due_pop (GArray *heap)
+{
+  DaCoolingDue *d = (DaCoolingDue *) (gpointer) heap->data;
+  DaCoolingDue last = d[heap->len - 1];
+  guint n = heap->len - 1, i = 0;
+
+  for (;;) {
+    guint child = 2 * i + 1;
+
+    if (child >= n)
+      break;
+    if (child + 1 < n && d[child + 1].until < d[child].until)
+      child++;
+    if (d[child].until >= last.until)
+      break;
+    d[i] = d[child];
+    i = child;
+  }
+  d[i] = last;
+  g_array_set_size (heap, n);
+}
+
+void
+da_pool_cool (DaPool *pool, guint64 start, guint64 end, gint64 until)
+{
+  guint32 id;
+  DaCooling *cooling = da_slab_alloc (&pool->scope->engine->reservations, sizeof (DaCooling), &id);
+
+  cooling->until = until;
+  cooling->id = id;
+  if (!da_range_map_insert (pool->cooling, start, end, cooling)) {
+    da_slab_free (&pool->scope->engine->reservations, id);
+    return;
+  }
+  due_push (pool->cooling_order, (DaCoolingDue) { until, start });
+}
+
+gboolean
+da_pool_uncool (DaPool *pool, guint64 start)
+{
+  DaCooling *cooling = da_range_map_steal (pool->cooling, start);
+
+  /* its entry in the heap goes stale and is dropped when it comes up */
+  if (cooling == NULL)
+    return FALSE;
+  da_slab_free (&pool->scope->engine->reservations, cooling->id);
+  return TRUE;
+}
+
 void
 da_pool_prune_cooling (DaPool *pool, gint64 now)
 {
-  DaRangeMapIter iter;
-  DaRange range;
-  gpointer value;
-  g_autoptr (GArray) expired = NULL;
+  GArray *heap = pool->cooling_order;
 
-  if (da_range_map_n_ranges (pool->cooling) == 0)
-    return;
-  expired = g_array_new (FALSE, FALSE, sizeof (guint64));
-  da_range_map_iter_init (&iter, pool->cooling, 0);
-  while (da_range_map_iter_next (&iter, &range, &value))
-    if (*(gint64 *) value <= now)
-      g_array_append_val (expired, range.start);
-  for (guint i = 0; i < expired->len; i++)
-    da_range_map_remove (pool->cooling, g_array_index (expired, guint64, i), 0);
+  while (heap->len > 0) {
+    DaCoolingDue due = g_array_index (heap, DaCoolingDue, 0);
+    DaRange range;
+    gpointer value;
+
+    if (due.until > now)
+      break;
+    due_pop (heap);
+    /* a run cooled again since, or gone, has an entry of its own or none */
+    if (da_range_map_lookup (pool->cooling, due.start, &range, &value) && range.start == due.start
+        && ((DaCooling *) value)->until == due.until)
+      da_pool_uncool (pool, due.start);
+  }
 }
 
 DaAddressType *

@@ -571,6 +571,94 @@ START_TEST (test_next_fit_cooldown)
 }
 END_TEST
 
+static gint
+compare_words (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* the cool-downs still kept, as "start:end-of-cool-down" words */
+static char *
+cooling_left (DaEngine *engine)
+{
+  g_autofree char *dump = da_test_dump (engine);
+  g_auto (GStrv) lines = g_strsplit (dump, "\n", -1);
+  g_autoptr (GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    const char *range = strstr (lines[i], " tag=");
+    const char *time = strstr (lines[i], " time=");
+
+    if (g_str_has_prefix (lines[i], "cool ") && range != NULL && time != NULL) {
+      range = strchr (range + 1, ' ') + 1;
+      g_ptr_array_add (words, g_strdup_printf ("%" G_GUINT64_FORMAT ":%s", g_ascii_strtoull (range, NULL, 10), time + 6));
+    }
+  }
+  g_ptr_array_sort (words, compare_words);
+  g_ptr_array_add (words, NULL);
+  return g_strjoinv (" ", (char **) words->pdata);
+}
+
+/* cool-downs end in the order of their ends, whatever the order of the
+ * releases, and a release lets go of those that are over: the engine
+ * keeps only what is still cooling, even in a pool never searched next
+ * fit */
+START_TEST (test_cooldowns_end_in_time)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *host = da_engine_get_host (engine);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *left = NULL;
+  g_autofree char *want = NULL;
+  GRand *rand = g_rand_new_with_seed (7);
+  const guint n = 4000;
+  DaRequest request;
+
+  da_engine_set_cooldown (engine, 1000);
+  /* released one every 10 us: 100 cool down at any time */
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *alias = g_strdup_printf ("s%u", i);
+    g_autofree char *address = g_strdup_printf ("%u", 2 * i);
+
+    ck_assert (da_test_reserve (host, "id", alias, address, NULL, &error) != NULL);
+    ck_assert (da_scope_release (host, alias, DA_RELEASE_NOW, NOW + 10 * (gint64) i, NULL, NULL, &error));
+  }
+  for (guint i = n - 100; i < n; i++)
+    g_ptr_array_add (expected, g_strdup_printf ("%u:%" G_GINT64_FORMAT, 2 * i, NOW + 10 * (gint64) i + 1000));
+  g_ptr_array_sort (expected, compare_words);
+  g_ptr_array_add (expected, NULL);
+  want = g_strjoinv (" ", (char **) expected->pdata);
+  left = cooling_left (engine);
+  ck_assert_str_eq (left, want);
+
+  /* released at random times before T; a next-fit search at T ends every
+   * cool-down that is over, and only those */
+  g_clear_pointer (&want, g_free);
+  g_clear_pointer (&left, g_free);
+  g_ptr_array_set_size (expected, 0);
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *alias = g_strdup_printf ("r%u", i);
+    g_autofree char *address = g_strdup_printf ("%u", 100000 + 2 * i);
+    gint64 when = NOW + 100000 + g_rand_int_range (rand, 0, 5000);
+
+    ck_assert (da_test_reserve (host, "id", alias, address, NULL, &error) != NULL);
+    ck_assert (da_scope_release (host, alias, DA_RELEASE_NOW, when, NULL, NULL, &error));
+    if (when + 1000 > NOW + 105000)
+      g_ptr_array_add (expected, g_strdup_printf ("%u:%" G_GINT64_FORMAT, 100000 + 2 * i, when + 1000));
+  }
+  da_test_request (&request, engine, "id", "next", NULL, NULL);
+  request.constraint.policy = DA_POLICY_NEXT_FIT;
+  ck_assert (da_scope_reserve (host, &request, NOW + 105000, NULL, NULL, &error) != NULL);
+  g_ptr_array_sort (expected, compare_words);
+  g_ptr_array_add (expected, NULL);
+  want = g_strjoinv (" ", (char **) expected->pdata);
+  left = cooling_left (engine);
+  ck_assert_str_eq (left, want);
+  g_rand_free (rand);
+}
+END_TEST
+
 START_TEST (test_random_policy_stays_inside_constraints)
 {
   g_autoptr (DaEngine) engine = da_test_engine ();
@@ -1073,6 +1161,7 @@ main (void)
   tcase_add_test (tc, test_idempotent_and_conflicts);
   tcase_add_test (tc, test_states);
   tcase_add_test (tc, test_next_fit_cooldown);
+  tcase_add_test (tc, test_cooldowns_end_in_time);
   tcase_add_test (tc, test_random_policy_stays_inside_constraints);
   tcase_add_test (tc, test_batch_all_or_nothing);
   tcase_add_test (tc, test_rollback_restores_everything);
