@@ -708,7 +708,21 @@ da_pool_allocate (DaPool *pool, const DaConstraint *constraint, gint64 now, guin
                   guint64 *start, char **failure)
 {
   DaSearch s;
+  DaRange keys, run;
 
+  /* the usual request on a pool that is one run of keys (ids, MACs, the
+   * ports of one bus): first fit asking only for a count, whose answer is
+   * the first free run of count keys in that run */
+  if (constraint->policy == DA_POLICY_FIRST_FIT && constraint->isolate < 0 && constraint->align <= 1
+      && constraint->tags[0] == NULL && constraint->not_tags[0] == NULL
+      && da_range_map_n_ranges (pool->ranges) == 1 && da_box_is_full (pool->type, &constraint->box)
+      && da_range_map_first (pool->ranges, &keys, NULL)
+      && MAX (keys.start, constraint->min) <= MIN (keys.end, constraint->max)
+      && da_range_map_find_gap_run (pool->used, MAX (keys.start, constraint->min), MIN (keys.end, constraint->max),
+                                    constraint->count, &run)) {
+    *start = run.start;
+    return TRUE;
+  }
   if (uses_cooling (constraint->policy))
     da_pool_prune_cooling (pool, now);
   if (build_search (pool, constraint, STAGE_ALL, TRUE, &s)

@@ -1029,7 +1029,7 @@ START_TEST (test_search_matches_brute_force)
 {
   const char *const tag_names[] = { "red", "green", "blue" };
   GRand *rand = g_rand_new_with_seed (20261122);
-  guint checked = 0;
+  guint checked = 0, one_run = 0;
 
   for (guint round = 0; round < 300; round++) {
     g_autoptr (DaEngine) engine = da_test_engine ();
@@ -1041,8 +1041,9 @@ START_TEST (test_search_matches_brute_force)
     /* the model knows nothing of cool-down; test_next_fit_cooldown does */
     da_engine_set_cooldown (engine, 0);
 
-    /* random pool pieces and tags */
-    for (guint p = 0; p < 6; p++) {
+    /* random pool pieces and tags; every third pool is one run of keys,
+     * which plain first-fit requests search by a shorter way */
+    for (guint p = 0; p < (round % 3 == 0 ? 1u : 6u); p++) {
       guint64 a = g_rand_int_range (rand, 0, 128), len = g_rand_int_range (rand, 1, 40);
       guint64 b = MIN (127, a + len);
 
@@ -1092,6 +1093,18 @@ START_TEST (test_search_matches_brute_force)
         c->max = c->min + g_rand_int_range (rand, 0, 100);
       }
 
+      /* half the requests of a one-run pool ask for nothing but a count and a window */
+      if (round % 3 == 0 && step % 2 == 0) {
+        guint64 count = c->count, min = c->min, max = c->max;
+
+        da_test_request (&request, engine, "grid", alias, NULL, NULL);
+        c->count = count;
+        c->min = min;
+        c->max = max;
+      }
+      if (round % 3 == 0 && c->policy == DA_POLICY_FIRST_FIT && c->align <= 1 && c->isolate < 0
+          && c->tags[0] == NULL && c->not_tags[0] == NULL && da_box_is_full (grid, &c->box))
+        one_run++;
       for (guint64 k = 0; k < 128; k++) {
         if (model_fits (grid, &m, c, tag_names, k)) {
           expected = k;
@@ -1136,6 +1149,7 @@ START_TEST (test_search_matches_brute_force)
     }
   }
   ck_assert_uint_eq (checked, 300 * 40);
+  ck_assert_uint_ge (one_run, 1000);
   g_rand_free (rand);
 }
 END_TEST
