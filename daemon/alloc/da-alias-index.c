@@ -54,6 +54,15 @@ da_alias_index_memory (const DaAliasIndex *index)
   return index->slots != NULL ? ((gsize) index->mask + 1) * sizeof (DaAliasSlot) : 0;
 }
 
+void
+da_alias_index_prefetch (const DaAliasIndex *index, guint32 hash)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  if (index->slots != NULL)
+    __builtin_prefetch (&index->slots[hash & index->mask]);
+#endif
+}
+
 gpointer
 da_alias_index_lookup (const DaAliasIndex *index, const char *name, guint32 hash, guint32 *id)
 {

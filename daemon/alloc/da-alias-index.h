@@ -44,6 +44,8 @@ gpointer da_alias_index_lookup (const DaAliasIndex *index, const char *name, gui
 /* names are unique (the caller checks) */
 void da_alias_index_insert (DaAliasIndex *index, guint32 id, guint32 hash);
 gboolean da_alias_index_remove (DaAliasIndex *index, guint32 id, guint32 hash);
+/* start fetching the slot a lookup of hash begins at (changes nothing) */
+void da_alias_index_prefetch (const DaAliasIndex *index, guint32 hash);
 guint da_alias_index_size (const DaAliasIndex *index);
 gsize da_alias_index_memory (const DaAliasIndex *index);
 

@@ -1373,8 +1373,13 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
   if (!da_name_validate ("alias", request->alias, error))
     return NULL;
   hash = da_alias_hash (request->alias);
+  /* in a large scope the alias's slot and the reservations near an exact
+   * address are each a cache miss: ask for both at once */
+  da_alias_index_prefetch (&scope->aliases, hash);
   /* the pool's own type when it exists: one lookup less per reservation */
   pool = request->type != NULL ? da_scope_get_pool (scope, request->type) : NULL;
+  if (pool != NULL && request->has_address)
+    da_range_map_prefetch (pool->used, request->address);
   type = pool != NULL ? pool->type : lookup_type (scope->engine, request->type, error);
   if (type == NULL)
     return NULL;

@@ -1409,6 +1409,16 @@ da_range_map_last (const DaRangeMap *map, DaRange *range, gpointer *value)
   return TRUE;
 }
 
+void
+da_range_map_prefetch (const DaRangeMap *map, guint64 key)
+{
+  g_return_if_fail (map != NULL);
+
+  /* the descent asks for each node's lines as it reaches it */
+  if (map->root != NULL)
+    descend (map, key, NULL);
+}
+
 gboolean
 da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 end)
 {

@@ -78,6 +78,9 @@ gboolean da_range_map_next (const DaRangeMap *map, guint64 key, DaRange *range, 
 gboolean da_range_map_prev (const DaRangeMap *map, guint64 key, DaRange *range, gpointer *value);
 gboolean da_range_map_first (const DaRangeMap *map, DaRange *range, gpointer *value);
 gboolean da_range_map_last (const DaRangeMap *map, DaRange *range, gpointer *value);
+/* start fetching the memory a lookup of key will read, so that the wait
+ * overlaps other work; changes nothing */
+void da_range_map_prefetch (const DaRangeMap *map, guint64 key);
 /* whether any key of [start, end] is covered */
 gboolean da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 end);
 
