@@ -659,9 +659,24 @@ invalid_address (const DaAddressType *type, const char *text, GError **error, co
   return FALSE;
 }
 
+/* the dimension a missing literal at token i would have come before */
+static const char *
+next_dimension (const DaAddressType *type, guint i)
+{
+  for (; i < type->tokens->len; i++) {
+    const Token *token = &g_array_index (type->tokens, Token, i);
+
+    if (token->kind == TOKEN_FIELD)
+      return type->dims[token->dim].name;
+  }
+  return NULL;
+}
+
+/* *last is the dimension parsed last, or -1: a misplaced separator is
+ * reported after it, or else before the dimension it leads to */
 static gboolean
 parse_tokens (const DaAddressType *type, const char *text, const char **pos, guint from, guint to,
-              guint64 *digits, GError **error)
+              guint64 *digits, int *last, GError **error)
 {
   for (guint i = from; i < to; i++) {
     const Token *token = &g_array_index (type->tokens, Token, i);
@@ -672,8 +687,15 @@ parse_tokens (const DaAddressType *type, const char *text, const char **pos, gui
 
     switch (token->kind) {
     case TOKEN_LITERAL:
-      if (strncmp (p, token->literal, strlen (token->literal)) != 0)
-        return invalid_address (type, text, error, "expected \"%s\" at offset %d", token->literal, (int) (p - text));
+      if (strncmp (p, token->literal, strlen (token->literal)) != 0) {
+        const char *before = next_dimension (type, i + 1);
+
+        if (*last >= 0)
+          return invalid_address (type, text, error, "expected \"%s\" after %s at offset %d", token->literal,
+                                  type->dims[*last].name, (int) (p - text));
+        return invalid_address (type, text, error, "expected \"%s\" before %s at offset %d", token->literal,
+                                before != NULL ? before : "the end", (int) (p - text));
+      }
       *pos = p + strlen (token->literal);
       break;
     case TOKEN_FIELD:
@@ -703,6 +725,7 @@ parse_tokens (const DaAddressType *type, const char *text, const char **pos, gui
                                            : "%s %" G_GUINT64_FORMAT " is out of range %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT,
                                 dim->name, value, dim->min, dim->max);
       digits[token->dim] = value;
+      *last = (int) token->dim;
       *pos = p;
       break;
     case TOKEN_OPEN: {
@@ -710,7 +733,7 @@ parse_tokens (const DaAddressType *type, const char *text, const char **pos, gui
       const Token *lead_field = &g_array_index (type->tokens, Token, i + 2);
 
       if (strncmp (p, lead_literal->literal, strlen (lead_literal->literal)) == 0) {
-        if (!parse_tokens (type, text, pos, i + 1, token->match, digits, error))
+        if (!parse_tokens (type, text, pos, i + 1, token->match, digits, last, error))
           return FALSE;
         if (digits[lead_field->dim] == 0)
           return invalid_address (type, text, error, "%s must not be 0 when given", type->dims[lead_field->dim].name);
@@ -731,13 +754,16 @@ da_address_type_parse (const DaAddressType *type, const char *text, guint64 *key
 {
   guint64 digits[DA_MAX_DIMS] = { 0 };
   const char *pos = text;
+  int last = -1;
 
   if (text == NULL || *text == '\0')
     return invalid_address (type, NULL, error, "empty address");
   if (strlen (text) > 256)
     return invalid_address (type, NULL, error, "address text longer than 256 bytes");
-  if (!parse_tokens (type, text, &pos, 0, type->tokens->len, digits, error))
+  if (!parse_tokens (type, text, &pos, 0, type->tokens->len, digits, &last, error))
     return FALSE;
+  if (*pos != '\0' && last >= 0)
+    return invalid_address (type, text, error, "unexpected \"%s\" at the end, after %s", pos, type->dims[last].name);
   if (*pos != '\0')
     return invalid_address (type, text, error, "unexpected \"%s\" at the end", pos);
   *key = da_address_type_encode (type, digits);
