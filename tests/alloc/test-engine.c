@@ -388,9 +388,22 @@ START_TEST (test_templates)
     ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
   }
   g_clear_error (&error);
-  res = da_scope_lookup_address (q35, "pci", da_test_key (engine, "pci", "0000:00:1f.2"));
-  ck_assert (res != NULL);
-  ck_assert_str_eq (da_reservation_get_alias (res), "ich9-sata");
+  /* the ICH9 functions of slot 0x1f are the machine's own, fixed in place */
+  {
+    const char *const ich9[][2] = {
+      { "0000:00:1f.0", "ich9-lpc" }, { "0000:00:1f.2", "ich9-sata" }, { "0000:00:1f.3", "ich9-smbus" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (ich9); i++) {
+      res = da_scope_lookup_address (q35, "pci", da_test_key (engine, "pci", ich9[i][0]));
+      ck_assert_msg (res != NULL, "q35 has nothing at %s", ich9[i][0]);
+      ck_assert_str_eq (da_reservation_get_alias (res), ich9[i][1]);
+      ck_assert (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN);
+      ck_assert_uint_eq (da_reservation_get_count (res), 1);
+    }
+    /* the functions between them are free */
+    ck_assert_ptr_null (da_scope_lookup_address (q35, "pci", da_test_key (engine, "pci", "0000:00:1f.1")));
+  }
   ck_assert (da_scope_get_pool (q35, "drive-sata") != NULL);
 
   /* unknown template names the known ones */
@@ -473,6 +486,16 @@ START_TEST (test_idempotent_and_conflicts)
   ck_assert_ptr_null (da_test_reserve (vm, "pci", "vga", "0000:00:02.0", NULL, &error));
   ck_assert_msg (strstr (error->message, "primary-video") != NULL, "%s", error->message);
   g_clear_error (&error);
+  /* an exact address is the user's choice: static, unless the request
+   * says otherwise (an import of what the engine chose before) */
+  b = reserve_ok (vm, "pci", "disk0", "0000:00:07.0", NULL);
+  ck_assert_uint_eq (da_reservation_get_mode (b), DA_MODE_STATIC);
+  da_test_request (&request, engine, "pci", "disk1", "0000:00:08.0", NULL);
+  request.has_mode = TRUE;
+  request.mode = DA_MODE_DYNAMIC;
+  b = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+  ck_assert_msg (b != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (da_reservation_get_mode (b), DA_MODE_DYNAMIC);
   /* reservations in another vm are independent */
   assert_address (reserve_ok (new_vm (engine, "vm2", "pc"), "pci", "net0", NULL, NULL), "0000:00:03.0");
   /* unknown type names the known ones */
@@ -531,6 +554,47 @@ START_TEST (test_states)
   g_clear_error (&error);
   ck_assert (!da_scope_release (vm, "host-bridge", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
   ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+}
+END_TEST
+
+/* host-wide types live in the host scope only, per-VM types in VMs only:
+ * a per-VM pool of MACs would hand the same MAC to two VMs.  The refusal
+ * says where they belong and leaves no pool behind. */
+START_TEST (test_host_scope_rule)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  DaScope *host = da_engine_get_host (engine);
+  const char *const host_types[] = { "mac", "vsock-cid", "tcp-port" };
+  g_autoptr (GError) error = NULL;
+  guint before = da_scope_get_n_reservations (vm);
+
+  for (guint i = 0; i < G_N_ELEMENTS (host_types); i++) {
+    ck_assert_ptr_null (da_test_reserve (vm, host_types[i], "nic", NULL, NULL, &error));
+    ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID));
+    ck_assert_msg (strstr (error->message, "belong to the host") != NULL
+                   && strstr (error->message, "scope \"host\"") != NULL, "%s", error->message);
+    ck_assert_ptr_null (da_scope_get_pool (vm, host_types[i]));
+    g_clear_error (&error);
+    /* in the host scope they are fine */
+    {
+      g_autofree char *alias = g_strdup_printf ("vm1-%s", host_types[i]);
+
+      ck_assert_msg (da_test_reserve (host, host_types[i], alias, NULL, NULL, &error) != NULL, "%s",
+                     error ? error->message : "");
+    }
+  }
+  ck_assert_uint_eq (da_scope_get_n_reservations (vm), before);
+
+  /* and the other way round */
+  ck_assert_ptr_null (da_test_reserve (host, "pci", "net0", NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID));
+  ck_assert_msg (strstr (error->message, "belong to a vm") != NULL, "%s", error->message);
+  ck_assert_ptr_null (da_scope_get_pool (host, "pci"));
+  g_clear_error (&error);
+  /* a type of either scope goes anywhere */
+  ck_assert (da_test_reserve (vm, "id", "serial", NULL, NULL, &error) != NULL);
+  ck_assert (da_test_reserve (host, "id", "serial", NULL, NULL, &error) != NULL);
 }
 END_TEST
 
@@ -1174,6 +1238,7 @@ main (void)
   tcase_add_test (tc, test_virtio_serial_controllers);
   tcase_add_test (tc, test_idempotent_and_conflicts);
   tcase_add_test (tc, test_states);
+  tcase_add_test (tc, test_host_scope_rule);
   tcase_add_test (tc, test_next_fit_cooldown);
   tcase_add_test (tc, test_cooldowns_end_in_time);
   tcase_add_test (tc, test_random_policy_stays_inside_constraints);
