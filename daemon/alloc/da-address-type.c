@@ -51,6 +51,7 @@ struct _DaAddressType {
   int isolate;
   char **dynamic_tags;
   char **dynamic_not_tags;
+  char **exclusive_tags;
   char **default_tag_names;
   GHashTable *default_tags; /* tag -> set */
 };
@@ -421,7 +422,11 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
     type->dynamic_tags = g_new0 (char *, 1);
   if (type->dynamic_not_tags == NULL)
     type->dynamic_not_tags = g_new0 (char *, 1);
-  if (g_strv_length (type->dynamic_tags) > DA_MAX_DEFAULT_TAGS || g_strv_length (type->dynamic_not_tags) > DA_MAX_DEFAULT_TAGS) {
+  type->exclusive_tags = g_key_file_get_string_list (file, TYPE_GROUP, "ExclusiveTags", NULL, NULL);
+  if (type->exclusive_tags == NULL)
+    type->exclusive_tags = g_new0 (char *, 1);
+  if (g_strv_length (type->dynamic_tags) > DA_MAX_DEFAULT_TAGS || g_strv_length (type->dynamic_not_tags) > DA_MAX_DEFAULT_TAGS
+      || g_strv_length (type->exclusive_tags) > DA_MAX_DEFAULT_TAGS) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s: too many dynamic tags", origin);
     return NULL;
   }
@@ -462,6 +467,7 @@ da_address_type_unref (DaAddressType *type)
   da_range_map_free (type->default_pool);
   g_strfreev (type->dynamic_tags);
   g_strfreev (type->dynamic_not_tags);
+  g_strfreev (type->exclusive_tags);
   /* the names are the hash table's keys */
   g_free (type->default_tag_names);
   if (type->default_tags != NULL)
@@ -566,6 +572,12 @@ const char *const *
 da_address_type_get_dynamic_not_tags (const DaAddressType *type)
 {
   return (const char *const *) type->dynamic_not_tags;
+}
+
+const char *const *
+da_address_type_get_exclusive_tags (const DaAddressType *type)
+{
+  return (const char *const *) type->exclusive_tags;
 }
 
 const char *const *

@@ -1356,6 +1356,22 @@ reserve_existing (DaScope *scope, DaReservation *res, const DaRequest *request, 
   return NULL;
 }
 
+/* a key of an exclusive tag goes only to a request that requires it */
+static gboolean
+check_exclusive_tags (DaPool *pool, const DaConstraint *c, guint64 start, char **failure)
+{
+  for (const char *const *tag = da_address_type_get_exclusive_tags (pool->type); *tag != NULL; tag++) {
+    const DaRangeMap *set = da_pool_get_tag (pool, *tag);
+
+    if (set == NULL || !da_range_map_intersects (set, start, start + (c->count - 1))
+        || g_strv_contains ((const char *const *) c->tags, *tag))
+      continue;
+    *failure = g_strdup_printf ("it is kept for requests with tag %s, and this one does not ask for it", *tag);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 DaReservation *
 da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *txn,
                   DaReservation **holder, GError **error)
@@ -1434,7 +1450,8 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
                    da_mode_to_string ((DaMode) in_the_way->mode));
       return NULL;
     }
-    if (!da_pool_check_exact (pool, c, request->address, &failure)) {
+    if (!check_exclusive_tags (pool, c, request->address, &failure)
+        || !da_pool_check_exact (pool, c, request->address, &failure)) {
       g_autofree char *text = da_address_type_format_key (type, request->address);
 
       label = scope_label (scope);

@@ -452,6 +452,22 @@ START_TEST (test_virtio_serial_controllers)
   ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
   g_clear_error (&error);
   assert_address (reserve_ok (vm, "virtio-serial", "last", "1:0:30", NULL), "1:0:30");
+
+  /* QEMU takes port 0 for a console only: an exact port 0 for a request
+   * that does not ask for tag console is refused, and nothing is kept */
+  ck_assert_ptr_null (da_test_reserve (vm, "virtio-serial", "channel5", "1:0:0", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
+  ck_assert_msg (strstr (error->message, "1:0:0") != NULL && strstr (error->message, "tag console") != NULL,
+                 "%s", error->message);
+  g_clear_error (&error);
+  ck_assert_ptr_null (da_scope_lookup (vm, "channel5"));
+  ck_assert_ptr_null (da_scope_lookup_address (vm, "virtio-serial", da_test_key (engine, "virtio-serial", "1:0:0")));
+  /* a console asks for the tag, and gets the port */
+  da_test_request (&request, engine, "virtio-serial", "console1", "1:0:0", NULL);
+  request.constraint.tags[0] = "console";
+  assert_address (da_scope_reserve (vm, &request, NOW, NULL, NULL, &error), "1:0:0");
+  /* the other ports are the channels' as before */
+  assert_address (reserve_ok (vm, "virtio-serial", "channel6", "1:0:2", NULL), "1:0:2");
 }
 END_TEST
 
