@@ -289,10 +289,38 @@ write_file (const char *dir, const char *sub, const char *name, const char *cont
   ck_assert (g_file_set_contents (path, contents, -1, NULL));
 }
 
+/* the catalogs the tests write live in one directory, made before the
+ * tests fork and removed after them, whether they pass or not */
+static char *scratch;
+
+static void
+scratch_make (void)
+{
+  scratch = g_dir_make_tmp ("devaddr-test-address-type-XXXXXX", NULL);
+  ck_assert (scratch != NULL);
+}
+
+static void
+scratch_remove (void)
+{
+  da_test_remove_tree (scratch);
+  ck_assert (!g_file_test (scratch, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&scratch, g_free);
+}
+
+static char *
+scratch_dir (const char *prefix)
+{
+  char *dir = g_strdup_printf ("%s/%s-XXXXXX", scratch, prefix);
+
+  ck_assert (g_mkdtemp (dir) != NULL);
+  return dir;
+}
+
 /* a type that exists only as a data file works like a built-in one */
 START_TEST (test_type_from_data_file_only)
 {
-  g_autofree char *dir = g_dir_make_tmp ("devaddr-types-XXXXXX", NULL);
+  g_autofree char *dir = scratch_dir ("types");
   const char *srcdir = g_getenv ("DA_SRCDIR");
   g_autofree char *data = g_build_filename (srcdir != NULL ? srcdir : ".", "data", NULL);
   const char *dirs[] = { data, dir, NULL };
@@ -363,7 +391,7 @@ START_TEST (test_bad_catalog_files)
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
-    g_autofree char *dir = g_dir_make_tmp ("devaddr-bad-XXXXXX", NULL);
+    g_autofree char *dir = scratch_dir ("bad");
     const char *dirs[] = { dir, NULL };
     g_autoptr (GError) error = NULL;
     g_autoptr (DaCatalog) catalog = NULL;
@@ -382,6 +410,7 @@ main (void)
   Suite *s = suite_create ("address-type");
   TCase *tc = tcase_create ("address-type");
 
+  tcase_add_unchecked_fixture (tc, scratch_make, scratch_remove);
   tcase_add_test (tc, test_text_forms);
   tcase_add_test (tc, test_errors_name_the_dimension);
   tcase_add_test (tc, test_leading_separator_names_the_next_dimension);
