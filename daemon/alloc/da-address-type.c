@@ -51,6 +51,7 @@ struct _DaAddressType {
   int isolate;
   char **dynamic_tags;
   char **dynamic_not_tags;
+  char **exclusive_tags;
   char **default_tag_names;
   GHashTable *default_tags; /* tag -> set */
 };
@@ -421,7 +422,11 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
     type->dynamic_tags = g_new0 (char *, 1);
   if (type->dynamic_not_tags == NULL)
     type->dynamic_not_tags = g_new0 (char *, 1);
-  if (g_strv_length (type->dynamic_tags) > DA_MAX_DEFAULT_TAGS || g_strv_length (type->dynamic_not_tags) > DA_MAX_DEFAULT_TAGS) {
+  type->exclusive_tags = g_key_file_get_string_list (file, TYPE_GROUP, "ExclusiveTags", NULL, NULL);
+  if (type->exclusive_tags == NULL)
+    type->exclusive_tags = g_new0 (char *, 1);
+  if (g_strv_length (type->dynamic_tags) > DA_MAX_DEFAULT_TAGS || g_strv_length (type->dynamic_not_tags) > DA_MAX_DEFAULT_TAGS
+      || g_strv_length (type->exclusive_tags) > DA_MAX_DEFAULT_TAGS) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s: too many dynamic tags", origin);
     return NULL;
   }
@@ -462,6 +467,7 @@ da_address_type_unref (DaAddressType *type)
   da_range_map_free (type->default_pool);
   g_strfreev (type->dynamic_tags);
   g_strfreev (type->dynamic_not_tags);
+  g_strfreev (type->exclusive_tags);
   /* the names are the hash table's keys */
   g_free (type->default_tag_names);
   if (type->default_tags != NULL)
@@ -569,6 +575,12 @@ da_address_type_get_dynamic_not_tags (const DaAddressType *type)
 }
 
 const char *const *
+da_address_type_get_exclusive_tags (const DaAddressType *type)
+{
+  return (const char *const *) type->exclusive_tags;
+}
+
+const char *const *
 da_address_type_get_default_tag_names (const DaAddressType *type)
 {
   return (const char *const *) type->default_tag_names;
@@ -659,9 +671,24 @@ invalid_address (const DaAddressType *type, const char *text, GError **error, co
   return FALSE;
 }
 
+/* the dimension a missing literal at token i would have come before */
+static const char *
+next_dimension (const DaAddressType *type, guint i)
+{
+  for (; i < type->tokens->len; i++) {
+    const Token *token = &g_array_index (type->tokens, Token, i);
+
+    if (token->kind == TOKEN_FIELD)
+      return type->dims[token->dim].name;
+  }
+  return NULL;
+}
+
+/* *last is the dimension parsed last, or -1: a misplaced separator is
+ * reported after it, or else before the dimension it leads to */
 static gboolean
 parse_tokens (const DaAddressType *type, const char *text, const char **pos, guint from, guint to,
-              guint64 *digits, GError **error)
+              guint64 *digits, int *last, GError **error)
 {
   for (guint i = from; i < to; i++) {
     const Token *token = &g_array_index (type->tokens, Token, i);
@@ -672,8 +699,15 @@ parse_tokens (const DaAddressType *type, const char *text, const char **pos, gui
 
     switch (token->kind) {
     case TOKEN_LITERAL:
-      if (strncmp (p, token->literal, strlen (token->literal)) != 0)
-        return invalid_address (type, text, error, "expected \"%s\" at offset %d", token->literal, (int) (p - text));
+      if (strncmp (p, token->literal, strlen (token->literal)) != 0) {
+        const char *before = next_dimension (type, i + 1);
+
+        if (*last >= 0)
+          return invalid_address (type, text, error, "expected \"%s\" after %s at offset %d", token->literal,
+                                  type->dims[*last].name, (int) (p - text));
+        return invalid_address (type, text, error, "expected \"%s\" before %s at offset %d", token->literal,
+                                before != NULL ? before : "the end", (int) (p - text));
+      }
       *pos = p + strlen (token->literal);
       break;
     case TOKEN_FIELD:
@@ -703,6 +737,7 @@ parse_tokens (const DaAddressType *type, const char *text, const char **pos, gui
                                            : "%s %" G_GUINT64_FORMAT " is out of range %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT,
                                 dim->name, value, dim->min, dim->max);
       digits[token->dim] = value;
+      *last = (int) token->dim;
       *pos = p;
       break;
     case TOKEN_OPEN: {
@@ -710,7 +745,7 @@ parse_tokens (const DaAddressType *type, const char *text, const char **pos, gui
       const Token *lead_field = &g_array_index (type->tokens, Token, i + 2);
 
       if (strncmp (p, lead_literal->literal, strlen (lead_literal->literal)) == 0) {
-        if (!parse_tokens (type, text, pos, i + 1, token->match, digits, error))
+        if (!parse_tokens (type, text, pos, i + 1, token->match, digits, last, error))
           return FALSE;
         if (digits[lead_field->dim] == 0)
           return invalid_address (type, text, error, "%s must not be 0 when given", type->dims[lead_field->dim].name);
@@ -731,13 +766,16 @@ da_address_type_parse (const DaAddressType *type, const char *text, guint64 *key
 {
   guint64 digits[DA_MAX_DIMS] = { 0 };
   const char *pos = text;
+  int last = -1;
 
   if (text == NULL || *text == '\0')
     return invalid_address (type, NULL, error, "empty address");
   if (strlen (text) > 256)
     return invalid_address (type, NULL, error, "address text longer than 256 bytes");
-  if (!parse_tokens (type, text, &pos, 0, type->tokens->len, digits, error))
+  if (!parse_tokens (type, text, &pos, 0, type->tokens->len, digits, &last, error))
     return FALSE;
+  if (*pos != '\0' && last >= 0)
+    return invalid_address (type, text, error, "unexpected \"%s\" at the end, after %s", pos, type->dims[last].name);
   if (*pos != '\0')
     return invalid_address (type, text, error, "unexpected \"%s\" at the end", pos);
   *key = da_address_type_encode (type, digits);
@@ -837,11 +875,8 @@ box_row_dimension (const DaAddressType *type, const DaBox *box)
 gboolean
 da_box_is_full (const DaAddressType *type, const DaBox *box)
 {
-  DaBox full;
-
-  da_address_type_full_box (type, &full);
   for (guint i = 0; i < type->n_dims; i++)
-    if (box->lo[i] > full.lo[i] || box->hi[i] < full.hi[i])
+    if (box->lo[i] > type->dims[i].min || box->hi[i] < type->dims[i].max)
       return FALSE;
   return TRUE;
 }

@@ -65,6 +65,9 @@ int da_address_type_get_isolate (const DaAddressType *type);
 /* tags a dynamic request requires / refuses unless it names its own */
 const char *const *da_address_type_get_dynamic_tags (const DaAddressType *type);
 const char *const *da_address_type_get_dynamic_not_tags (const DaAddressType *type);
+/* tags whose keys go only to a request that requires the tag, exact
+ * requests included (port 0 of a virtio-serial controller: consoles) */
+const char *const *da_address_type_get_exclusive_tags (const DaAddressType *type);
 /* sorted names of the tags the default pool carries, and their keys */
 const char *const *da_address_type_get_default_tag_names (const DaAddressType *type);
 const DaRangeMap *da_address_type_get_default_tag (const DaAddressType *type, const char *tag);

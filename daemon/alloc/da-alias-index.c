@@ -9,21 +9,6 @@
  * the number of aliases */
 #define MIN_CAPACITY 8
 
-static inline guint32
-entry_hash (const DaAliasIndex *index, gconstpointer entry)
-{
-  guint32 hash;
-
-  memcpy (&hash, (const char *) entry + index->hash_offset, sizeof hash);
-  return hash;
-}
-
-static inline const char *
-entry_name (const DaAliasIndex *index, gconstpointer entry)
-{
-  return (const char *) entry + index->name_offset;
-}
-
 /* FNV-1a, then a final mix so that the low bits used for the slot depend
  * on every byte */
 guint32
@@ -42,10 +27,10 @@ da_alias_hash (const char *name)
 }
 
 void
-da_alias_index_init (DaAliasIndex *index, gsize hash_offset, gsize name_offset)
+da_alias_index_init (DaAliasIndex *index, const DaSlab *slab, gsize name_offset)
 {
   memset (index, 0, sizeof (*index));
-  index->hash_offset = hash_offset;
+  index->slab = slab;
   index->name_offset = name_offset;
 }
 
@@ -66,33 +51,46 @@ da_alias_index_size (const DaAliasIndex *index)
 gsize
 da_alias_index_memory (const DaAliasIndex *index)
 {
-  return index->slots != NULL ? ((gsize) index->mask + 1) * sizeof (gpointer) : 0;
+  return index->slots != NULL ? ((gsize) index->mask + 1) * sizeof (DaAliasSlot) : 0;
+}
+
+void
+da_alias_index_prefetch (const DaAliasIndex *index, guint32 hash)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  if (index->slots != NULL)
+    __builtin_prefetch (&index->slots[hash & index->mask]);
+#endif
 }
 
 gpointer
-da_alias_index_lookup (const DaAliasIndex *index, const char *name)
+da_alias_index_lookup (const DaAliasIndex *index, const char *name, guint32 hash, guint32 *id)
 {
-  guint32 hash, slot;
-
   if (index->n == 0)
     return NULL;
-  hash = da_alias_hash (name);
-  for (slot = hash & index->mask;; slot = (slot + 1) & index->mask) {
-    gpointer entry = index->slots[slot];
+  for (guint32 slot = hash & index->mask;; slot = (slot + 1) & index->mask) {
+    const DaAliasSlot *s = &index->slots[slot];
 
-    if (entry == NULL)
+    if (s->id == 0)
       return NULL;
-    if (entry_hash (index, entry) == hash && strcmp (entry_name (index, entry), name) == 0)
-      return entry;
+    if (s->hash == hash) {
+      gpointer entry = da_slab_get (index->slab, s->id);
+
+      if (strcmp ((const char *) entry + index->name_offset, name) == 0) {
+        if (id != NULL)
+          *id = s->id;
+        return entry;
+      }
+    }
   }
 }
 
 static void
-place (gpointer *slots, guint32 mask, const DaAliasIndex *index, gpointer entry)
+place (DaAliasSlot *slots, guint32 mask, DaAliasSlot entry)
 {
-  guint32 slot = entry_hash (index, entry) & mask;
+  guint32 slot = entry.hash & mask;
 
-  while (slots[slot] != NULL)
+  while (slots[slot].id != 0)
     slot = (slot + 1) & mask;
   slots[slot] = entry;
 }
@@ -100,50 +98,52 @@ place (gpointer *slots, guint32 mask, const DaAliasIndex *index, gpointer entry)
 static void
 resize (DaAliasIndex *index, guint32 capacity)
 {
-  gpointer *slots = g_new0 (gpointer, capacity);
+  DaAliasSlot *slots = g_new0 (DaAliasSlot, capacity);
   guint32 old_capacity = index->slots != NULL ? index->mask + 1 : 0;
 
   for (guint32 i = 0; i < old_capacity; i++)
-    if (index->slots[i] != NULL)
-      place (slots, capacity - 1, index, index->slots[i]);
+    if (index->slots[i].id != 0)
+      place (slots, capacity - 1, index->slots[i]);
   g_free (index->slots);
   index->slots = slots;
   index->mask = capacity - 1;
 }
 
 void
-da_alias_index_insert (DaAliasIndex *index, gpointer entry)
+da_alias_index_insert (DaAliasIndex *index, guint32 id, guint32 hash)
 {
   guint32 capacity = index->slots != NULL ? index->mask + 1 : 0;
 
+  g_return_if_fail (id != 0);
+
   if (capacity == 0 || (guint64) (index->n + 1) * 4 > (guint64) capacity * 3)
     resize (index, capacity == 0 ? MIN_CAPACITY : capacity * 2);
-  place (index->slots, index->mask, index, entry);
+  place (index->slots, index->mask, (DaAliasSlot) { hash, id });
   index->n++;
 }
 
 gboolean
-da_alias_index_remove (DaAliasIndex *index, gpointer entry)
+da_alias_index_remove (DaAliasIndex *index, guint32 id, guint32 hash)
 {
   guint32 slot, capacity;
 
-  if (index->n == 0)
+  if (index->n == 0 || id == 0)
     return FALSE;
-  for (slot = entry_hash (index, entry) & index->mask; index->slots[slot] != entry; slot = (slot + 1) & index->mask)
-    if (index->slots[slot] == NULL)
+  for (slot = hash & index->mask; index->slots[slot].id != id; slot = (slot + 1) & index->mask)
+    if (index->slots[slot].id == 0)
       return FALSE;
 
   /* backward shift: pull later entries of the probe run into the hole, so
    * lookups never need tombstones */
   for (guint32 hole = slot, next = (slot + 1) & index->mask;; next = (next + 1) & index->mask) {
-    gpointer moved = index->slots[next];
+    DaAliasSlot moved = index->slots[next];
     guint32 home;
 
-    if (moved == NULL) {
-      index->slots[hole] = NULL;
+    if (moved.id == 0) {
+      index->slots[hole].id = 0;
       break;
     }
-    home = entry_hash (index, moved) & index->mask;
+    home = moved.hash & index->mask;
     /* moved may fill the hole unless its home lies cyclically in (hole, next] */
     if ((next > hole && (home <= hole || home > next)) || (next < hole && home <= hole && home > next)) {
       index->slots[hole] = moved;
@@ -175,10 +175,10 @@ da_alias_index_iter_next (DaAliasIndexIter *iter)
   if (index->slots == NULL)
     return NULL;
   while (iter->slot <= index->mask) {
-    gpointer entry = index->slots[iter->slot++];
+    const DaAliasSlot *s = &index->slots[iter->slot++];
 
-    if (entry != NULL)
-      return entry;
+    if (s->id != 0)
+      return da_slab_get (index->slab, s->id);
   }
   return NULL;
 }

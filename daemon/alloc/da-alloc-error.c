@@ -16,13 +16,23 @@ da_name_validate (const char *what, const char *name, GError **error)
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s must not be empty", what);
     return FALSE;
   }
+  /* the usual name, printable ASCII and longer than "..", in one pass */
+  {
+    const guchar *p = (const guchar *) name;
+
+    while (*p >= 0x20 && *p < 0x7f && *p != '/' && *p != '\\')
+      p++;
+    len = (gsize) (p - (const guchar *) name);
+    if (*p == '\0' && len <= DA_NAME_MAX && len > 2)
+      return TRUE;
+  }
   len = strlen (name);
   if (len > DA_NAME_MAX) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
                  "%s is %" G_GSIZE_FORMAT " bytes long; the limit is %d", what, len, DA_NAME_MAX);
     return FALSE;
   }
-  /* the common case, printable ASCII, needs no Unicode tables */
+  /* printable ASCII needs no Unicode tables */
   {
     gboolean plain = TRUE;
 

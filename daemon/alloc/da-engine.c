@@ -163,7 +163,7 @@ struct _DaTxn {
 static void scope_free (DaScope *scope);
 
 static void
-undo_free (Undo *undo)
+undo_free (DaEngine *engine, Undo *undo)
 {
   g_free (undo->scope);
   g_free (undo->type);
@@ -173,7 +173,8 @@ undo_free (Undo *undo)
     scope_free (undo->detached_scope);
   if (undo->detached_held != NULL)
     g_hash_table_unref (undo->detached_held);
-  g_free (undo->res);
+  if (undo->res != NULL)
+    da_reservation_free (engine, undo->res);
   if (undo->added != NULL)
     g_array_unref (undo->added);
   if (undo->replaced_cooling != NULL)
@@ -188,7 +189,8 @@ da_txn_new (DaEngine *engine)
 
   txn->engine = engine;
   txn->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
-  txn->undos = g_ptr_array_new_with_free_func ((GDestroyNotify) undo_free);
+  /* undos are freed by hand: a kept reservation goes back to the engine */
+  txn->undos = g_ptr_array_new ();
   return txn;
 }
 
@@ -198,6 +200,8 @@ da_txn_free (DaTxn *txn)
   if (txn == NULL)
     return;
   g_ptr_array_unref (txn->changes);
+  for (guint i = 0; i < txn->undos->len; i++)
+    undo_free (txn->engine, g_ptr_array_index (txn->undos, i));
   g_ptr_array_unref (txn->undos);
   g_free (txn);
 }
@@ -335,31 +339,39 @@ set_held (DaEngine *engine, DaReservation *res, gboolean was_held, gint64 deadli
     g_hash_table_remove (engine->held, res);
 }
 
-/* put a detached reservation (back) into its pool and scope */
+void
+da_reservation_free (DaEngine *engine, DaReservation *res)
+{
+  da_slab_free (&engine->reservations, res->id);
+}
+
+/* put a detached reservation (back) into its pool and scope; hash is
+ * its alias's */
 static void
-attach_reservation (DaReservation *res, guint64 count, gint64 deadline)
+attach_reservation (DaReservation *res, guint32 hash, guint64 count, gint64 deadline)
 {
   DaPool *pool = res->pool;
   DaEngine *engine = pool->scope->engine;
 
   da_range_map_insert (pool->used, res->start, res->start + (count - 1), res);
-  da_alias_index_insert (&pool->scope->aliases, res);
+  da_alias_index_insert (&pool->scope->aliases, res->id, hash);
   pool->used_keys += count;
   pool->n_reservations++;
   engine->n_reservations++;
   set_held (engine, res, FALSE, deadline);
 }
 
-/* returns the run's length, which a long run keeps only in the map */
+/* returns the run's length, which a long run keeps only in the map;
+ * hash is the alias's */
 static guint64
-detach_reservation (DaReservation *res)
+detach_reservation (DaReservation *res, guint32 hash)
 {
   DaPool *pool = res->pool;
   DaEngine *engine = pool->scope->engine;
   guint64 count = reservation_count (res);
 
   da_range_map_steal (pool->used, res->start);
-  da_alias_index_remove (&pool->scope->aliases, res);
+  da_alias_index_remove (&pool->scope->aliases, res->id, hash);
   if (res->state == DA_STATE_HELD)
     g_hash_table_remove (engine->held, res);
   pool->used_keys -= count;
@@ -386,7 +398,7 @@ scope_new (DaEngine *engine, const char *name, const char *template_name)
   scope->name = g_strdup (name);
   scope->template_name = g_strdup (template_name);
   scope->pools = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) da_pool_free);
-  da_alias_index_init (&scope->aliases, G_STRUCT_OFFSET (DaReservation, hash), G_STRUCT_OFFSET (DaReservation, alias));
+  da_alias_index_init (&scope->aliases, &engine->reservations, G_STRUCT_OFFSET (DaReservation, alias));
   return scope;
 }
 
@@ -435,7 +447,18 @@ da_scope_get_n_reservations (DaScope *scope)
 DaPool *
 da_scope_get_pool (DaScope *scope, const char *type)
 {
-  return g_hash_table_lookup (scope->pools, type);
+  DaPool *pool = scope->last_pool;
+
+  if (pool != NULL) {
+    const char *name = da_address_type_get_name (pool->type);
+
+    if (name == type || strcmp (name, type) == 0)
+      return pool;
+  }
+  pool = g_hash_table_lookup (scope->pools, type);
+  if (pool != NULL)
+    scope->last_pool = pool;
+  return pool;
 }
 
 static gint
@@ -473,7 +496,7 @@ da_scope_list_reservations (DaScope *scope)
 DaReservation *
 da_scope_lookup (DaScope *scope, const char *alias)
 {
-  return da_alias_index_lookup (&scope->aliases, alias);
+  return da_alias_index_lookup (&scope->aliases, alias, da_alias_hash (alias), NULL);
 }
 
 DaReservation *
@@ -493,6 +516,7 @@ prim_pool_create (DaScope *scope, DaAddressType *type, DaTxn *txn)
   DaPool *pool = da_pool_new (scope, type);
   Undo *undo;
 
+  scope->last_pool = NULL;
   g_hash_table_replace (scope->pools, g_strdup (da_address_type_get_name (type)), pool);
   undo = txn_record (txn, NULL, UNDO_POOL_CREATED, scope->name);
   if (undo != NULL)
@@ -617,12 +641,15 @@ prim_pool_remove (DaPool *pool, guint64 start, guint64 end, const char *tag, DaT
   }
 }
 
+/* hash is the alias's */
 static DaReservation *
-prim_reserve (DaPool *pool, const char *alias, guint64 start, guint64 count, DaMode mode, DaState state,
-              guint flags, gint64 deadline, gboolean move_cursor, DaTxn *txn)
+prim_reserve (DaPool *pool, const char *alias, guint32 hash, guint64 start, guint64 count, DaMode mode,
+              DaState state, guint flags, gint64 deadline, gboolean move_cursor, DaTxn *txn)
 {
   gsize len = strlen (alias);
-  DaReservation *res = g_malloc (sizeof (DaReservation) + len + 1);
+  guint32 id;
+  DaReservation *res = da_slab_alloc (&pool->scope->engine->reservations,
+                                      G_STRUCT_OFFSET (DaReservation, alias) + len + 1, &id);
   guint64 old_cursor = pool->cursor;
   DaChange *change;
   Undo *undo;
@@ -630,12 +657,12 @@ prim_reserve (DaPool *pool, const char *alias, guint64 start, guint64 count, DaM
   res->pool = pool;
   res->start = start;
   res->count = count <= G_MAXUINT32 ? (guint32) count : 0;
-  res->hash = da_alias_hash (alias);
+  res->id = id;
   res->mode = (guint8) mode;
   res->state = (guint8) state;
   res->flags = (guint8) flags;
   memcpy (res->alias, alias, len + 1);
-  attach_reservation (res, count, deadline);
+  attach_reservation (res, hash, count, deadline);
   if (move_cursor)
     pool->cursor = start + (count - 1) == G_MAXUINT64 ? 0 : start + count;
   if (txn == NULL)
@@ -700,17 +727,17 @@ add_cooling (DaPool *pool, guint64 start, guint64 end, gint64 until, GArray *rep
 
   while (da_range_map_next (pool->cooling, start, &old, &value) && old.start <= end) {
     if (replaced != NULL) {
-      Cooling c = { old, *(gint64 *) value };
+      Cooling c = { old, ((DaCooling *) value)->until };
 
       g_array_append_val (replaced, c);
     }
-    da_range_map_remove (pool->cooling, old.start, 0);
+    da_pool_uncool (pool, old.start);
   }
-  da_range_map_insert (pool->cooling, start, end, g_memdup2 (&until, sizeof until));
+  da_pool_cool (pool, start, end, until);
 }
 
 static void
-prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
+prim_release (DaReservation *res, guint32 hash, gint64 now, gboolean expired, DaTxn *txn)
 {
   DaPool *pool = res->pool;
   DaEngine *engine = pool->scope->engine;
@@ -721,14 +748,18 @@ prim_release (DaReservation *res, gint64 now, gboolean expired, DaTxn *txn)
   guint64 count;
   Undo *undo;
 
-  count = detach_reservation (res);
+  count = detach_reservation (res, hash);
   /* the cool-down entries a release replaces come back with its undo */
   if (cooled && txn != NULL)
     replaced = g_array_new (FALSE, FALSE, sizeof (Cooling));
-  if (cooled)
+  if (cooled) {
+    /* what has cooled down goes, or a pool only ever searched first fit
+     * would keep every address it ever released */
+    da_pool_prune_cooling (pool, now);
     add_cooling (pool, res->start, res->start + (count - 1), now + engine->cooldown, replaced);
+  }
   if (txn == NULL) {
-    g_free (res);
+    da_reservation_free (engine, res);
     return;
   }
 
@@ -817,6 +848,7 @@ undo_apply (DaEngine *engine, Undo *undo)
   }
   case UNDO_POOL_CREATED:
     g_return_if_fail (pool != NULL && pool->n_reservations == 0);
+    scope->last_pool = NULL;
     g_hash_table_remove (scope->pools, undo->type);
     break;
   case UNDO_KEYS_ADDED: {
@@ -851,9 +883,9 @@ undo_apply (DaEngine *engine, Undo *undo)
   }
   case UNDO_RESERVED:
     g_return_if_fail (res != NULL);
-    detach_reservation (res);
+    detach_reservation (res, da_alias_hash (res->alias));
     res->pool->cursor = undo->cursor;
-    g_free (res);
+    da_reservation_free (engine, res);
     break;
   case UNDO_STATE: {
     gboolean was_held;
@@ -868,14 +900,14 @@ undo_apply (DaEngine *engine, Undo *undo)
     DaReservation *back = g_steal_pointer (&undo->res);
 
     if (undo->cooled) {
-      da_range_map_remove (back->pool->cooling, back->start, 0);
+      da_pool_uncool (back->pool, back->start);
       for (guint i = 0; undo->replaced_cooling != NULL && i < undo->replaced_cooling->len; i++) {
         Cooling *c = &g_array_index (undo->replaced_cooling, Cooling, i);
 
-        da_range_map_insert (back->pool->cooling, c->range.start, c->range.end, g_memdup2 (&c->until, sizeof c->until));
+        da_pool_cool (back->pool, c->range.start, c->range.end, c->until);
       }
     }
-    attach_reservation (back, undo->count, undo->deadline);
+    attach_reservation (back, da_alias_hash (back->alias), undo->count, undo->deadline);
     break;
   }
   default:
@@ -891,8 +923,10 @@ da_txn_rollback_to (DaTxn *txn, guint savepoint)
   if (savepoint >= txn->undos->len)
     return;
   n_changes = ((Undo *) g_ptr_array_index (txn->undos, savepoint))->n_changes_before;
-  for (guint i = txn->undos->len; i > savepoint; i--)
+  for (guint i = txn->undos->len; i > savepoint; i--) {
     undo_apply (txn->engine, g_ptr_array_index (txn->undos, i - 1));
+    undo_free (txn->engine, g_ptr_array_index (txn->undos, i - 1));
+  }
   g_ptr_array_set_size (txn->undos, savepoint);
   g_ptr_array_set_size (txn->changes, n_changes);
 }
@@ -938,6 +972,7 @@ da_engine_new (DaCatalog *catalog)
 {
   DaEngine *engine = g_new0 (DaEngine, 1);
 
+  da_slab_init (&engine->reservations);
   engine->catalog = da_catalog_ref (catalog);
   engine->vms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) scope_free);
   engine->held = g_hash_table_new_full (NULL, NULL, NULL, g_free);
@@ -957,6 +992,7 @@ da_engine_free (DaEngine *engine)
   scope_free (engine->host);
   da_catalog_unref (engine->catalog);
   g_rand_free (engine->rand);
+  da_slab_clear (&engine->reservations);
   g_free (engine);
 }
 
@@ -1165,7 +1201,11 @@ da_engine_expire (DaEngine *engine, gint64 now, DaTxn *txn)
     if (*(gint64 *) value <= now)
       g_ptr_array_add (due, key);
   for (guint i = 0; i < due->len; i++)
-    prim_release (g_ptr_array_index (due, i), now, TRUE, txn);
+  {
+    DaReservation *res = g_ptr_array_index (due, i);
+
+    prim_release (res, da_alias_hash (res->alias), now, TRUE, txn);
+  }
   return due->len;
 }
 
@@ -1347,6 +1387,22 @@ reserve_existing (DaScope *scope, DaReservation *res, const DaRequest *request, 
   return NULL;
 }
 
+/* a key of an exclusive tag goes only to a request that requires it */
+static gboolean
+check_exclusive_tags (DaPool *pool, const DaConstraint *c, guint64 start, char **failure)
+{
+  for (const char *const *tag = da_address_type_get_exclusive_tags (pool->type); *tag != NULL; tag++) {
+    const DaRangeMap *set = da_pool_get_tag (pool, *tag);
+
+    if (set == NULL || !da_range_map_intersects (set, start, start + (c->count - 1))
+        || g_strv_contains ((const char *const *) c->tags, *tag))
+      continue;
+    *failure = g_strdup_printf ("it is kept for requests with tag %s, and this one does not ask for it", *tag);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 DaReservation *
 da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *txn,
                   DaReservation **holder, GError **error)
@@ -1358,12 +1414,19 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
   g_autofree char *label = NULL;
   g_autofree char *failure = NULL;
   guint64 start;
+  guint32 hash;
   DaMode mode;
 
   if (!da_name_validate ("alias", request->alias, error))
     return NULL;
+  hash = da_alias_hash (request->alias);
+  /* in a large scope the alias's slot and the reservations near an exact
+   * address are each a cache miss: ask for both at once */
+  da_alias_index_prefetch (&scope->aliases, hash);
   /* the pool's own type when it exists: one lookup less per reservation */
   pool = request->type != NULL ? da_scope_get_pool (scope, request->type) : NULL;
+  if (pool != NULL && request->has_address)
+    da_range_map_prefetch (pool->used, request->address);
   type = pool != NULL ? pool->type : lookup_type (scope->engine, request->type, error);
   if (type == NULL)
     return NULL;
@@ -1380,7 +1443,7 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
                  da_scope_is_host (scope) ? "in the vm" : "with scope \"host\"");
     return NULL;
   }
-  existing = da_scope_lookup (scope, request->alias);
+  existing = da_alias_index_lookup (&scope->aliases, request->alias, hash, NULL);
   if (existing != NULL)
     return reserve_existing (scope, existing, request, holder, error);
 
@@ -1390,14 +1453,14 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
     return NULL;
 
   if (request->has_address) {
-    g_autofree char *text = NULL;
     DaRange taken;
     gpointer other;
 
     if (!da_address_type_validate_key (type, request->address, error))
       return NULL;
-    text = da_address_type_format_key (type, request->address);
     if (request->address > G_MAXUINT64 - (c->count - 1)) {
+      g_autofree char *text = da_address_type_format_key (type, request->address);
+
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
                    "%s address %s with count %" G_GUINT64_FORMAT " goes past the end of the address space",
                    request->type, text, c->count);
@@ -1406,6 +1469,7 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
     if (da_range_map_next (pool->used, request->address, &taken, &other)
         && taken.start <= request->address + (c->count - 1)) {
       DaReservation *in_the_way = other;
+      g_autofree char *text = da_address_type_format_key (type, request->address);
       g_autofree char *at = da_reservation_format_address (in_the_way);
 
       if (holder != NULL)
@@ -1417,7 +1481,10 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
                    da_mode_to_string ((DaMode) in_the_way->mode));
       return NULL;
     }
-    if (!da_pool_check_exact (pool, c, request->address, &failure)) {
+    if (!check_exclusive_tags (pool, c, request->address, &failure)
+        || !da_pool_check_exact (pool, c, request->address, &failure)) {
+      g_autofree char *text = da_address_type_format_key (type, request->address);
+
       label = scope_label (scope);
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
                    "cannot reserve %s address %s for %s in %s: %s", request->type, text, request->alias, label, failure);
@@ -1437,7 +1504,7 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
   }
 
   mode = request->has_mode ? request->mode : request->has_address ? DA_MODE_STATIC : DA_MODE_DYNAMIC;
-  return prim_reserve (pool, request->alias, start, c->count, mode,
+  return prim_reserve (pool, request->alias, hash, start, c->count, mode,
                        request->hold_until > 0 ? DA_STATE_HELD : DA_STATE_ACTIVE,
                        request->flags, request->hold_until,
                        !request->has_address && c->policy == DA_POLICY_NEXT_FIT, txn);
@@ -1471,11 +1538,15 @@ da_scope_reserve_batch (DaScope *scope, const DaRequest *requests, guint n_reque
   return ok;
 }
 
+/* *hash (if given) is the alias's */
 static DaReservation *
-lookup_or_fail (DaScope *scope, const char *alias, GError **error)
+lookup_or_fail (DaScope *scope, const char *alias, guint32 *hash, GError **error)
 {
-  DaReservation *res = alias != NULL ? da_scope_lookup (scope, alias) : NULL;
+  guint32 h = alias != NULL ? da_alias_hash (alias) : 0;
+  DaReservation *res = alias != NULL ? da_alias_index_lookup (&scope->aliases, alias, h, NULL) : NULL;
 
+  if (hash != NULL)
+    *hash = h;
   if (res == NULL) {
     g_autofree char *label = scope_label (scope);
 
@@ -1488,7 +1559,7 @@ lookup_or_fail (DaScope *scope, const char *alias, GError **error)
 DaReservation *
 da_scope_commit (DaScope *scope, const char *alias, DaTxn *txn, GError **error)
 {
-  DaReservation *res = lookup_or_fail (scope, alias, error);
+  DaReservation *res = lookup_or_fail (scope, alias, NULL, error);
 
   if (res == NULL)
     return NULL;
@@ -1505,7 +1576,8 @@ gboolean
 da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint64 now, DaTxn *txn,
                   int *state_after, GError **error)
 {
-  DaReservation *res = lookup_or_fail (scope, alias, error);
+  guint32 hash;
+  DaReservation *res = lookup_or_fail (scope, alias, &hash, error);
   int after = -1;
 
   if (res == NULL)
@@ -1530,11 +1602,11 @@ da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint6
                    da_state_to_string ((DaState) res->state));
       return FALSE;
     }
-    prim_release (res, now, FALSE, txn);
+    prim_release (res, hash, now, FALSE, txn);
     break;
   case DA_RELEASE_NOW:
   default:
-    prim_release (res, now, FALSE, txn);
+    prim_release (res, hash, now, FALSE, txn);
     break;
   }
   if (state_after != NULL)
@@ -1545,7 +1617,7 @@ da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint6
 gboolean
 da_scope_drop_builtin (DaScope *scope, const char *alias, gint64 now, DaTxn *txn, GError **error)
 {
-  DaReservation *res = lookup_or_fail (scope, alias, error);
+  DaReservation *res = lookup_or_fail (scope, alias, NULL, error);
 
   if (res == NULL)
     return FALSE;
@@ -1556,7 +1628,7 @@ da_scope_drop_builtin (DaScope *scope, const char *alias, gint64 now, DaTxn *txn
                  "%s in %s is not part of the machine template", alias, label);
     return FALSE;
   }
-  prim_release (res, now, FALSE, txn);
+  prim_release (res, da_alias_hash (alias), now, FALSE, txn);
   return TRUE;
 }
 
@@ -1709,7 +1781,7 @@ da_engine_apply (DaEngine *engine, const DaChange *change, GError **error)
       return replay_error (error, change, "bad address, count, state or mode");
     if (da_range_map_intersects (pool->used, change->start, change->start + (change->count - 1)))
       return replay_error (error, change, "the address is taken");
-    prim_reserve (pool, change->alias, change->start, change->count, change->mode, change->state,
+    prim_reserve (pool, change->alias, da_alias_hash (change->alias), change->start, change->count, change->mode, change->state,
                   change->flags, change->time, change->cursor, NULL);
     return TRUE;
   case DA_CHANGE_STATE:
@@ -1722,7 +1794,7 @@ da_engine_apply (DaEngine *engine, const DaChange *change, GError **error)
   case DA_CHANGE_RELEASE:
     if (res == NULL)
       return replay_error (error, change, "no such reservation");
-    prim_release (res, change->time, change->expired, NULL);
+    prim_release (res, da_alias_hash (res->alias), change->time, change->expired, NULL);
     return TRUE;
   case DA_CHANGE_COOL:
     pool = replay_pool (engine, scope, change->type, error);
@@ -1799,7 +1871,7 @@ dump_scope (DaScope *scope, gint64 now, DaChangeFunc func, gpointer user_data)
     da_range_map_iter_init (&iter, pool->cooling, 0);
     while (da_range_map_iter_next (&iter, &range, &value)) {
       DaChange change = { .kind = DA_CHANGE_COOL, .scope = scope->name, .type = type_name,
-                          .start = range.start, .end = range.end, .time = *(gint64 *) value };
+                          .start = range.start, .end = range.end, .time = ((DaCooling *) value)->until };
 
       if (change.time > now)
         func (&change, user_data);

@@ -12,7 +12,9 @@
  * accept.  Moves only go one way, and each one skips at least one range of
  * some set, so the search ends after at most as many moves as there are
  * ranges involved, each of them logarithmic; in the common case it is a
- * handful of moves.
+ * handful of moves.  Going forward, what a set answered stays true while k
+ * has not passed the range (or free run) it named, so each set is asked
+ * again only then.
  */
 
 static gboolean
@@ -62,6 +64,12 @@ all_free (const DaRangeMap *used, guint64 first, guint64 last)
 gboolean
 da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, guint64 *found)
 {
+  /* the last answer of each set; bit i of *_known: set i has answered */
+  DaRange required[G_N_ELEMENTS (s->required)];
+  DaRange forbidden[G_N_ELEMENTS (s->forbidden)];
+  guint required_known = 0, forbidden_known = 0, forbidden_none = 0;
+  DaRange free_run = { 0, 0 };
+  gboolean free_known = FALSE;
   guint64 k, last_start;
 
   if (s->count == 0 || s->block == 0 || s->lo > s->hi || s->hi - s->lo < s->count - 1)
@@ -76,7 +84,6 @@ da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, g
   for (;;) {
     guint64 next = k;
     gboolean moved = FALSE;
-    DaRange r;
 
     if (k > last_start)
       return FALSE;
@@ -107,15 +114,21 @@ da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, g
     }
 
     for (guint i = 0; i < s->n_required && !moved; i++) {
-      if (!da_range_map_next (s->required[i], k, &r, NULL))
-        return FALSE;
-      if (r.start > k) {
-        k = r.start;
-        moved = TRUE;
-      } else if (r.end - k < s->count - 1) {
-        if (r.end == G_MAXUINT64)
+      DaRange *r = &required[i];
+
+      /* the first range ending at or after k is the same until k passes it */
+      if (!(required_known & (1u << i)) || k > r->end) {
+        if (!da_range_map_next (s->required[i], k, r, NULL))
           return FALSE;
-        k = r.end + 1;
+        required_known |= 1u << i;
+      }
+      if (r->start > k) {
+        k = r->start;
+        moved = TRUE;
+      } else if (r->end - k < s->count - 1) {
+        if (r->end == G_MAXUINT64)
+          return FALSE;
+        k = r->end + 1;
         moved = TRUE;
       }
     }
@@ -123,17 +136,38 @@ da_search_forward (const DaSearch *s, const DaAddressType *type, guint64 from, g
       continue;
 
     for (guint i = 0; i < s->n_forbidden && !moved; i++) {
-      if (da_range_map_next (s->forbidden[i], k, &r, NULL) && r.start <= k + (s->count - 1)) {
-        if (r.end == G_MAXUINT64)
+      DaRange *r = &forbidden[i];
+
+      if (!(forbidden_known & (1u << i)) || (!(forbidden_none & (1u << i)) && k > r->end)) {
+        if (da_range_map_next (s->forbidden[i], k, r, NULL))
+          forbidden_none &= ~(1u << i);
+        else
+          forbidden_none |= 1u << i;
+        forbidden_known |= 1u << i;
+      }
+      if (!(forbidden_none & (1u << i)) && r->start <= k + (s->count - 1)) {
+        if (r->end == G_MAXUINT64)
           return FALSE;
-        k = r.end + 1;
+        k = r->end + 1;
         moved = TRUE;
       }
     }
     if (moved)
       continue;
 
-    if (s->used != NULL) {
+    if (s->used != NULL && s->block == 1) {
+      /* a free run from free_run.start to free_run.end answers for every k
+       * up to where count keys no longer fit in it */
+      if (!free_known || k > free_run.end - (s->count - 1)) {
+        if (!da_range_map_find_gap_run (s->used, k, G_MAXUINT64, s->count, &free_run))
+          return FALSE;
+        free_known = TRUE;
+      }
+      if (free_run.start > k) {
+        k = free_run.start;
+        continue;
+      }
+    } else if (s->used != NULL) {
       guint64 first, last, length;
 
       needed_free (s, k, &first, &last);
@@ -228,7 +262,16 @@ da_search_backward (const DaSearch *s, const DaAddressType *type, guint64 from, 
     if (moved)
       continue;
 
-    if (s->used != NULL) {
+    if (s->used != NULL && s->block == 1) {
+      guint64 run_end = add_overflows (k, s->count - 1) ? G_MAXUINT64 : k + (s->count - 1);
+
+      if (!da_range_map_find_gap_last (s->used, s->lo, run_end, s->count, &next))
+        return FALSE;
+      if (next != k) {
+        k = next;
+        continue;
+      }
+    } else if (s->used != NULL) {
       guint64 first, last, length, top, end;
 
       needed_free (s, k, &first, &last);
@@ -266,12 +309,6 @@ da_search_backward (const DaSearch *s, const DaAddressType *type, guint64 from, 
   }
 }
 
-static void
-cooling_free (gpointer data)
-{
-  g_free (data);
-}
-
 DaPool *
 da_pool_new (DaScope *scope, DaAddressType *type)
 {
@@ -281,41 +318,118 @@ da_pool_new (DaScope *scope, DaAddressType *type)
   pool->type = da_address_type_ref (type);
   pool->ranges = da_range_map_new_set ();
   pool->tags = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) da_range_map_free);
-  pool->used = da_range_map_new (g_free);
-  pool->cooling = da_range_map_new (cooling_free);
+  /* the engine's slab owns the reservations */
+  pool->used = da_range_map_new (NULL);
+  pool->cooling = da_range_map_new (NULL);
+  pool->cooling_order = g_array_new (FALSE, FALSE, sizeof (DaCoolingDue));
   return pool;
 }
 
 void
 da_pool_free (DaPool *pool)
 {
+  DaRangeMapIter iter;
+  gpointer res;
+
   if (pool == NULL)
     return;
+  da_range_map_iter_init (&iter, pool->used, 0);
+  while (da_range_map_iter_next (&iter, NULL, &res))
+    da_reservation_free (pool->scope->engine, res);
+  da_range_map_iter_init (&iter, pool->cooling, 0);
+  while (da_range_map_iter_next (&iter, NULL, &res))
+    da_slab_free (&pool->scope->engine->reservations, ((DaCooling *) res)->id);
   da_range_map_free (pool->used);
   da_range_map_free (pool->cooling);
+  g_array_unref (pool->cooling_order);
   da_range_map_free (pool->ranges);
   g_hash_table_unref (pool->tags);
   da_address_type_unref (pool->type);
   g_free (pool);
 }
 
+/* the heap of cool-down ends, ordered by until */
+static void
+due_push (GArray *heap, DaCoolingDue due)
+{
+  DaCoolingDue *d;
+  guint i;
+
+  g_array_append_val (heap, due);
+  d = (DaCoolingDue *) (gpointer) heap->data;
+  for (i = heap->len - 1; i > 0 && d[(i - 1) / 2].until > due.until; i = (i - 1) / 2)
+    d[i] = d[(i - 1) / 2];
+  d[i] = due;
+}
+
+static void
+due_pop (GArray *heap)
+{
+  DaCoolingDue *d = (DaCoolingDue *) (gpointer) heap->data;
+  DaCoolingDue last = d[heap->len - 1];
+  guint n = heap->len - 1, i = 0;
+
+  for (;;) {
+    guint child = 2 * i + 1;
+
+    if (child >= n)
+      break;
+    if (child + 1 < n && d[child + 1].until < d[child].until)
+      child++;
+    if (d[child].until >= last.until)
+      break;
+    d[i] = d[child];
+    i = child;
+  }
+  d[i] = last;
+  g_array_set_size (heap, n);
+}
+
+void
+da_pool_cool (DaPool *pool, guint64 start, guint64 end, gint64 until)
+{
+  guint32 id;
+  DaCooling *cooling = da_slab_alloc (&pool->scope->engine->reservations, sizeof (DaCooling), &id);
+
+  cooling->until = until;
+  cooling->id = id;
+  if (!da_range_map_insert (pool->cooling, start, end, cooling)) {
+    da_slab_free (&pool->scope->engine->reservations, id);
+    return;
+  }
+  due_push (pool->cooling_order, (DaCoolingDue) { until, start });
+}
+
+gboolean
+da_pool_uncool (DaPool *pool, guint64 start)
+{
+  DaCooling *cooling = da_range_map_steal (pool->cooling, start);
+
+  /* its entry in the heap goes stale and is dropped when it comes up */
+  if (cooling == NULL)
+    return FALSE;
+  da_slab_free (&pool->scope->engine->reservations, cooling->id);
+  return TRUE;
+}
+
 void
 da_pool_prune_cooling (DaPool *pool, gint64 now)
 {
-  DaRangeMapIter iter;
-  DaRange range;
-  gpointer value;
-  g_autoptr (GArray) expired = NULL;
+  GArray *heap = pool->cooling_order;
 
-  if (da_range_map_n_ranges (pool->cooling) == 0)
-    return;
-  expired = g_array_new (FALSE, FALSE, sizeof (guint64));
-  da_range_map_iter_init (&iter, pool->cooling, 0);
-  while (da_range_map_iter_next (&iter, &range, &value))
-    if (*(gint64 *) value <= now)
-      g_array_append_val (expired, range.start);
-  for (guint i = 0; i < expired->len; i++)
-    da_range_map_remove (pool->cooling, g_array_index (expired, guint64, i), 0);
+  while (heap->len > 0) {
+    DaCoolingDue due = g_array_index (heap, DaCoolingDue, 0);
+    DaRange range;
+    gpointer value;
+
+    if (due.until > now)
+      break;
+    due_pop (heap);
+    /* a run cooled again since, or gone, has an entry of its own or none */
+    if (da_range_map_lookup (pool->cooling, due.start, &range, &value) && range.start == due.start
+        && ((DaCooling *) value)->until == due.until)
+      da_pool_uncool (pool, due.start);
+  }
 }
 
 DaAddressType *
@@ -509,13 +623,16 @@ build_search (DaPool *pool, const DaConstraint *c, Stage stage, gboolean with_us
 {
   guint64 block = 1;
 
-  memset (s, 0, sizeof (*s));
+  /* the arrays are read only up to their counts */
   s->count = c->count;
   s->block = 1;
   s->align = 1;
   s->lo = 0;
   s->hi = da_address_type_get_key_max (pool->type);
-  s->required[s->n_required++] = pool->ranges;
+  s->box = NULL;
+  s->required[0] = pool->ranges;
+  s->n_required = 1;
+  s->n_forbidden = 0;
   s->used = with_used ? pool->used : NULL;
 
   if (stage >= STAGE_BOX && !da_box_is_full (pool->type, &c->box))
@@ -674,7 +791,21 @@ da_pool_allocate (DaPool *pool, const DaConstraint *constraint, gint64 now, guin
                   guint64 *start, char **failure)
 {
   DaSearch s;
+  DaRange keys, run;
 
+  /* the usual request on a pool that is one run of keys (ids, MACs, the
+   * ports of one bus): first fit asking only for a count, whose answer is
+   * the first free run of count keys in that run */
+  if (constraint->policy == DA_POLICY_FIRST_FIT && constraint->isolate < 0 && constraint->align <= 1
+      && constraint->tags[0] == NULL && constraint->not_tags[0] == NULL
+      && da_range_map_n_ranges (pool->ranges) == 1 && da_box_is_full (pool->type, &constraint->box)
+      && da_range_map_first (pool->ranges, &keys, NULL)
+      && MAX (keys.start, constraint->min) <= MIN (keys.end, constraint->max)
+      && da_range_map_find_gap_run (pool->used, MAX (keys.start, constraint->min), MIN (keys.end, constraint->max),
+                                    constraint->count, &run)) {
+    *start = run.start;
+    return TRUE;
+  }
   if (uses_cooling (constraint->policy))
     da_pool_prune_cooling (pool, now);
   if (build_search (pool, constraint, STAGE_ALL, TRUE, &s)
@@ -682,6 +813,20 @@ da_pool_allocate (DaPool *pool, const DaConstraint *constraint, gint64 now, guin
     return TRUE;
   *failure = describe_failure (pool, constraint, random, TRUE);
   return FALSE;
+}
+
+/* whether the run at start passes every stage up to last on its own */
+static gboolean
+exact_fits (DaPool *pool, const DaConstraint *c, Stage last, guint64 start)
+{
+  DaSearch s;
+  guint64 found;
+
+  if (!build_search (pool, c, last, FALSE, &s))
+    return FALSE;
+  s.lo = MAX (s.lo, start);
+  s.hi = MIN (s.hi, start + (c->count - 1));
+  return da_search_forward (&s, pool->type, start, &found) && found == start;
 }
 
 gboolean
@@ -696,16 +841,13 @@ da_pool_check_exact (DaPool *pool, const DaConstraint *constraint, guint64 start
     *failure = g_strdup ("the run goes past the end of the address space");
     return FALSE;
   }
+  /* a run that fits costs one search; only a failure goes stage by stage
+   * to find the constraint to blame */
+  if (exact_fits (pool, &exact, STAGE_WINDOW, start))
+    return TRUE;
   for (Stage stage = STAGE_POOL; stage <= STAGE_WINDOW; stage++) {
-    DaSearch s;
-    guint64 found;
-
-    if (build_search (pool, &exact, stage, FALSE, &s)) {
-      s.lo = MAX (s.lo, start);
-      s.hi = MIN (s.hi, start + (exact.count - 1));
-      if (da_search_forward (&s, pool->type, start, &found) && found == start)
-        continue;
-    }
+    if (exact_fits (pool, &exact, stage, start))
+      continue;
     if (stage == STAGE_POOL) {
       g_autofree char *ranges = da_pool_describe_ranges (pool, 4);
 
@@ -717,5 +859,6 @@ da_pool_check_exact (DaPool *pool, const DaConstraint *constraint, guint64 start
     }
     return FALSE;
   }
+  /* not reached: the last stage is the check above */
   return TRUE;
 }

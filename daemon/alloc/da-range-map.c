@@ -12,7 +12,10 @@
  * iterator.  Inner nodes keep, per child, its first start, its last end and
  * the longest uncovered run strictly inside it; those summaries are both the
  * routing keys and what find_gap() descends by.  The summary of the root
- * itself is not stored anywhere and never needed.
+ * itself is not stored anywhere and never needed.  Each leaf also keeps a
+ * bit per entry saying whether a gap lies just before it, so that a dense
+ * leaf (a pool filled in order, holes made and filled again) is searched
+ * and summed up by its few holes instead of entry by entry.
  *
  * Fill: every node except the root holds at least MIN entries, with one
  * exception: appending past the last range (or prepending before the first)
@@ -47,13 +50,16 @@ guint64 da_range_map_visits;
 #define COUNT_VISIT() ((void) 0)
 #endif
 
-G_STATIC_ASSERT (LEAF_MAX >= 4 && LEAF_MAX <= 65536);
+/* the gap bits of a leaf are one 64-bit word */
+G_STATIC_ASSERT (LEAF_MAX >= 4 && LEAF_MAX <= 64);
 G_STATIC_ASSERT (INNER_MAX >= 4 && INNER_MAX <= 65536);
 
 typedef struct _DaLeaf DaLeaf;
 struct _DaLeaf {
   DaLeaf *next;
   guint n;
+  /* bit i: entry i - 1 and entry i do not touch (bit 0 is never set) */
+  guint64 gaps;
   /* start[LEAF_MAX], end[LEAF_MAX], then value[LEAF_MAX] unless a set */
   guint64 keys[];
 };
@@ -117,6 +123,7 @@ leaf_new (DaRangeMap *map)
 
   leaf->next = NULL;
   leaf->n = 0;
+  leaf->gaps = 0;
   map->memory += leaf_size (map);
   return leaf;
 }
@@ -199,23 +206,130 @@ node_n (gpointer node, gboolean is_leaf)
   return is_leaf ? ((DaLeaf *) node)->n : ((DaInner *) node)->n;
 }
 
+/* ------------------------------------------------------------ gap bits */
+
+static inline guint
+lowest_bit (guint64 m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  return (guint) __builtin_ctzll (m);
+#else
+  guint i = 0;
+
+  while (!(m & 1)) {
+    m >>= 1;
+    i++;
+  }
+  return i;
+#endif
+}
+
+static inline guint
+highest_bit (guint64 m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  return 63 - (guint) __builtin_clzll (m);
+#else
+  guint i = 63;
+
+  while (!(m & (G_GUINT64_CONSTANT (1) << i)))
+    i--;
+  return i;
+#endif
+}
+
+static inline guint
+bit_count (guint64 m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  return (guint) __builtin_popcountll (m);
+#else
+  guint n = 0;
+
+  for (; m != 0; m &= m - 1)
+    n++;
+  return n;
+#endif
+}
+
+/* bits [0, i) for i <= 64 */
+static inline guint64
+bits_below (guint i)
+{
+  return i >= 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << i) - 1;
+}
+
+/* the gap bit of entry i as it should be */
+static inline guint64
+gap_bit (const DaLeaf *leaf, guint i)
+{
+  if (i == 0 || i >= leaf->n)
+    return 0;
+  return (guint64) (LEAF_START (leaf)[i] - LEAF_END (leaf)[i - 1] >= 2) << i;
+}
+
+static inline void
+leaf_fix_gap_bit (DaLeaf *leaf, guint i)
+{
+  if (i < 64)
+    leaf->gaps = (leaf->gaps & ~(G_GUINT64_CONSTANT (1) << i)) | gap_bit (leaf, i);
+}
+
+static guint64
+leaf_compute_gaps (const DaLeaf *leaf)
+{
+  const guint64 *start = LEAF_START (leaf);
+  const guint64 *end = LEAF_END (leaf);
+  guint64 gaps = 0;
+
+  for (guint i = 1; i < leaf->n; i++)
+    gaps |= (guint64) (start[i] - end[i - 1] >= 2) << i;
+  return gaps;
+}
+
+/* an entry went in at pos: later bits move up one */
+static inline void
+leaf_gaps_inserted (DaLeaf *leaf, guint pos)
+{
+  guint64 high = pos + 1 >= 64 ? 0 : (leaf->gaps >> pos) << (pos + 1);
+
+  leaf->gaps = (leaf->gaps & bits_below (pos)) | high;
+  leaf_fix_gap_bit (leaf, pos);
+  leaf_fix_gap_bit (leaf, pos + 1);
+}
+
+/* the entry at pos went away: later bits move down one */
+static inline void
+leaf_gaps_removed (DaLeaf *leaf, guint pos)
+{
+  guint64 high = pos + 1 >= 64 ? 0 : (leaf->gaps >> (pos + 1)) << pos;
+
+  leaf->gaps = (leaf->gaps & bits_below (pos)) | high;
+  leaf_fix_gap_bit (leaf, pos);
+}
+
 /* the number of elements <= key in a sorted array of n; branch-free so
- * that a random key costs no mispredicted branches */
+ * that a random key costs no mispredicted branches.  The window halves
+ * by powers of two, which lets the steps run without a length to keep. */
 static inline guint
 upper_bound (const guint64 *a, guint n, guint64 key)
 {
-  const guint64 *base = a;
-  guint len = n;
+  guint i = 0, step;
 
   if (n == 0)
     return 0;
-  while (len > 1) {
-    guint half = len / 2;
-
-    base = base[half] <= key ? base + half : base;
-    len -= half;
-  }
-  return (guint) (base - a) + (*base <= key);
+  /* the largest power of two <= n; a[0, n - step) all hold when a[step - 1] does */
+#if defined(__GNUC__) || defined(__clang__)
+  step = 1u << (31 - (guint) __builtin_clz (n));
+#else
+  for (step = 1; step <= n / 2; step *= 2)
+    ;
+#endif
+  if (a[step - 1] <= key)
+    i = n - step;
+  for (step >>= 1; step != 0; step >>= 1)
+    i = a[i + step - 1] <= key ? i + step : i;
+  return i + (i < n && a[i] <= key);
 }
 
 #define LEAF_UPPER(leaf, key) upper_bound (LEAF_START (leaf), (leaf)->n, (key))
@@ -245,19 +359,41 @@ inner_gap_before (const DaInner *inner, guint i)
   return inner->first[i] - inner->last[i - 1] - 1;
 }
 
+/* a leaf of few holes is summed up by them; where most entries have a
+ * gap before them (random keys) a plain pass over pairs of entries is
+ * quicker than walking the bits */
 static guint64
 leaf_max_gap (const DaLeaf *leaf)
 {
   const guint64 *start = LEAF_START (leaf);
   const guint64 *end = LEAF_END (leaf);
-  guint64 max = 0;
+  guint64 m0 = 1, m1 = 1;
 
-  for (guint i = 1; i < leaf->n; i++) {
-    guint64 gap = start[i] - end[i - 1] - 1;
+  if (bit_count (leaf->gaps) <= 8) {
+    for (guint64 m = leaf->gaps; m != 0; m &= m - 1) {
+      guint i = lowest_bit (m);
+      guint64 d = start[i] - end[i - 1];
 
-    max = gap > max ? gap : max;
+      m0 = d > m0 ? d : m0;
+    }
+  } else {
+    guint i = 1;
+
+    /* start[i] - end[i - 1] is the gap plus one */
+    for (; i + 1 < leaf->n; i += 2) {
+      guint64 a = start[i] - end[i - 1];
+      guint64 b = start[i + 1] - end[i];
+
+      m0 = a > m0 ? a : m0;
+      m1 = b > m1 ? b : m1;
+    }
+    if (i < leaf->n) {
+      guint64 a = start[i] - end[i - 1];
+
+      m0 = a > m0 ? a : m0;
+    }
   }
-  return max;
+  return (m0 > m1 ? m0 : m1) - 1;
 }
 
 static guint64
@@ -594,6 +730,7 @@ leaf_insert (DaRangeMap *map, DaPath *path, guint pos, guint64 start, guint64 en
     leaf_move (map, leaf, pos + 1, leaf, pos, n - pos);
     leaf_put (map, leaf, pos, start, end, value);
     leaf->n = n + 1;
+    leaf_gaps_inserted (leaf, pos);
     leaf_gaps_around (leaf, pos, &added);
     leaf_changed (map, path, removed_any, removed, added);
     return;
@@ -621,6 +758,8 @@ leaf_insert (DaRangeMap *map, DaPath *path, guint pos, guint64 start, guint64 en
   }
   leaf->n = k;
   right->n = n + 1 - k;
+  leaf->gaps = leaf_compute_gaps (leaf);
+  right->gaps = leaf_compute_gaps (right);
   right->next = leaf->next;
   leaf->next = right;
   leaf_summary (leaf, &ls);
@@ -635,6 +774,7 @@ insert_first (DaRangeMap *map, guint64 start, guint64 end, gpointer value)
 
   leaf_put (map, leaf, 0, start, end, value);
   leaf->n = 1;
+  leaf->gaps = 0;
   map->root = leaf;
   map->height = 0;
   map->n_ranges = 1;
@@ -655,6 +795,8 @@ leaf_modify (DaRangeMap *map, DaPath *path, guint pos, guint64 start, guint64 en
   count_add (map, start, end);
   LEAF_START (leaf)[pos] = start;
   LEAF_END (leaf)[pos] = end;
+  leaf_fix_gap_bit (leaf, pos);
+  leaf_fix_gap_bit (leaf, pos + 1);
   leaf_gaps_around (leaf, pos, &added);
   leaf_changed (map, path, removed_any, removed, added);
 }
@@ -670,11 +812,16 @@ redistribute (DaRangeMap *map, gpointer left, gpointer right, gboolean is_leaf, 
 
     if (l->n < want) {
       guint m = want - l->n;
+      guint from = l->n;
 
       leaf_move (map, l, l->n, r, 0, m);
       leaf_move (map, r, 0, r, m, r->n - m);
       l->n += m;
       r->n -= m;
+      /* the bits of the entries that moved, and of the one before them */
+      for (guint i = from; i < l->n; i++)
+        leaf_fix_gap_bit (l, i);
+      r->gaps = (r->gaps >> m) & ~G_GUINT64_CONSTANT (1);
     } else {
       guint m = l->n - want;
 
@@ -682,6 +829,10 @@ redistribute (DaRangeMap *map, gpointer left, gpointer right, gboolean is_leaf, 
       leaf_move (map, r, 0, l, want, m);
       l->n -= m;
       r->n += m;
+      l->gaps &= bits_below (l->n);
+      r->gaps <<= m;
+      for (guint i = 1; i <= m; i++)
+        leaf_fix_gap_bit (r, i);
     }
   } else {
     DaInner *l = left, *r = right;
@@ -711,8 +862,12 @@ merge (DaRangeMap *map, gpointer left, gpointer right, gboolean is_leaf)
   if (is_leaf) {
     DaLeaf *l = left, *r = right;
 
+    guint from = l->n;
+
     leaf_move (map, l, l->n, r, 0, r->n);
     l->n += r->n;
+    l->gaps |= r->gaps << from;
+    leaf_fix_gap_bit (l, from);
     l->next = r->next;
     leaf_free (map, r);
   } else {
@@ -789,6 +944,7 @@ leaf_remove (DaRangeMap *map, DaPath *path, guint pos)
   removed_any = leaf_gaps_around (leaf, pos, &removed);
   leaf_move (map, leaf, pos, leaf, pos + 1, leaf->n - pos - 1);
   leaf->n--;
+  leaf_gaps_removed (leaf, pos);
   if (map->height == 0) {
     if (leaf->n == 0) {
       leaf_free (map, leaf);
@@ -907,6 +1063,7 @@ node_copy (DaRangeMap *dst, const DaRangeMap *src, gpointer node, guint height, 
 
     leaf_move (dst, leaf, 0, from, 0, from->n);
     leaf->n = from->n;
+    leaf->gaps = from->gaps;
     if (value_copy != NULL && !src->is_set) {
       for (guint i = 0; i < leaf->n; i++)
         LEAF_VALUE (leaf)[i] = value_copy (LEAF_VALUE (from)[i], user_data);
@@ -1252,6 +1409,16 @@ da_range_map_last (const DaRangeMap *map, DaRange *range, gpointer *value)
   return TRUE;
 }
 
+void
+da_range_map_prefetch (const DaRangeMap *map, guint64 key)
+{
+  g_return_if_fail (map != NULL);
+
+  /* the descent asks for each node's lines as it reaches it */
+  if (map->root != NULL)
+    descend (map, key, NULL);
+}
+
 gboolean
 da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 end)
 {
@@ -1268,16 +1435,18 @@ da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 end)
 /* ----------------------------------------------------------------- gaps */
 
 /* [a, b] is uncovered: the lowest k in it and in [lo, hi] that starts
- * count uncovered keys inside [lo, hi] */
+ * count uncovered keys inside [lo, hi], as found->start, and b as
+ * found->end */
 static inline gboolean
-run_fits_first (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+run_fits_first (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 count, DaRange *found)
 {
   guint64 s = MAX (a, lo);
   guint64 e = MIN (b, hi);
 
   if (s > e || e - s < count - 1)
     return FALSE;
-  *found = s;
+  found->start = s;
+  found->end = b;
   return TRUE;
 }
 
@@ -1298,21 +1467,23 @@ run_fits_last (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 count, guin
  * fail, so only the children holding lo or hi are searched in vain: the
  * cost is O(height * fanout). */
 static gboolean
-find_first_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+find_first_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 count, DaRange *found)
 {
   COUNT_VISIT ();
   if (height == 0) {
     const DaLeaf *leaf = node;
     const guint64 *start = LEAF_START (leaf);
     const guint64 *end = LEAF_END (leaf);
-    guint j = LEAF_UPPER (leaf, lo);
-
     /* the run before entry j ends at start[j] - 1, so it matters from the
-     * first entry starting after lo */
-    for (j = MAX (j, 1); j < leaf->n; j++) {
-      if (end[j - 1] >= hi)
-        break;
-      if (start[j] - end[j - 1] >= 2 && run_fits_first (end[j - 1] + 1, start[j] - 1, lo, hi, count, found))
+     * first entry starting after lo, and up to the first entry whose
+     * predecessor ends at or after hi */
+    guint j = LEAF_UPPER (leaf, lo);
+    guint last = hi == G_MAXUINT64 ? leaf->n : hi == 0 ? 0 : MIN (leaf->n, upper_bound (end, leaf->n, hi - 1) + 1);
+    guint64 m = j >= last ? 0 : leaf->gaps & ~bits_below (j) & bits_below (last);
+
+    for (; m != 0; m &= m - 1) {
+      j = lowest_bit (m);
+      if (start[j] - end[j - 1] - 1 >= count && run_fits_first (end[j - 1] + 1, start[j] - 1, lo, hi, count, found))
         return TRUE;
     }
     return FALSE;
@@ -1344,15 +1515,19 @@ find_last_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 
     const DaLeaf *leaf = node;
     const guint64 *start = LEAF_START (leaf);
     const guint64 *end = LEAF_END (leaf);
-    guint j = LEAF_UPPER (leaf, hi);
+    /* the first entry starting after hi: the run before it is the highest
+     * that can reach into [lo, hi] */
+    guint top = MIN (LEAF_UPPER (leaf, hi), leaf->n - 1);
+    guint64 m = leaf->gaps & bits_below (top + 1);
 
-    /* entry j is the first starting after hi: the run before it is the
-     * highest that can reach into [lo, hi] */
-    for (j = MIN (j, leaf->n - 1); j >= 1; j--) {
+    while (m != 0) {
+      guint j = highest_bit (m);
+
       if (start[j] <= lo)
         break;
-      if (start[j] - end[j - 1] >= 2 && run_fits_last (end[j - 1] + 1, start[j] - 1, lo, hi, count, found))
+      if (start[j] - end[j - 1] - 1 >= count && run_fits_last (end[j - 1] + 1, start[j] - 1, lo, hi, count, found))
         return TRUE;
+      m &= ~(G_GUINT64_CONSTANT (1) << j);
     }
     return FALSE;
   } else {
@@ -1377,16 +1552,18 @@ find_last_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 
 }
 
 gboolean
-da_range_map_find_gap (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+da_range_map_find_gap_run (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, DaRange *run)
 {
-  guint64 first, last, k;
+  guint64 first, last;
+  DaRange k;
 
   g_return_val_if_fail (map != NULL, FALSE);
 
   if (count == 0 || lo > hi || hi - lo < count - 1)
     return FALSE;
   if (map->root == NULL) {
-    k = lo;
+    k.start = lo;
+    k.end = G_MAXUINT64;
   } else {
     bounds (map, &first, &last);
     if (!(first > 0 && run_fits_first (0, first - 1, lo, hi, count, &k))
@@ -1394,8 +1571,20 @@ da_range_map_find_gap (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 co
         && !(last < G_MAXUINT64 && run_fits_first (last + 1, G_MAXUINT64, lo, hi, count, &k)))
       return FALSE;
   }
+  if (run != NULL)
+    *run = k;
+  return TRUE;
+}
+
+gboolean
+da_range_map_find_gap (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+{
+  DaRange run;
+
+  if (!da_range_map_find_gap_run (map, lo, hi, count, &run))
+    return FALSE;
   if (found != NULL)
-    *found = k;
+    *found = run.start;
   return TRUE;
 }
 
@@ -1442,13 +1631,14 @@ largest_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 *b
     const DaLeaf *leaf = node;
     const guint64 *start = LEAF_START (leaf);
     const guint64 *end = LEAF_END (leaf);
-    guint j = LEAF_UPPER (leaf, lo);
+    guint64 m = leaf->gaps & ~bits_below (LEAF_UPPER (leaf, lo));
 
-    for (j = MAX (j, 1); j < leaf->n; j++) {
+    for (; m != 0; m &= m - 1) {
+      guint j = lowest_bit (m);
+
       if (end[j - 1] >= hi)
         break;
-      if (start[j] - end[j - 1] >= 2)
-        run_clip_max (end[j - 1] + 1, start[j] - 1, lo, hi, best);
+      run_clip_max (end[j - 1] + 1, start[j] - 1, lo, hi, best);
     }
   } else {
     const DaInner *inner = node;
@@ -1582,6 +1772,9 @@ check_node (DaCheck *c, gconstpointer node, guint height, guint depth, gboolean 
       c->n_ranges++;
       c->n_keys += e - s + 1;
     }
+    if (leaf->gaps != leaf_compute_gaps (leaf))
+      CHECK_FAIL (c, "leaf at depth %u has gap bits %" G_GINT64_MODIFIER "x for gaps %" G_GINT64_MODIFIER "x",
+                  depth, leaf->gaps, leaf_compute_gaps (leaf));
     leaf_summary (leaf, out);
     return TRUE;
   } else {

@@ -78,6 +78,9 @@ gboolean da_range_map_next (const DaRangeMap *map, guint64 key, DaRange *range, 
 gboolean da_range_map_prev (const DaRangeMap *map, guint64 key, DaRange *range, gpointer *value);
 gboolean da_range_map_first (const DaRangeMap *map, DaRange *range, gpointer *value);
 gboolean da_range_map_last (const DaRangeMap *map, DaRange *range, gpointer *value);
+/* start fetching the memory a lookup of key will read, so that the wait
+ * overlaps other work; changes nothing */
+void da_range_map_prefetch (const DaRangeMap *map, guint64 key);
 /* whether any key of [start, end] is covered */
 gboolean da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 end);
 
@@ -85,6 +88,9 @@ gboolean da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 
  * [k, k + count - 1] is covered.  FALSE when there is none, and when
  * count == 0 or lo > hi.  Logarithmic. */
 gboolean da_range_map_find_gap (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found);
+/* The same k as run->start, and as run->end the last key of the uncovered
+ * run it begins (which may lie past hi). */
+gboolean da_range_map_find_gap_run (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, DaRange *run);
 /* The largest such k. */
 gboolean da_range_map_find_gap_last (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, guint64 *found);
 /* The length of the longest uncovered run inside [lo, hi] (saturating at

@@ -80,16 +80,19 @@ START_TEST (test_errors_name_the_dimension)
   assert_rejected (catalog, "pci", "0000:00:1f.8", "function");
   assert_rejected (catalog, "pci", "10000:00:00.0", "domain");
   assert_rejected (catalog, "pci", "0000:100:00.0", "bus");
-  assert_rejected (catalog, "pci", "0000:00:1g.0", "expected \".\"");
-  assert_rejected (catalog, "pci", "0000:00:1f", "expected \".\"");
-  assert_rejected (catalog, "pci", "0000:00:1f.2x", "at the end");
+  /* a separator out of place names the dimension it follows */
+  assert_rejected (catalog, "pci", "0000:00:1g.0", "expected \".\" after slot at offset 9");
+  assert_rejected (catalog, "pci", "0000:00:1f", "expected \".\" after slot at offset 10");
+  assert_rejected (catalog, "pci", "0000-00:1f.2", "expected \":\" after domain at offset 4");
+  assert_rejected (catalog, "pci", "0000:00:1f.2x", "unexpected \"x\" at the end, after function");
+  assert_rejected (catalog, "usb", "0:1.2y", "unexpected \"y\" at the end, after port2");
   assert_rejected (catalog, "pci", "", "empty");
   assert_rejected (catalog, "usb", "0:0", "port1");
   assert_rejected (catalog, "usb", "0:1.0", "port2");
   assert_rejected (catalog, "usb", "0:1.16", "port2");
   assert_rejected (catalog, "ipv4", "256.1.1.1", "a ");
-  assert_rejected (catalog, "ipv4", "1.2.3", "expected \".\"");
-  assert_rejected (catalog, "mac", "52:54:00:12:34", "expected \":\"");
+  assert_rejected (catalog, "ipv4", "1.2.3", "expected \".\" after c");
+  assert_rejected (catalog, "mac", "52:54:00:12:34", "expected \":\" after o4");
   assert_rejected (catalog, "mac", "52:54:00:12:34:100", "o5");
   assert_rejected (catalog, "ccw", "ff.0.0001", "cssid");
   assert_rejected (catalog, "ccw", "fe.4.0001", "ssid");
@@ -98,6 +101,27 @@ START_TEST (test_errors_name_the_dimension)
   assert_rejected (catalog, "virtio-serial", "0:0:512", "port");
   assert_rejected (catalog, "tcp-port", "-1", "port");
   assert_rejected (catalog, "drive", "0:16:0:0", "bus");
+}
+END_TEST
+
+/* a separator that leads the text follows no dimension: it names the one
+ * it precedes (no shipped type begins with one) */
+START_TEST (test_leading_separator_names_the_next_dimension)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DaAddressType) type = NULL;
+  guint64 key;
+
+  ck_assert (g_key_file_load_from_data (file,
+                                        "[Address Type]\nName=unit\nDimensions=n:0-99\nFormat=u{n:d}\n", -1,
+                                        G_KEY_FILE_NONE, &error));
+  type = da_address_type_new_from_keyfile (file, "test", &error);
+  ck_assert_msg (type != NULL, "%s", error ? error->message : "");
+  ck_assert (da_address_type_parse (type, "u7", &key, &error));
+  ck_assert_uint_eq (key, 7);
+  ck_assert (!da_address_type_parse (type, "v7", &key, &error));
+  ck_assert_msg (strstr (error->message, "expected \"u\" before n at offset 0") != NULL, "%s", error->message);
 }
 END_TEST
 
@@ -265,10 +289,38 @@ write_file (const char *dir, const char *sub, const char *name, const char *cont
   ck_assert (g_file_set_contents (path, contents, -1, NULL));
 }
 
+/* the catalogs the tests write live in one directory, made before the
+ * tests fork and removed after them, whether they pass or not */
+static char *scratch;
+
+static void
+scratch_make (void)
+{
+  scratch = g_dir_make_tmp ("devaddr-test-address-type-XXXXXX", NULL);
+  ck_assert (scratch != NULL);
+}
+
+static void
+scratch_remove (void)
+{
+  da_test_remove_tree (scratch);
+  ck_assert (!g_file_test (scratch, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&scratch, g_free);
+}
+
+static char *
+scratch_dir (const char *prefix)
+{
+  char *dir = g_strdup_printf ("%s/%s-XXXXXX", scratch, prefix);
+
+  ck_assert (g_mkdtemp (dir) != NULL);
+  return dir;
+}
+
 /* a type that exists only as a data file works like a built-in one */
 START_TEST (test_type_from_data_file_only)
 {
-  g_autofree char *dir = g_dir_make_tmp ("devaddr-types-XXXXXX", NULL);
+  g_autofree char *dir = scratch_dir ("types");
   const char *srcdir = g_getenv ("DA_SRCDIR");
   g_autofree char *data = g_build_filename (srcdir != NULL ? srcdir : ".", "data", NULL);
   const char *dirs[] = { data, dir, NULL };
@@ -339,7 +391,7 @@ START_TEST (test_bad_catalog_files)
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
-    g_autofree char *dir = g_dir_make_tmp ("devaddr-bad-XXXXXX", NULL);
+    g_autofree char *dir = scratch_dir ("bad");
     const char *dirs[] = { dir, NULL };
     g_autoptr (GError) error = NULL;
     g_autoptr (DaCatalog) catalog = NULL;
@@ -358,8 +410,10 @@ main (void)
   Suite *s = suite_create ("address-type");
   TCase *tc = tcase_create ("address-type");
 
+  tcase_add_unchecked_fixture (tc, scratch_make, scratch_remove);
   tcase_add_test (tc, test_text_forms);
   tcase_add_test (tc, test_errors_name_the_dimension);
+  tcase_add_test (tc, test_leading_separator_names_the_next_dimension);
   tcase_add_test (tc, test_round_trip_every_type);
   tcase_add_test (tc, test_box_geometry);
   tcase_add_test (tc, test_sets_and_boxes);

@@ -7,17 +7,21 @@
 
 #include "daemon/alloc/da-alias-index.h"
 
+/* records of varying size in a slab, as the engine keeps reservations */
 typedef struct {
+  guint32 id;
   guint32 hash;
-  char name[24];
+  char name[];
 } Entry;
 
 static Entry *
-entry_new (const char *name)
+entry_new (DaSlab *slab, const char *name)
 {
-  Entry *e = g_new0 (Entry, 1);
+  guint32 id;
+  Entry *e = da_slab_alloc (slab, offsetof (Entry, name) + strlen (name) + 1, &id);
 
-  g_strlcpy (e->name, name, sizeof e->name);
+  e->id = id;
+  strcpy (e->name, name);
   e->hash = da_alias_hash (e->name);
   return e;
 }
@@ -28,28 +32,36 @@ START_TEST (test_against_model)
 {
   for (guint seed = 1; seed <= 20; seed++) {
     GRand *rand = g_rand_new_with_seed (seed);
-    g_autoptr (GHashTable) model = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+    g_autoptr (GHashTable) model = g_hash_table_new (g_str_hash, g_str_equal);
     DaAliasIndex index;
+    DaSlab slab;
     guint universe = g_rand_int_range (rand, 4, 3000);
 
-    da_alias_index_init (&index, offsetof (Entry, hash), offsetof (Entry, name));
+    da_slab_init (&slab);
+    da_alias_index_init (&index, &slab, offsetof (Entry, name));
     for (guint step = 0; step < 20000; step++) {
       char name[24];
       Entry *in_model, *found;
+      guint32 id = 0;
 
       g_snprintf (name, sizeof name, "a%u", g_rand_int_range (rand, 0, (gint32) universe));
       in_model = g_hash_table_lookup (model, name);
-      found = da_alias_index_lookup (&index, name);
+      found = da_alias_index_lookup (&index, name, da_alias_hash (name), &id);
       ck_assert_msg (found == in_model, "seed %u step %u: lookup %s", seed, step, name);
+      if (found != NULL)
+        ck_assert_uint_eq (id, found->id);
       if (in_model == NULL && g_rand_int_range (rand, 0, 3) > 0) {
-        Entry *e = entry_new (name);
+        Entry *e = entry_new (&slab, name);
 
-        da_alias_index_insert (&index, e);
+        da_alias_index_insert (&index, e->id, e->hash);
         g_hash_table_insert (model, e->name, e);
       } else if (in_model != NULL && g_rand_boolean (rand)) {
-        ck_assert (da_alias_index_remove (&index, in_model));
-        ck_assert (!da_alias_index_remove (&index, in_model));
+        guint32 gone = in_model->id;
+
+        ck_assert (da_alias_index_remove (&index, gone, in_model->hash));
+        ck_assert (!da_alias_index_remove (&index, gone, in_model->hash));
         g_hash_table_remove (model, name);
+        da_slab_free (&slab, gone);
       }
       ck_assert_uint_eq (da_alias_index_size (&index), g_hash_table_size (model));
       /* it never holds more than twice, nor much less than an eighth */
@@ -65,12 +77,14 @@ START_TEST (test_against_model)
       da_alias_index_iter_init (&iter, &index);
       while ((e = da_alias_index_iter_next (&iter)) != NULL) {
         ck_assert_ptr_eq (g_hash_table_lookup (model, e->name), e);
-        ck_assert_ptr_eq (da_alias_index_lookup (&index, e->name), e);
+        ck_assert_ptr_eq (da_alias_index_lookup (&index, e->name, e->hash, NULL), e);
         seen++;
       }
       ck_assert_uint_eq (seen, g_hash_table_size (model));
     }
     da_alias_index_clear (&index);
+    ck_assert_uint_eq (da_slab_get_n_records (&slab), g_hash_table_size (model));
+    da_slab_clear (&slab);
     g_rand_free (rand);
   }
 }
@@ -79,24 +93,32 @@ END_TEST
 START_TEST (test_memory_follows_size)
 {
   DaAliasIndex index;
-  GPtrArray *entries = g_ptr_array_new_with_free_func (g_free);
+  DaSlab slab;
+  GPtrArray *entries = g_ptr_array_new ();
 
-  da_alias_index_init (&index, offsetof (Entry, hash), offsetof (Entry, name));
+  da_slab_init (&slab);
+  da_alias_index_init (&index, &slab, offsetof (Entry, name));
   ck_assert_uint_eq (da_alias_index_memory (&index), 0);
-  ck_assert_ptr_null (da_alias_index_lookup (&index, "x"));
+  ck_assert_ptr_null (da_alias_index_lookup (&index, "x", da_alias_hash ("x"), NULL));
   for (guint i = 0; i < 100000; i++) {
     char name[24];
+    Entry *e;
 
     g_snprintf (name, sizeof name, "n%u", i);
-    g_ptr_array_add (entries, entry_new (name));
-    da_alias_index_insert (&index, g_ptr_array_index (entries, i));
+    e = entry_new (&slab, name);
+    g_ptr_array_add (entries, e);
+    da_alias_index_insert (&index, e->id, e->hash);
   }
   /* 8 bytes a slot, at least a quarter empty, at most twice the entries */
   ck_assert_uint_le (da_alias_index_memory (&index), 100000 * 8 * 8 / 3 + 8);
-  for (guint i = 0; i < 100000; i++)
-    ck_assert (da_alias_index_remove (&index, g_ptr_array_index (entries, i)));
+  for (guint i = 0; i < 100000; i++) {
+    Entry *e = g_ptr_array_index (entries, i);
+
+    ck_assert (da_alias_index_remove (&index, e->id, e->hash));
+  }
   ck_assert_uint_eq (da_alias_index_memory (&index), 0);
   ck_assert_uint_eq (da_alias_index_size (&index), 0);
+  da_slab_clear (&slab);
   g_ptr_array_unref (entries);
 }
 END_TEST

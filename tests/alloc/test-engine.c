@@ -418,9 +418,22 @@ START_TEST (test_templates)
     ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_EXHAUSTED));
   }
   g_clear_error (&error);
-  res = da_scope_lookup_address (q35, "pci", da_test_key (engine, "pci", "0000:00:1f.2"));
-  ck_assert (res != NULL);
-  ck_assert_str_eq (da_reservation_get_alias (res), "ich9-sata");
+  /* the ICH9 functions of slot 0x1f are the machine's own, fixed in place */
+  {
+    const char *const ich9[][2] = {
+      { "0000:00:1f.0", "ich9-lpc" }, { "0000:00:1f.2", "ich9-sata" }, { "0000:00:1f.3", "ich9-smbus" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (ich9); i++) {
+      res = da_scope_lookup_address (q35, "pci", da_test_key (engine, "pci", ich9[i][0]));
+      ck_assert_msg (res != NULL, "q35 has nothing at %s", ich9[i][0]);
+      ck_assert_str_eq (da_reservation_get_alias (res), ich9[i][1]);
+      ck_assert (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN);
+      ck_assert_uint_eq (da_reservation_get_count (res), 1);
+    }
+    /* the functions between them are free */
+    ck_assert_ptr_null (da_scope_lookup_address (q35, "pci", da_test_key (engine, "pci", "0000:00:1f.1")));
+  }
   ck_assert (da_scope_get_pool (q35, "drive-sata") != NULL);
 
   /* unknown template names the known ones */
@@ -469,6 +482,22 @@ START_TEST (test_virtio_serial_controllers)
   ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
   g_clear_error (&error);
   assert_address (reserve_ok (vm, "virtio-serial", "last", "1:0:30", NULL), "1:0:30");
+
+  /* QEMU takes port 0 for a console only: an exact port 0 for a request
+   * that does not ask for tag console is refused, and nothing is kept */
+  ck_assert_ptr_null (da_test_reserve (vm, "virtio-serial", "channel5", "1:0:0", NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
+  ck_assert_msg (strstr (error->message, "1:0:0") != NULL && strstr (error->message, "tag console") != NULL,
+                 "%s", error->message);
+  g_clear_error (&error);
+  ck_assert_ptr_null (da_scope_lookup (vm, "channel5"));
+  ck_assert_ptr_null (da_scope_lookup_address (vm, "virtio-serial", da_test_key (engine, "virtio-serial", "1:0:0")));
+  /* a console asks for the tag, and gets the port */
+  da_test_request (&request, engine, "virtio-serial", "console1", "1:0:0", NULL);
+  request.constraint.tags[0] = "console";
+  assert_address (da_scope_reserve (vm, &request, NOW, NULL, NULL, &error), "1:0:0");
+  /* the other ports are the channels' as before */
+  assert_address (reserve_ok (vm, "virtio-serial", "channel6", "1:0:2", NULL), "1:0:2");
 }
 END_TEST
 
@@ -503,6 +532,16 @@ START_TEST (test_idempotent_and_conflicts)
   ck_assert_ptr_null (da_test_reserve (vm, "pci", "vga", "0000:00:02.0", NULL, &error));
   ck_assert_msg (strstr (error->message, "primary-video") != NULL, "%s", error->message);
   g_clear_error (&error);
+  /* an exact address is the user's choice: static, unless the request
+   * says otherwise (an import of what the engine chose before) */
+  b = reserve_ok (vm, "pci", "disk0", "0000:00:07.0", NULL);
+  ck_assert_uint_eq (da_reservation_get_mode (b), DA_MODE_STATIC);
+  da_test_request (&request, engine, "pci", "disk1", "0000:00:08.0", NULL);
+  request.has_mode = TRUE;
+  request.mode = DA_MODE_DYNAMIC;
+  b = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+  ck_assert_msg (b != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (da_reservation_get_mode (b), DA_MODE_DYNAMIC);
   /* reservations in another vm are independent */
   assert_address (reserve_ok (new_vm (engine, "vm2", "pc"), "pci", "net0", NULL, NULL), "0000:00:03.0");
   /* unknown type names the known ones */
@@ -564,6 +603,47 @@ START_TEST (test_states)
 }
 END_TEST
 
+/* host-wide types live in the host scope only, per-VM types in VMs only:
+ * a per-VM pool of MACs would hand the same MAC to two VMs.  The refusal
+ * says where they belong and leaves no pool behind. */
+START_TEST (test_host_scope_rule)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  DaScope *host = da_engine_get_host (engine);
+  const char *const host_types[] = { "mac", "vsock-cid", "tcp-port" };
+  g_autoptr (GError) error = NULL;
+  guint before = da_scope_get_n_reservations (vm);
+
+  for (guint i = 0; i < G_N_ELEMENTS (host_types); i++) {
+    ck_assert_ptr_null (da_test_reserve (vm, host_types[i], "nic", NULL, NULL, &error));
+    ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID));
+    ck_assert_msg (strstr (error->message, "belong to the host") != NULL
+                   && strstr (error->message, "scope \"host\"") != NULL, "%s", error->message);
+    ck_assert_ptr_null (da_scope_get_pool (vm, host_types[i]));
+    g_clear_error (&error);
+    /* in the host scope they are fine */
+    {
+      g_autofree char *alias = g_strdup_printf ("vm1-%s", host_types[i]);
+
+      ck_assert_msg (da_test_reserve (host, host_types[i], alias, NULL, NULL, &error) != NULL, "%s",
+                     error ? error->message : "");
+    }
+  }
+  ck_assert_uint_eq (da_scope_get_n_reservations (vm), before);
+
+  /* and the other way round */
+  ck_assert_ptr_null (da_test_reserve (host, "pci", "net0", NULL, NULL, &error));
+  ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID));
+  ck_assert_msg (strstr (error->message, "belong to a vm") != NULL, "%s", error->message);
+  ck_assert_ptr_null (da_scope_get_pool (host, "pci"));
+  g_clear_error (&error);
+  /* a type of either scope goes anywhere */
+  ck_assert (da_test_reserve (vm, "id", "serial", NULL, NULL, &error) != NULL);
+  ck_assert (da_test_reserve (host, "id", "serial", NULL, NULL, &error) != NULL);
+}
+END_TEST
+
 START_TEST (test_next_fit_cooldown)
 {
   g_autoptr (DaEngine) engine = da_test_engine ();
@@ -598,6 +678,94 @@ START_TEST (test_next_fit_cooldown)
   ck_assert_msg (strstr (error->message, "cooling down") != NULL, "%s", error->message);
   g_clear_error (&error);
   assert_address (da_scope_reserve (vm, &request, now + 10 * G_USEC_PER_SEC, NULL, NULL, &error), "0000:00:04.0");
+}
+END_TEST
+
+static gint
+compare_words (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* the cool-downs still kept, as "start:end-of-cool-down" words */
+static char *
+cooling_left (DaEngine *engine)
+{
+  g_autofree char *dump = da_test_dump (engine);
+  g_auto (GStrv) lines = g_strsplit (dump, "\n", -1);
+  g_autoptr (GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    const char *range = strstr (lines[i], " tag=");
+    const char *time = strstr (lines[i], " time=");
+
+    if (g_str_has_prefix (lines[i], "cool ") && range != NULL && time != NULL) {
+      range = strchr (range + 1, ' ') + 1;
+      g_ptr_array_add (words, g_strdup_printf ("%" G_GUINT64_FORMAT ":%s", g_ascii_strtoull (range, NULL, 10), time + 6));
+    }
+  }
+  g_ptr_array_sort (words, compare_words);
+  g_ptr_array_add (words, NULL);
+  return g_strjoinv (" ", (char **) words->pdata);
+}
+
+/* cool-downs end in the order of their ends, whatever the order of the
+ * releases, and a release lets go of those that are over: the engine
+ * keeps only what is still cooling, even in a pool never searched next
+ * fit */
+START_TEST (test_cooldowns_end_in_time)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *host = da_engine_get_host (engine);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) expected = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *left = NULL;
+  g_autofree char *want = NULL;
+  GRand *rand = g_rand_new_with_seed (7);
+  const guint n = 4000;
+  DaRequest request;
+
+  da_engine_set_cooldown (engine, 1000);
+  /* released one every 10 us: 100 cool down at any time */
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *alias = g_strdup_printf ("s%u", i);
+    g_autofree char *address = g_strdup_printf ("%u", 2 * i);
+
+    ck_assert (da_test_reserve (host, "id", alias, address, NULL, &error) != NULL);
+    ck_assert (da_scope_release (host, alias, DA_RELEASE_NOW, NOW + 10 * (gint64) i, NULL, NULL, &error));
+  }
+  for (guint i = n - 100; i < n; i++)
+    g_ptr_array_add (expected, g_strdup_printf ("%u:%" G_GINT64_FORMAT, 2 * i, NOW + 10 * (gint64) i + 1000));
+  g_ptr_array_sort (expected, compare_words);
+  g_ptr_array_add (expected, NULL);
+  want = g_strjoinv (" ", (char **) expected->pdata);
+  left = cooling_left (engine);
+  ck_assert_str_eq (left, want);
+
+  /* released at random times before T; a next-fit search at T ends every
+   * cool-down that is over, and only those */
+  g_clear_pointer (&want, g_free);
+  g_clear_pointer (&left, g_free);
+  g_ptr_array_set_size (expected, 0);
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *alias = g_strdup_printf ("r%u", i);
+    g_autofree char *address = g_strdup_printf ("%u", 100000 + 2 * i);
+    gint64 when = NOW + 100000 + g_rand_int_range (rand, 0, 5000);
+
+    ck_assert (da_test_reserve (host, "id", alias, address, NULL, &error) != NULL);
+    ck_assert (da_scope_release (host, alias, DA_RELEASE_NOW, when, NULL, NULL, &error));
+    if (when + 1000 > NOW + 105000)
+      g_ptr_array_add (expected, g_strdup_printf ("%u:%" G_GINT64_FORMAT, 100000 + 2 * i, when + 1000));
+  }
+  da_test_request (&request, engine, "id", "next", NULL, NULL);
+  request.constraint.policy = DA_POLICY_NEXT_FIT;
+  ck_assert (da_scope_reserve (host, &request, NOW + 105000, NULL, NULL, &error) != NULL);
+  g_ptr_array_sort (expected, compare_words);
+  g_ptr_array_add (expected, NULL);
+  want = g_strjoinv (" ", (char **) expected->pdata);
+  left = cooling_left (engine);
+  ck_assert_str_eq (left, want);
+  g_rand_free (rand);
 }
 END_TEST
 
@@ -1020,7 +1188,7 @@ START_TEST (test_search_matches_brute_force)
 {
   const char *const tag_names[] = { "red", "green", "blue" };
   GRand *rand = g_rand_new_with_seed (20261122);
-  guint checked = 0;
+  guint checked = 0, one_run = 0;
 
   for (guint round = 0; round < 300; round++) {
     g_autoptr (DaEngine) engine = da_test_engine ();
@@ -1032,8 +1200,9 @@ START_TEST (test_search_matches_brute_force)
     /* the model knows nothing of cool-down; test_next_fit_cooldown does */
     da_engine_set_cooldown (engine, 0);
 
-    /* random pool pieces and tags */
-    for (guint p = 0; p < 6; p++) {
+    /* random pool pieces and tags; every third pool is one run of keys,
+     * which plain first-fit requests search by a shorter way */
+    for (guint p = 0; p < (round % 3 == 0 ? 1u : 6u); p++) {
       guint64 a = g_rand_int_range (rand, 0, 128), len = g_rand_int_range (rand, 1, 40);
       guint64 b = MIN (127, a + len);
 
@@ -1083,6 +1252,18 @@ START_TEST (test_search_matches_brute_force)
         c->max = c->min + g_rand_int_range (rand, 0, 100);
       }
 
+      /* half the requests of a one-run pool ask for nothing but a count and a window */
+      if (round % 3 == 0 && step % 2 == 0) {
+        guint64 count = c->count, min = c->min, max = c->max;
+
+        da_test_request (&request, engine, "grid", alias, NULL, NULL);
+        c->count = count;
+        c->min = min;
+        c->max = max;
+      }
+      if (round % 3 == 0 && c->policy == DA_POLICY_FIRST_FIT && c->align <= 1 && c->isolate < 0
+          && c->tags[0] == NULL && c->not_tags[0] == NULL && da_box_is_full (grid, &c->box))
+        one_run++;
       for (guint64 k = 0; k < 128; k++) {
         if (model_fits (grid, &m, c, tag_names, k)) {
           expected = k;
@@ -1127,6 +1308,7 @@ START_TEST (test_search_matches_brute_force)
     }
   }
   ck_assert_uint_eq (checked, 300 * 40);
+  ck_assert_uint_ge (one_run, 1000);
   g_rand_free (rand);
 }
 END_TEST
@@ -1152,7 +1334,9 @@ main (void)
   tcase_add_test (tc, test_virtio_serial_controllers);
   tcase_add_test (tc, test_idempotent_and_conflicts);
   tcase_add_test (tc, test_states);
+  tcase_add_test (tc, test_host_scope_rule);
   tcase_add_test (tc, test_next_fit_cooldown);
+  tcase_add_test (tc, test_cooldowns_end_in_time);
   tcase_add_test (tc, test_random_policy_stays_inside_constraints);
   tcase_add_test (tc, test_batch_all_or_nothing);
   tcase_add_test (tc, test_rollback_restores_everything);

@@ -166,6 +166,18 @@ START_TEST (test_every_error_reason)
                  "invalid-address", 1004, "slot");
   assert_reason ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\",\"alias\":\"x\",\"address\":\"0:0:31\"}",
                  "invalid-address", 1004, "not in the pool");
+  /* port 0 is a console's: a request that does not say so is refused */
+  assert_reason ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\",\"alias\":\"x\",\"address\":\"0:0:0\"}",
+                 "invalid-address", 1004, "tag console");
+  {
+    g_autoptr (JsonObject) console = ok_object ("addr.reserve", "{\"vm\":\"vm1\",\"type\":\"virtio-serial\","
+                                                "\"alias\":\"console0\",\"address\":\"0:0:0\","
+                                                "\"constraint\":{\"tags\":[\"console\"]}}");
+
+    ck_assert_str_eq (json_object_get_string_member (console, "address"), "0:0:0");
+    g_clear_pointer (&console, json_object_unref);
+    console = ok_object ("addr.release", "{\"vm\":\"vm1\",\"alias\":\"console0\"}");
+  }
   client = ro;
   assert_reason ("addr.release", "{\"vm\":\"vm1\",\"alias\":\"net0\"}", "read-only", 1006, "read-only");
   assert_reason ("vm.delete", "{\"vm\":\"vm1\"}", "read-only", 1006, NULL);
