@@ -183,7 +183,7 @@ release_replies (DaDaemon *daemon)
 }
 
 static void
-queue_reply (DaDaemon *daemon, DaConnection *connection, DaJsonrpcBatch *batch, guint index, JsonNode *result,
+queue_reply (DaDaemon *daemon, DaConnection *connection, DaJsonrpcBatch *batch, guint index, GString *text,
              GError *error, JsonObject *error_data, gboolean is_mutation, Commit *commit)
 {
   Reply *reply = g_new0 (Reply, 1);
@@ -192,13 +192,9 @@ queue_reply (DaDaemon *daemon, DaConnection *connection, DaJsonrpcBatch *batch, 
   reply->connection = da_connection_ref (connection);
   reply->batch = batch;
   reply->index = index;
-  /* written out at once: an answer waits as the text it will be, a
-   * fraction of the tree it was built as */
-  if (result != NULL) {
-    GString *text = g_string_new (NULL);
-
-    da_json_append (text, result);
-    json_node_unref (result);
+  /* an answer waits as the text it will be, a fraction of the tree it
+   * would be */
+  if (text != NULL) {
     /* a query's answer bigger than the output limit is refused; a change
      * that was made is always reported */
     if (!is_mutation && text->len > daemon->config->max_output) {
@@ -455,8 +451,10 @@ run_call (DaDaemon *daemon, DaConnection *connection, DaJsonrpcBatch *batch, gui
     }
   }
   g_clear_pointer (&ctx.notifications, g_ptr_array_unref);
-  queue_reply (daemon, connection, batch, index, result, error, ctx.error_data,
-               method != NULL && (method->flags & DA_METHOD_MUTATES), commit);
+  queue_reply (daemon, connection, batch, index, result != NULL ? da_methods_take_result_text (&ctx, result) : NULL,
+               error, ctx.error_data, method != NULL && (method->flags & DA_METHOD_MUTATES), commit);
+  if (ctx.result_text != NULL)
+    g_string_free (ctx.result_text, TRUE);
 }
 
 void

@@ -709,6 +709,46 @@ da_json_append_excerpt (GString *out, const char *str, gsize max_bytes)
     g_string_append (out, "...");
 }
 
+/**
+ * da_json_append_uint:
+ * @out: where to append
+ * @value: a number
+ *
+ * Appends @value in decimal, as JSON writes an integer (no printf: results
+ * carry many of them).
+ */
+void
+da_json_append_uint (GString *out, guint64 value)
+{
+  char buf[20];
+  guint i = sizeof buf;
+
+  do {
+    buf[--i] = (char) ('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  g_string_append_len (out, buf + i, (gssize) (sizeof buf - i));
+}
+
+/**
+ * da_json_append_int:
+ * @out: where to append
+ * @value: a number
+ *
+ * As da_json_append_uint(), for a signed one.
+ */
+void
+da_json_append_int (GString *out, gint64 value)
+{
+  if (value < 0) {
+    g_string_append_c (out, '-');
+    /* -(value + 1) + 1 also holds G_MININT64 */
+    da_json_append_uint (out, (guint64) -(value + 1) + 1);
+  } else {
+    da_json_append_uint (out, (guint64) value);
+  }
+}
+
 static void
 append_double (GString *out, double value)
 {
@@ -777,7 +817,7 @@ append_node (GString *out, JsonNode *node)
     GType type = json_node_get_value_type (node);
 
     if (type == G_TYPE_INT64)
-      g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+      da_json_append_int (out, json_node_get_int (node));
     else if (type == G_TYPE_DOUBLE)
       append_double (out, json_node_get_double (node));
     else if (type == G_TYPE_BOOLEAN)

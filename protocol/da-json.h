@@ -38,6 +38,8 @@ JsonNode *da_json_parse (const char *data,
 char *da_json_to_string (JsonNode *node);
 void da_json_append (GString *out, JsonNode *node);
 void da_json_append_string (GString *out, const char *str, gssize len);
+void da_json_append_int (GString *out, gint64 value);
+void da_json_append_uint (GString *out, guint64 value);
 void da_json_append_excerpt (GString *out, const char *str, gsize max_bytes);
 
 gboolean da_json_equal (JsonNode *a, JsonNode *b);

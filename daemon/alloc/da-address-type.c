@@ -611,6 +611,25 @@ da_address_type_encode (const DaAddressType *type, const guint64 *digits)
   return key;
 }
 
+/* a field's digits, zero-padded to width: without printf, since every
+ * answer about a reservation formats its address */
+static void
+append_digits (GString *out, guint64 value, gboolean hex, guint width)
+{
+  static const char digit[] = "0123456789abcdef";
+  char buf[64];
+  guint base = hex ? 16 : 10;
+  guint i = sizeof buf;
+
+  do {
+    buf[--i] = digit[value % base];
+    value /= base;
+  } while (value != 0);
+  while (sizeof buf - i < width && i > 0)
+    buf[--i] = '0';
+  g_string_append_len (out, buf + i, (gssize) (sizeof buf - i));
+}
+
 static void
 format_tokens (const DaAddressType *type, const guint64 *digits, guint from, guint to, GString *out)
 {
@@ -624,8 +643,7 @@ format_tokens (const DaAddressType *type, const guint64 *digits, guint from, gui
     case TOKEN_FIELD:
       if (token->prefix)
         g_string_append (out, "0x");
-      g_string_append_printf (out, token->hex ? "%0*" G_GINT64_MODIFIER "x" : "%0*" G_GINT64_MODIFIER "u",
-                              (int) token->width, digits[token->dim]);
+      append_digits (out, digits[token->dim], token->hex, token->width);
       break;
     case TOKEN_OPEN:
       if (digits[g_array_index (type->tokens, Token, i + 2).dim] != 0)
@@ -643,7 +661,7 @@ char *
 da_address_type_format_key (const DaAddressType *type, guint64 key)
 {
   guint64 digits[DA_MAX_DIMS];
-  GString *out = g_string_new (NULL);
+  GString *out = g_string_sized_new (32);
 
   da_address_type_decode (type, key, digits);
   format_tokens (type, digits, 0, type->tokens->len, out);

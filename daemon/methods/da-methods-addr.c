@@ -266,8 +266,7 @@ da_method_addr_reserve (DaMethodContext *ctx, DaParams *params, GError **error)
     g_autoptr (GPtrArray) items = NULL;
     g_autoptr (GPtrArray) held = g_ptr_array_new ();
     g_autofree DaRequest *requests = NULL;
-    JsonObject *out;
-    JsonArray *list;
+    GString *text;
     guint failed = 0;
 
     if (!da_params_check_members (params, members, error)
@@ -285,12 +284,10 @@ da_method_addr_reserve (DaMethodContext *ctx, DaParams *params, GError **error)
       json_object_set_int_member (ctx->error_data, "index", failed);
       return NULL;
     }
-    list = json_array_new ();
-    for (guint i = 0; i < held->len; i++)
-      json_array_add_object_element (list, da_methods_reservation_object (g_ptr_array_index (held, i)));
-    out = json_object_new ();
-    json_object_set_array_member (out, "reservations", list);
-    return da_methods_object_node (out);
+    text = g_string_new ("{\"reservations\":");
+    da_methods_append_reservations (text, held);
+    g_string_append_c (text, '}');
+    return da_methods_text_result (ctx, text);
   } else {
     DaRequest request;
     DaReservation *res;
@@ -302,7 +299,7 @@ da_method_addr_reserve (DaMethodContext *ctx, DaParams *params, GError **error)
       set_holder (ctx, holder);
       return NULL;
     }
-    return da_methods_reservation_to_json (res);
+    return da_methods_reservation_result (ctx, res);
   }
 }
 
@@ -324,7 +321,7 @@ da_method_addr_commit (DaMethodContext *ctx, DaParams *params, GError **error)
       || !get_alias (params, &alias, error))
     return NULL;
   res = da_scope_commit (scope, alias, ctx->txn, error);
-  return res != NULL ? da_methods_reservation_to_json (res) : NULL;
+  return res != NULL ? da_methods_reservation_result (ctx, res) : NULL;
 }
 
 JsonNode *
@@ -399,7 +396,7 @@ da_method_addr_lookup (DaMethodContext *ctx, DaParams *params, GError **error)
       return NULL;
     }
   }
-  return da_methods_reservation_to_json (res);
+  return da_methods_reservation_result (ctx, res);
 }
 
 static JsonObject *

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "da-methods.h"
+#include "protocol/da-json.h"
 #include "protocol/da-limits.h"
 #include "protocol/da-rpc-error.h"
 
@@ -114,19 +115,19 @@ da_method_vm_get (DaMethodContext *ctx, DaParams *params, GError **error)
 {
   static const char *const members[] = { "vm", NULL };
   g_autoptr (GPtrArray) held = NULL;
-  JsonArray *list;
-  JsonObject *out;
+  GString *text;
   DaScope *scope;
 
   if (!da_params_check_members (params, members, error) || (scope = get_vm (ctx, params, error)) == NULL)
     return NULL;
   held = da_scope_list_reservations (scope);
-  list = json_array_new ();
-  for (guint i = 0; i < held->len; i++)
-    json_array_add_object_element (list, da_methods_reservation_object (g_ptr_array_index (held, i)));
-  out = json_object_new ();
-  json_object_set_string_member (out, "vm", da_scope_get_name (scope));
-  json_object_set_string_member (out, "template", da_scope_get_template (scope));
-  json_object_set_array_member (out, "reservations", list);
-  return da_methods_object_node (out);
+  /* a VM's reservations are most of it: written as text straight away */
+  text = g_string_new ("{\"vm\":");
+  da_json_append_string (text, da_scope_get_name (scope), -1);
+  g_string_append (text, ",\"template\":");
+  da_json_append_string (text, da_scope_get_template (scope), -1);
+  g_string_append (text, ",\"reservations\":");
+  da_methods_append_reservations (text, held);
+  g_string_append_c (text, '}');
+  return da_methods_text_result (ctx, text);
 }

@@ -5,6 +5,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "da-methods.h"
+#include "protocol/da-json.h"
 #include "protocol/da-limits.h"
 #include "protocol/da-rpc-error.h"
 
@@ -88,56 +89,143 @@ format_time (gint64 usec)
 
 /* the (first) address's value in each dimension, by name; a dimension
  * wider than 31 bits as hex text, as types.list gives its bounds */
-static JsonObject *
-fields_object (DaAddressType *type, guint64 key)
+static void
+append_fields (GString *out, DaAddressType *type, guint64 key)
 {
-  JsonObject *fields = json_object_new ();
   guint64 digits[DA_MAX_DIMS];
 
   da_address_type_decode (type, key, digits);
+  g_string_append_c (out, '{');
   for (guint d = 0; d < da_address_type_get_n_dimensions (type); d++) {
     const DaDimension *dim = da_address_type_get_dimension (type, d);
 
-    if (dim->max > G_MAXINT32) {
-      g_autofree char *text = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", digits[d]);
-
-      json_object_set_string_member (fields, dim->name, text);
-    } else {
-      json_object_set_int_member (fields, dim->name, (gint64) digits[d]);
-    }
+    if (d > 0)
+      g_string_append_c (out, ',');
+    da_json_append_string (out, dim->name, -1);
+    g_string_append_c (out, ':');
+    if (dim->max > G_MAXINT32)
+      g_string_append_printf (out, "\"0x%" G_GINT64_MODIFIER "x\"", digits[d]);
+    else
+      da_json_append_uint (out, digits[d]);
   }
-  return fields;
+  g_string_append_c (out, '}');
 }
 
-JsonObject *
-da_methods_reservation_object (DaReservation *res)
+static void
+append_member (GString *out, const char *name, const char *value)
 {
-  JsonObject *obj = json_object_new ();
+  g_string_append_c (out, ',');
+  da_json_append_string (out, name, -1);
+  g_string_append_c (out, ':');
+  da_json_append_string (out, value, -1);
+}
+
+/**
+ * da_methods_append_reservation:
+ * @out: where to append
+ * @res: a reservation
+ *
+ * Appends the Reservation object of the protocol as compact JSON text:
+ * the one place its members are written.  Results that are mostly
+ * reservations (addr.lookup, addr.reserve, vm.get) are written as text
+ * straight away; building a tree first cost more than the lookup itself.
+ */
+void
+da_methods_append_reservation (GString *out, DaReservation *res)
+{
   DaAddressType *type = da_reservation_get_address_type (res);
   guint64 count = da_reservation_get_count (res);
   g_autofree char *address = da_reservation_format_address (res);
 
-  json_object_set_string_member (obj, "alias", da_reservation_get_alias (res));
-  json_object_set_string_member (obj, "type", da_address_type_get_name (type));
-  json_object_set_string_member (obj, "address", address);
-  json_object_set_object_member (obj, "fields", fields_object (type, da_reservation_get_start (res)));
-  json_object_set_int_member (obj, "count", count > G_MAXINT64 ? G_MAXINT64 : (gint64) count);
+  g_string_append (out, "{\"alias\":");
+  da_json_append_string (out, da_reservation_get_alias (res), -1);
+  append_member (out, "type", da_address_type_get_name (type));
+  append_member (out, "address", address);
+  g_string_append (out, ",\"fields\":");
+  append_fields (out, type, da_reservation_get_start (res));
+  g_string_append (out, ",\"count\":");
+  da_json_append_uint (out, MIN (count, (guint64) G_MAXINT64));
   if (count > 1) {
     g_autofree char *end = da_address_type_format_key (type, da_reservation_get_start (res) + (count - 1));
 
-    json_object_set_string_member (obj, "end", end);
+    append_member (out, "end", end);
   }
-  json_object_set_string_member (obj, "mode", da_mode_to_string (da_reservation_get_mode (res)));
-  json_object_set_string_member (obj, "state", da_state_to_string (da_reservation_get_state (res)));
+  append_member (out, "mode", da_mode_to_string (da_reservation_get_mode (res)));
+  append_member (out, "state", da_state_to_string (da_reservation_get_state (res)));
   if (da_reservation_get_flags (res) & DA_RESERVATION_BUILTIN)
-    json_object_set_boolean_member (obj, "builtin", TRUE);
+    g_string_append (out, ",\"builtin\":true");
   if (da_reservation_get_state (res) == DA_STATE_HELD) {
     g_autofree char *when = format_time (da_reservation_get_deadline (res));
 
     if (when != NULL)
-      json_object_set_string_member (obj, "expires_at", when);
+      append_member (out, "expires_at", when);
   }
-  return obj;
+  g_string_append_c (out, '}');
+}
+
+/* an array of them */
+void
+da_methods_append_reservations (GString *out, GPtrArray *reservations)
+{
+  g_string_append_c (out, '[');
+  for (guint i = 0; i < reservations->len; i++) {
+    if (i > 0)
+      g_string_append_c (out, ',');
+    da_methods_append_reservation (out, g_ptr_array_index (reservations, i));
+  }
+  g_string_append_c (out, ']');
+}
+
+/* the same object as a tree, for results that hold a few among other things */
+JsonObject *
+da_methods_reservation_object (DaReservation *res)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (JsonNode) node = NULL;
+
+  da_methods_append_reservation (text, res);
+  node = da_json_parse (text->str, text->len, NULL, NULL, NULL);
+  g_assert (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
+  return json_object_ref (json_node_get_object (node));
+}
+
+/**
+ * da_methods_text_result:
+ * @ctx: the call
+ * @text: (transfer full): the result, written as compact JSON text
+ *
+ * For a handler that writes its result as text: it returns what this
+ * returns, and the text is the answer.
+ *
+ * Returns: (transfer full): a stand-in node for the handler to return
+ */
+JsonNode *
+da_methods_text_result (DaMethodContext *ctx, GString *text)
+{
+  g_assert (ctx->result_text == NULL);
+  ctx->result_text = text;
+  return json_node_new (JSON_NODE_NULL);
+}
+
+/**
+ * da_methods_take_result_text:
+ * @ctx: the call
+ * @result: (transfer full): what the handler returned
+ *
+ * Returns: (transfer full): the result as compact JSON text, whichever
+ *   way the handler gave it
+ */
+GString *
+da_methods_take_result_text (DaMethodContext *ctx, JsonNode *result)
+{
+  GString *text = g_steal_pointer (&ctx->result_text);
+
+  if (text == NULL) {
+    text = g_string_new (NULL);
+    da_json_append (text, result);
+  }
+  json_node_unref (result);
+  return text;
 }
 
 /* a result object as the node a handler returns; takes the object */
@@ -151,9 +239,12 @@ da_methods_object_node (JsonObject *object)
 }
 
 JsonNode *
-da_methods_reservation_to_json (DaReservation *res)
+da_methods_reservation_result (DaMethodContext *ctx, DaReservation *res)
 {
-  return da_methods_object_node (da_methods_reservation_object (res));
+  GString *text = g_string_sized_new (256);
+
+  da_methods_append_reservation (text, res);
+  return da_methods_text_result (ctx, text);
 }
 
 /* the name rules of the engine, with the member's path in front */

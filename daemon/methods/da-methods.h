@@ -21,6 +21,7 @@ typedef struct {
   DaConnection *connection;  /* NULL for internal calls */
   JsonObject *error_data;    /* set by a handler: extra members of error.data */
   GPtrArray *notifications;  /* JsonNode params of addr.changed to send once durable */
+  GString *result_text;      /* a result written as text: da_methods_text_result() */
 } DaMethodContext;
 
 typedef JsonNode *(*DaMethodFunc) (DaMethodContext *ctx, DaParams *params, GError **error);
@@ -44,8 +45,12 @@ void da_methods_map_error (GError **error);
 
 /* shared by the handlers */
 JsonNode *da_methods_object_node (JsonObject *object);
-JsonNode *da_methods_reservation_to_json (DaReservation *res);
+void da_methods_append_reservation (GString *out, DaReservation *res);
+void da_methods_append_reservations (GString *out, GPtrArray *reservations);
 JsonObject *da_methods_reservation_object (DaReservation *res);
+JsonNode *da_methods_reservation_result (DaMethodContext *ctx, DaReservation *res);
+JsonNode *da_methods_text_result (DaMethodContext *ctx, GString *text);
+GString *da_methods_take_result_text (DaMethodContext *ctx, JsonNode *result);
 DaScope *da_methods_get_scope (DaMethodContext *ctx, DaParams *params, GError **error);
 gboolean da_methods_get_name (DaParams *params, const char *member, const char *what, DaParamsFlags flags,
                               const char **out, GError **error);
