@@ -371,6 +371,28 @@ START_TEST (test_limits)
 }
 END_TEST
 
+/* reads pipelined in one write are answered at once, in the order sent,
+ * and however many there are, without the daemon's stack growing with them */
+START_TEST (test_pipelined_reads_in_order)
+{
+  g_autoptr (GString) pipeline = g_string_new (NULL);
+  const guint n = 3000;
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (pipeline, "{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"%s\"}\n", i,
+                            i % 2 == 0 ? "vm.list" : "server.info");
+  ck_assert (da_test_client_send (client, pipeline->str, pipeline->len));
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *line = da_test_client_read_line (client, 10000);
+    g_autoptr (JsonNode) reply = NULL;
+
+    ck_assert_msg (line != NULL, "answer %u of %u missing", i, n);
+    reply = da_json_parse (line, strlen (line), NULL, NULL, NULL);
+    ck_assert_int_eq (json_object_get_int_member (json_node_get_object (reply), "id"), i);
+  }
+}
+END_TEST
+
 START_TEST (test_connections_per_uid)
 {
   g_autoptr (GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) da_test_client_free);
@@ -972,6 +994,7 @@ main (void)
   tcase_add_test (tc, test_every_error_reason);
   tcase_add_test (tc, test_jsonrpc_edge_cases);
   tcase_add_test (tc, test_limits);
+  tcase_add_test (tc, test_pipelined_reads_in_order);
   tcase_add_test (tc, test_connections_per_uid);
   tcase_add_test (tc, test_watch_and_expiry);
   tcase_add_test (tc, test_restart_keeps_everything);
