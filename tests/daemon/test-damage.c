@@ -11,6 +11,8 @@
  *     the daemon refuses to start, naming the file and --accept-data-loss;
  *     with the flag it starts with what could be read, reports what it
  *     lost, and the next start without the flag is a normal one.
+ * Every assertion on what recovery reported prints the whole
+ * store.recovery object.
  * DA_DAMAGE_SEED replays the random offsets (the seed is printed).
  */
 #include "config.h"
@@ -257,20 +259,68 @@ recovery_of (DaTestClient *client)
   return json_object_ref (json_object_get_object_member (store, "recovery"));
 }
 
+/* the whole recovery object, for failure messages (only made when an
+ * assertion fails, which ends the test, so it is never freed) */
+static char *
+recovery_text (JsonObject *recovery)
+{
+  g_autoptr (JsonNode) node = NULL;
+
+  if (recovery == NULL)
+    return g_strdup ("(not asked for yet)");
+  node = json_node_init_object (json_node_alloc (), recovery);
+  return json_to_string (node, FALSE);
+}
+
+/* assertions that say, when they fail, all that recovery reported */
+#define assert_recovery(rec, expr)                                                                            \
+  ck_assert_msg ((expr), "Assertion '%s' failed; store.recovery: %s", #expr, recovery_text (rec))
+#define assert_recovery_cmp(rec, x, op, y)                                                                    \
+  G_STMT_START {                                                                                              \
+    gint64 x_ = (gint64) (x);                                                                                 \
+    gint64 y_ = (gint64) (y);                                                                                 \
+                                                                                                              \
+    ck_assert_msg (x_ op y_,                                                                                  \
+                   "Assertion '%s %s %s' failed: %s == %" G_GINT64_FORMAT ", %s == %" G_GINT64_FORMAT "; "    \
+                   "store.recovery: %s", #x, #op, #y, #x, x_, #y, y_, recovery_text (rec));                   \
+  } G_STMT_END
+#define assert_recovery_int(rec, member, op, expected)                                                        \
+  G_STMT_START {                                                                                              \
+    gint64 got_ = rec_int ((rec), (member));                                                                  \
+    gint64 expected_ = (gint64) (expected);                                                                   \
+                                                                                                              \
+    ck_assert_msg (got_ op expected_,                                                                         \
+                   "store.recovery %s is %" G_GINT64_FORMAT ", expected %s %s (%" G_GINT64_FORMAT "); "      \
+                   "store.recovery: %s", (member), got_, #op, #expected, expected_, recovery_text (rec));     \
+  } G_STMT_END
+
+static gint64
+rec_int (JsonObject *recovery, const char *member)
+{
+  ck_assert_msg (json_object_has_member (recovery, member), "store.recovery has no %s: %s", member,
+                 recovery_text (recovery));
+  return json_object_get_int_member (recovery, member);
+}
+
 /* whether alias is held, at its acknowledged address */
 static gboolean
-holds (DaTestClient *client, const char *alias, const char *address)
+holds (DaTestClient *client, const char *alias, const char *address, JsonObject *rec)
 {
   g_autofree char *params = g_strdup_printf ("{\"scope\":\"host\",\"alias\":\"%s\"}", alias);
   g_autoptr (JsonNode) reply = da_test_client_request (client, "addr.lookup", params);
   JsonObject *obj = json_node_get_object (reply);
+  const char *got;
 
   if (!json_object_has_member (obj, "result")) {
-    ck_assert_str_eq (da_test_error_reason (json_object_get_object_member (obj, "error")), "not-found");
+    const char *reason = da_test_error_reason (json_object_get_object_member (obj, "error"));
+
+    ck_assert_msg (g_strcmp0 (reason, "not-found") == 0, "looking up %s fails with %s; store.recovery: %s", alias,
+                   reason, recovery_text (rec));
     return FALSE;
   }
-  ck_assert_str_eq (json_object_get_string_member (json_object_get_object_member (obj, "result"), "address"),
-                    address);
+  got = json_object_get_string_member (json_object_get_object_member (obj, "result"), "address");
+  ck_assert_msg (g_strcmp0 (got, address) == 0, "%s is at %s, acknowledged at %s; store.recovery: %s", alias, got,
+                 address, recovery_text (rec));
   return TRUE;
 }
 
@@ -278,37 +328,42 @@ holds (DaTestClient *client, const char *alias, const char *address)
  * many of the snapshot's are present; the pool holds nothing else but
  * extra reservations made since */
 static guint
-check_held (DaTestClient *client, const gboolean *tail_present, guint extra)
+check_held (DaTestClient *client, const gboolean *tail_present, guint extra, JsonObject *rec)
 {
   guint n_snap = 0, n_tail = 0;
 
   for (guint i = 0; i < N_SNAP; i++) {
     g_autofree char *alias = g_strdup_printf ("s%u", i);
 
-    n_snap += holds (client, alias, golden.snap_address[i]);
+    n_snap += holds (client, alias, golden.snap_address[i], rec);
   }
   for (guint i = 0; i < N_TAIL; i++) {
     g_autofree char *alias = g_strdup_printf ("t%u", i);
-    gboolean there = holds (client, alias, golden.tail_address[i]);
+    gboolean there = holds (client, alias, golden.tail_address[i], rec);
 
-    ck_assert_msg (there == tail_present[i], "%s is %s", alias, there ? "there" : "lost");
+    ck_assert_msg (there == tail_present[i], "%s is %s; store.recovery: %s", alias, there ? "there" : "lost",
+                   recovery_text (rec));
     n_tail += there;
   }
   {
     g_autoptr (JsonNode) stats = da_test_client_call_ok (client, "pool.stats", "{\"scope\":\"host\",\"type\":\"id\"}");
     JsonObject *obj = json_node_get_object (stats);
+    gint64 reservations = json_object_get_int_member_with_default (obj, "reservations", 0);
+    gint64 used = json_object_get_int_member (obj, "used");
 
-    ck_assert_int_eq (json_object_get_int_member_with_default (obj, "reservations", 0), n_snap + n_tail + extra);
-    ck_assert_int_eq (json_object_get_int_member (obj, "used"), n_snap + n_tail + extra);
+    assert_recovery_cmp (rec, reservations, ==, n_snap + n_tail + extra);
+    assert_recovery_cmp (rec, used, ==, n_snap + n_tail + extra);
   }
   return n_snap;
 }
 
-static gint64
-rec_int (JsonObject *recovery, const char *member)
+/* check_held() with every reservation of the snapshot there */
+static void
+assert_all_held (DaTestClient *client, const gboolean *tail_present, JsonObject *rec)
 {
-  ck_assert_msg (json_object_has_member (recovery, member), "store.recovery has no %s", member);
-  return json_object_get_int_member (recovery, member);
+  guint n_snap = check_held (client, tail_present, 0, rec);
+
+  assert_recovery_cmp (rec, n_snap, ==, N_SNAP);
 }
 
 static void
@@ -368,12 +423,16 @@ restart_without_flag (DaTestDaemon *devaddrd, const gboolean *tail_present, guin
   devaddrd->extra_args = NULL;
   client = start_ok (devaddrd);
   rec = recovery_of (client);
-  ck_assert_int_eq (rec_int (rec, "damaged_regions"), 0);
-  ck_assert_int_eq (rec_int (rec, "dropped_records"), 0);
-  ck_assert_int_eq (rec_int (rec, "tail_bytes_cut"), 0);
-  ck_assert (!json_object_get_boolean_member (rec, "snapshot_damaged"));
-  ck_assert (holds (client, alias, address));
-  ck_assert_uint_eq (check_held (client, tail_present, 1), n_snap);
+  assert_recovery_int (rec, "damaged_regions", ==, 0);
+  assert_recovery_int (rec, "dropped_records", ==, 0);
+  assert_recovery_int (rec, "tail_bytes_cut", ==, 0);
+  assert_recovery (rec, !json_object_get_boolean_member (rec, "snapshot_damaged"));
+  assert_recovery (rec, holds (client, alias, address, rec));
+  {
+    guint held = check_held (client, tail_present, 1, rec);
+
+    assert_recovery_cmp (rec, held, ==, n_snap);
+  }
 }
 
 /* a reservation made on the recovered state, kept across the next start */
@@ -406,14 +465,14 @@ check_journal_cut (gsize size)
       n_present++;
     }
   }
-  ck_assert_uint_eq (check_held (client, present, 0), N_SNAP);
   rec = recovery_of (client);
+  assert_all_held (client, present, rec);
   if (size >= DA_STORE_FILE_HEADER_SIZE)
-    ck_assert_int_eq (rec_int (rec, "tail_bytes_cut"), (gint64) (size - kept));
+    assert_recovery_int (rec, "tail_bytes_cut", ==, size - kept);
   if (size > kept)
     assert_log_mentions (devaddrd, "torn tail");
-  ck_assert_int_eq (rec_int (rec, "snapshot_records"), golden.snapshot_records);
-  ck_assert_int_eq (rec_int (rec, "journal_records"), n_present);
+  assert_recovery_int (rec, "snapshot_records", ==, golden.snapshot_records);
+  assert_recovery_int (rec, "journal_records", ==, n_present);
   /* the cut is repaired: writes go on right after the last intact record,
    * and are there after the next start */
   address = reserve_after (client);
@@ -457,17 +516,17 @@ check_journal_flips (const guint *records, guint n)
     present[i] = FALSE;
   }
   client = start_ok (devaddrd);
-  ck_assert_uint_eq (check_held (client, present, 0), N_SNAP);
   rec = recovery_of (client);
+  assert_all_held (client, present, rec);
   if (!present[N_TAIL - 1] && n == 1) {
     /* the last record: a torn tail or damage, reported either way */
-    ck_assert (rec_int (rec, "tail_bytes_cut") > 0 || rec_int (rec, "damaged_bytes") > 0);
+    assert_recovery (rec, rec_int (rec, "tail_bytes_cut") > 0 || rec_int (rec, "damaged_bytes") > 0);
   } else {
-    ck_assert_int_ge (rec_int (rec, "damaged_regions"), n);
-    ck_assert_int_gt (rec_int (rec, "damaged_bytes"), 0);
-    ck_assert_int_ge (rec_int (rec, "dropped_records"), n);
-    ck_assert_int_eq (json_array_get_length (json_object_get_array_member (rec, "damage")),
-                      rec_int (rec, "damaged_regions"));
+    assert_recovery_int (rec, "damaged_regions", >=, n);
+    assert_recovery_int (rec, "damaged_bytes", >, 0);
+    assert_recovery_int (rec, "dropped_records", >=, n);
+    assert_recovery_cmp (rec, json_array_get_length (json_object_get_array_member (rec, "damage")), ==,
+                         rec_int (rec, "damaged_regions"));
     assert_log_mentions (devaddrd, golden.segment);
     assert_log_mentions (devaddrd, "records dropped");
   }
@@ -518,17 +577,20 @@ START_TEST (test_journal_segment_missing)
   g_autofree char *lossy_path = state_path (lossy, golden.segment);
   g_autofree char *address = NULL;
   gboolean present[N_TAIL];
+  JsonArray *damage;
 
   ck_assert (unlink (path) == 0);
   assert_refuses (devaddrd, golden.segment);
   ck_assert (unlink (lossy_path) == 0);
   client = start_ok (lossy);
   all_tail (present, FALSE);
-  ck_assert_uint_eq (check_held (client, present, 0), N_SNAP);
   rec = recovery_of (client);
-  ck_assert_int_eq (rec_int (rec, "damaged_regions"), 1);
-  ck_assert_str_eq (json_object_get_string_member (json_array_get_object_element (
-                      json_object_get_array_member (rec, "damage"), 0), "file"), golden.segment);
+  assert_all_held (client, present, rec);
+  assert_recovery_int (rec, "damaged_regions", ==, 1);
+  damage = json_object_get_array_member (rec, "damage");
+  assert_recovery_cmp (rec, json_array_get_length (damage), ==, 1);
+  assert_recovery (rec, g_strcmp0 (json_object_get_string_member (json_array_get_object_element (damage, 0), "file"),
+                                   golden.segment) == 0);
   assert_log_mentions (lossy, "is missing");
   address = reserve_after (client);
   g_clear_pointer (&client, da_test_client_free);
@@ -585,27 +647,27 @@ check_snapshot_damage (SnapshotDamage damage)
   damage_snapshot (lossy, damage);
   client = start_ok (lossy);
   all_tail (present, TRUE);
-  n_snap = check_held (client, present, 0);
   rec = recovery_of (client);
-  ck_assert_uint_lt (n_snap, N_SNAP);
-  ck_assert_int_ge (rec_int (rec, "damaged_regions"), 1);
-  ck_assert_int_eq (rec_int (rec, "journal_records"), N_TAIL);
+  n_snap = check_held (client, present, 0, rec);
+  assert_recovery_cmp (rec, n_snap, <, N_SNAP);
+  assert_recovery_int (rec, "damaged_regions", >=, 1);
+  assert_recovery_int (rec, "journal_records", ==, N_TAIL);
   if (damage != SNAPSHOT_DELETED)
-    ck_assert (json_object_get_boolean_member (rec, "snapshot_damaged"));
+    assert_recovery (rec, json_object_get_boolean_member (rec, "snapshot_damaged"));
   if (damage == SNAPSHOT_FLIPPED || damage == SNAPSHOT_TRUNCATED) {
     /* the header is intact: what was lost is known exactly */
-    ck_assert_uint_gt (n_snap, 0);
-    ck_assert_int_eq (rec_int (rec, "snapshot_records") + rec_int (rec, "snapshot_records_lost"),
-                      golden.snapshot_records);
-    ck_assert_int_ge (rec_int (rec, "snapshot_records_lost"), N_SNAP - n_snap);
-    ck_assert_int_eq (rec_int (rec, "dropped_records"), rec_int (rec, "snapshot_records_lost"));
+    assert_recovery_cmp (rec, n_snap, >, 0);
+    assert_recovery_cmp (rec, rec_int (rec, "snapshot_records") + rec_int (rec, "snapshot_records_lost"), ==,
+                         golden.snapshot_records);
+    assert_recovery_int (rec, "snapshot_records_lost", >=, N_SNAP - n_snap);
+    assert_recovery_int (rec, "dropped_records", ==, rec_int (rec, "snapshot_records_lost"));
     if (damage == SNAPSHOT_FLIPPED) {
-      ck_assert_uint_eq (n_snap, N_SNAP - 1);
-      ck_assert_int_eq (rec_int (rec, "snapshot_records_lost"), 1);
+      assert_recovery_cmp (rec, n_snap, ==, N_SNAP - 1);
+      assert_recovery_int (rec, "snapshot_records_lost", ==, 1);
     }
   } else {
-    ck_assert_uint_eq (n_snap, 0);
-    ck_assert_int_eq (rec_int (rec, "snapshot_records"), 0);
+    assert_recovery_cmp (rec, n_snap, ==, 0);
+    assert_recovery_int (rec, "snapshot_records", ==, 0);
   }
   assert_log_mentions (lossy, "recovery: ");
   address = reserve_after (client);
@@ -651,12 +713,12 @@ START_TEST (test_snapshot_tmp_left_behind)
   truncate_file (devaddrd, "snapshot.tmp", golden.snapshot_size / 2);
   client = start_ok (devaddrd);
   all_tail (present, TRUE);
-  ck_assert_uint_eq (check_held (client, present, 0), N_SNAP);
   rec = recovery_of (client);
-  ck_assert (json_object_get_boolean_member (rec, "removed_snapshot_tmp"));
-  ck_assert_int_eq (rec_int (rec, "damaged_regions"), 0);
-  ck_assert_int_eq (rec_int (rec, "dropped_records"), 0);
-  ck_assert (!g_file_test (tmp, G_FILE_TEST_EXISTS));
+  assert_all_held (client, present, rec);
+  assert_recovery (rec, json_object_get_boolean_member (rec, "removed_snapshot_tmp"));
+  assert_recovery_int (rec, "damaged_regions", ==, 0);
+  assert_recovery_int (rec, "dropped_records", ==, 0);
+  assert_recovery (rec, !g_file_test (tmp, G_FILE_TEST_EXISTS));
 }
 END_TEST
 
@@ -669,14 +731,14 @@ START_TEST (test_intact)
 
   /* the baseline: nothing lost, nothing reported */
   all_tail (present, TRUE);
-  ck_assert_uint_eq (check_held (client, present, 0), N_SNAP);
-  ck_assert_int_eq (rec_int (rec, "snapshot_records"), golden.snapshot_records);
-  ck_assert_int_eq (rec_int (rec, "journal_records"), N_TAIL);
-  ck_assert_int_eq (rec_int (rec, "tail_bytes_cut"), 0);
-  ck_assert_int_eq (rec_int (rec, "damaged_regions"), 0);
-  ck_assert_int_eq (rec_int (rec, "dropped_records"), 0);
-  ck_assert (!json_object_get_boolean_member (rec, "snapshot_damaged"));
-  ck_assert (!json_object_get_boolean_member (rec, "removed_snapshot_tmp"));
+  assert_all_held (client, present, rec);
+  assert_recovery_int (rec, "snapshot_records", ==, golden.snapshot_records);
+  assert_recovery_int (rec, "journal_records", ==, N_TAIL);
+  assert_recovery_int (rec, "tail_bytes_cut", ==, 0);
+  assert_recovery_int (rec, "damaged_regions", ==, 0);
+  assert_recovery_int (rec, "dropped_records", ==, 0);
+  assert_recovery (rec, !json_object_get_boolean_member (rec, "snapshot_damaged"));
+  assert_recovery (rec, !json_object_get_boolean_member (rec, "removed_snapshot_tmp"));
 }
 END_TEST
 
