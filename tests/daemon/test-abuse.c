@@ -1666,29 +1666,37 @@ START_TEST (test_disconnect_mid_request)
 }
 END_TEST
 
+/* one case each, so that one can be run alone (CK_RUN_CASE=frame-timeout) */
+static void
+add_case (Suite *s, const char *name, const TTest *test)
+{
+  TCase *tc = tcase_create (name);
+
+  /* under the sanitizers everything is a few times slower */
+  tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test);
+  suite_add_tcase (s, tc);
+}
+
 int
 main (void)
 {
   Suite *s = suite_create ("abuse");
-  TCase *tc = tcase_create ("abuse");
   SRunner *sr;
   int failed;
 
   /* the daemons inherit it: a critical (a broken invariant) kills them */
   g_setenv ("G_DEBUG", "fatal-criticals", TRUE);
 
-  /* under the sanitizers everything is a few times slower */
-  tcase_set_timeout (tc, 300);
-  tcase_add_test (tc, test_never_reads);
-  tcase_add_test (tc, test_answer_larger_than_output);
-  tcase_add_test (tc, test_never_reads_notifications);
-  tcase_add_test (tc, test_byte_at_a_time);
-  tcase_add_test (tc, test_frame_timeout);
-  tcase_add_test (tc, test_thousand_idle);
-  tcase_add_test (tc, test_per_uid_limit);
-  tcase_add_test (tc, test_out_of_descriptors);
-  tcase_add_test (tc, test_disconnect_mid_request);
-  suite_add_tcase (s, tc);
+  add_case (s, "never-reads", test_never_reads);
+  add_case (s, "answer-larger-than-output", test_answer_larger_than_output);
+  add_case (s, "never-reads-notifications", test_never_reads_notifications);
+  add_case (s, "byte-at-a-time", test_byte_at_a_time);
+  add_case (s, "frame-timeout", test_frame_timeout);
+  add_case (s, "thousand-idle", test_thousand_idle);
+  add_case (s, "per-uid", test_per_uid_limit);
+  add_case (s, "out-of-descriptors", test_out_of_descriptors);
+  add_case (s, "disconnects", test_disconnect_mid_request);
   sr = srunner_create (s);
   srunner_run_all (sr, CK_NORMAL);
   failed = srunner_ntests_failed (sr);
