@@ -424,31 +424,42 @@ process_frames (DaConnection *connection)
     connection_update_sources (connection);
 }
 
-static gboolean
-on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+/* one read of what the client sent: how many bytes, 0 when there was
+ * nothing more (it would block, the client closed its side, or failed) */
+static gsize
+read_input (DaConnection *connection)
 {
-  DaConnection *connection = user_data;
   char buffer[READ_CHUNK];
   GError *error = NULL;
-  gssize n;
+  gssize n = g_socket_receive_with_blocking (connection->socket, buffer, sizeof buffer, FALSE, NULL, &error);
 
-  da_connection_ref (connection);
-  n = g_socket_receive_with_blocking (socket, buffer, sizeof buffer, FALSE, NULL, &error);
   if (n < 0) {
     if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
       g_debug ("connection uid %u: read: %s", connection->uid, error->message);
       da_connection_close (connection);
     }
     g_error_free (error);
-  } else if (n == 0) {
+    return 0;
+  }
+  if (n == 0) {
     connection->read_closed = TRUE;
     da_frame_reader_end (connection->reader);
     process_frames (connection);
     finish_if_done (connection);
-  } else {
-    da_frame_reader_feed (connection->reader, buffer, (gsize) n);
-    process_frames (connection);
+    return 0;
   }
+  da_frame_reader_feed (connection->reader, buffer, (gsize) n);
+  process_frames (connection);
+  return (gsize) n;
+}
+
+static gboolean
+on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  DaConnection *connection = user_data;
+
+  da_connection_ref (connection);
+  read_input (connection);
   if (!connection->closed)
     connection_update_sources (connection);
   da_connection_unref (connection);
@@ -479,17 +490,31 @@ static gboolean
 on_line_timeout (gpointer user_data)
 {
   DaConnection *connection = user_data;
+  GSource *timer = g_main_current_source ();
   guint timeout = da_server_get_config (connection->server)->frame_timeout_s;
-  g_autoptr (GError) error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
-                                          "Limit exceeded: a request line was not finished within %u s (frame-timeout)",
-                                          timeout);
-  g_autoptr (JsonNode) reply = da_jsonrpc_error_response_new (NULL, error, NULL);
+  gssize unread = g_socket_get_available_bytes (connection->socket);
+  gsize n;
 
-  g_info ("connection uid %u: a request line unfinished after %u s, dropping it", connection->uid, timeout);
-  g_clear_pointer (&connection->line_timer, g_source_unref);
   da_connection_ref (connection);
-  queue_node (connection, reply);
-  da_connection_close (connection);
+  /* the deadline is the client's: the end of its line may have come in
+   * time and still wait in the socket when a busy daemon gets here, after
+   * the timer's turn.  What was there by now is read first (no more, so
+   * that a client that keeps sending cannot keep the daemon here); a
+   * finished line, or a pause for unread answers, replaces or removes
+   * this timer */
+  while (unread > 0 && !connection->closed && connection->line_timer == timer && (n = read_input (connection)) > 0)
+    unread -= (gssize) n;
+  if (!connection->closed && connection->line_timer == timer) {
+    g_autoptr (GError) error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
+                                            "Limit exceeded: a request line was not finished within %u s (frame-timeout)",
+                                            timeout);
+    g_autoptr (JsonNode) reply = da_jsonrpc_error_response_new (NULL, error, NULL);
+
+    g_info ("connection uid %u: a request line unfinished after %u s, dropping it", connection->uid, timeout);
+    g_clear_pointer (&connection->line_timer, g_source_unref);
+    queue_node (connection, reply);
+    da_connection_close (connection);
+  }
   da_connection_unref (connection);
   return G_SOURCE_REMOVE;
 }

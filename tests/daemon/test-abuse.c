@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1117,6 +1118,66 @@ START_TEST (test_frame_timeout)
 }
 END_TEST
 
+/* the deadline is the client's: a line whose end was sent in time is
+ * answered, however late the daemon reads it.  Here the daemon is stopped
+ * from before the end is sent until past its deadline, and the end is
+ * longer than one read, more than the one turn the connection gets before
+ * the timer's */
+#define LATE_TIMEOUT_S 1
+#define LATE_REST_BYTES (100 * 1024)
+
+START_TEST (test_frame_timeout_late_daemon)
+{
+  g_autofree char *limits = g_strdup_printf ("frame-timeout=%d\n", LATE_TIMEOUT_S);
+  DaTestDaemon *devaddrd = start_daemon (limits);
+  g_autoptr (DaTestClient) checker = connect_to (devaddrd->socket_path);
+  g_autoptr (GString) in = g_string_new (NULL);
+  g_autoptr (GString) head = g_string_new (NULL);
+  g_autoptr (GString) rest = g_string_new (NULL);
+  g_autofree char *first = request_frame (1, "server.info", NULL);
+  g_autofree char *line = NULL;
+  pid_t pid = daemon_pid (devaddrd);
+  int fd = raw_connect (devaddrd->socket_path);
+  siginfo_t stopped;
+  gint64 armed, sent, woken;
+  gboolean eof;
+
+  /* a request and the beginning of a long one, in one send: once the
+   * first is answered the daemon has read the beginning, and once another
+   * client has had an answer after it, the clock of the line runs */
+  g_string_printf (head, "%s\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"vm.list\",\"params\":{\"padding\":\"", first);
+  raw_send_all (fd, head->str, head->len);
+  line = raw_read_line (fd, in, REPLY_TIMEOUT_MS, &eof);
+  ck_assert_msg (line != NULL && strstr (line, "\"id\":1,\"result\"") != NULL, "%s", line);
+  ck_assert_int_eq (info_int (checker, "connections"), 2);
+  armed = g_get_monotonic_time ();
+
+  ck_assert (kill (pid, SIGSTOP) == 0);
+  ck_assert (waitid (P_PID, (id_t) pid, &stopped, WSTOPPED | WNOWAIT) == 0);
+  /* into the socket's buffer, all of it: the daemon reads nothing now */
+  for (guint i = 0; i < LATE_REST_BYTES; i++)
+    g_string_append_c (rest, 'x');
+  g_string_append (rest, "\"}}\n");
+  ck_assert_int_eq (send (fd, rest->str, rest->len, MSG_NOSIGNAL | MSG_DONTWAIT), (gssize) rest->len);
+  sent = g_get_monotonic_time ();
+  /* what is awaited is the deadline itself passing while it is stopped */
+  while ((woken = g_get_monotonic_time ()) < armed + (LATE_TIMEOUT_S * G_USEC_PER_SEC) + G_USEC_PER_SEC / 4)
+    poll (NULL, 0, (int) ((armed + LATE_TIMEOUT_S * G_USEC_PER_SEC + G_USEC_PER_SEC / 4 - woken) / 1000) + 1);
+  ck_assert (kill (pid, SIGCONT) == 0);
+
+  g_clear_pointer (&line, g_free);
+  line = raw_read_line (fd, in, REPLY_TIMEOUT_MS, &eof);
+  g_print ("frame timeout, late daemon: the end of a line sent %.3f s after its clock began, the daemon stopped until "
+           "%.2f s after: %.200s\n", (sent - armed) / (double) G_USEC_PER_SEC, (woken - armed) / (double) G_USEC_PER_SEC,
+           line);
+  ck_assert_msg (line != NULL && strstr (line, "\"id\":2,") != NULL, "a line finished in time was answered %s", line);
+  raw_request_ok (fd, "server.info", "the connection of the late line");
+  close (fd);
+  await_connections (checker, 1);
+  stop_daemon (devaddrd);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* idle connections by the thousand */
 
@@ -1693,6 +1754,7 @@ main (void)
   add_case (s, "never-reads-notifications", test_never_reads_notifications);
   add_case (s, "byte-at-a-time", test_byte_at_a_time);
   add_case (s, "frame-timeout", test_frame_timeout);
+  add_case (s, "frame-timeout-late-daemon", test_frame_timeout_late_daemon);
   add_case (s, "thousand-idle", test_thousand_idle);
   add_case (s, "per-uid", test_per_uid_limit);
   add_case (s, "out-of-descriptors", test_out_of_descriptors);
