@@ -11,6 +11,8 @@ G_BEGIN_DECLS
  * build tree, ready when it says READY=1 on the NOTIFY_SOCKET we give it
  * (no polling for the socket file, no sleeps).
  */
+typedef struct _DaTestNotifyReader DaTestNotifyReader;
+
 typedef struct {
   char *dir;
   char *socket_path;
@@ -23,6 +25,9 @@ typedef struct {
   GSubprocess *process;
   char *notify_path;
   GSocket *notify;
+  /* reads notify all along, as a service manager does: with nobody
+   * reading, the daemon's sd_notify() blocks once ten datagrams wait */
+  DaTestNotifyReader *notify_reader;
   /* every sd_notify message of the running daemon, oldest first */
   GPtrArray *notify_messages;
   guint notify_cursor;       /* da_test_daemon_wait_notify() looks from here */

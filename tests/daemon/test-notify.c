@@ -5,7 +5,9 @@
 
 #include <check.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "tests/common/da-test-daemon.h"
 
@@ -118,6 +120,58 @@ START_TEST (test_watchdog)
 }
 END_TEST
 
+/* the messages with prefix the daemon has sent and nobody took yet: it is
+ * stopped while they are counted, so that they are the ones sent so far */
+static guint
+count_sent (DaTestDaemon *devaddrd, const char *prefix)
+{
+  pid_t pid = (pid_t) atoi (g_subprocess_get_identifier (devaddrd->process));
+  siginfo_t stopped;
+  char *message;
+  guint n = 0;
+
+  ck_assert (kill (pid, SIGSTOP) == 0);
+  ck_assert (waitid (P_PID, (id_t) pid, &stopped, WSTOPPED | WNOWAIT) == 0);
+  while ((message = da_test_daemon_wait_notify (devaddrd, prefix, 100)) != NULL) {
+    n++;
+    g_free (message);
+  }
+  ck_assert (kill (pid, SIGCONT) == 0);
+  return n;
+}
+
+/* a test that waits for no message does not stop the daemon: sd_notify()
+ * blocks once ten datagrams wait unread, and with a 10 ms watchdog those
+ * come within a tenth of a second; the harness reads them meanwhile, as
+ * systemd does.  A stretch of requests that takes no message counts once
+ * the daemon sent more than ten during it */
+#define STRETCH_US G_USEC_PER_SEC
+#define STRETCHES 20
+
+START_TEST (test_unread_messages)
+{
+  g_autoptr (DaTestDaemon) devaddrd = start ("20000");
+  g_autoptr (DaTestClient) client = da_test_client_connect (devaddrd->socket_path, NULL);
+  guint pings = 0, answered = 0, stretch;
+
+  ck_assert (client != NULL);
+  for (stretch = 0; stretch < STRETCHES && pings <= 10; stretch++) {
+    gint64 end = g_get_monotonic_time () + STRETCH_US;
+
+    while (g_get_monotonic_time () < end) {
+      g_autoptr (JsonNode) info = da_test_client_call_ok (client, "server.info", NULL);
+
+      answered++;
+    }
+    pings = count_sent (devaddrd, "WATCHDOG=1");
+  }
+  g_print ("unread messages: %u requests answered in %u s while the daemon sent %u WATCHDOG=1 nobody waited for\n",
+           answered, stretch, pings);
+  ck_assert_msg (pings > 10, "the daemon never sent more than 10 messages in %d stretches", STRETCHES);
+  ck_assert_int_eq (da_test_daemon_stop (devaddrd), 0);
+}
+END_TEST
+
 /* --verbose messages of the daemon reach stderr (the harness's log), with
  * the daemon's log domain */
 START_TEST (test_log_to_stderr)
@@ -154,6 +208,7 @@ main (void)
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_ready_status_stopping);
   tcase_add_test (tc, test_watchdog);
+  tcase_add_test (tc, test_unread_messages);
   tcase_add_test (tc, test_log_to_stderr);
   suite_add_tcase (s, tc);
   sr = srunner_create (s);
