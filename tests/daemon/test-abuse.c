@@ -489,6 +489,22 @@ raw_send_all (int fd, const char *data, gsize len)
   }
 }
 
+/* as raw_send_all(), or FALSE when the daemon has closed the connection */
+static gboolean
+raw_send_unless_closed (int fd, const char *data, gsize len)
+{
+  while (len > 0) {
+    gssize n = send (fd, data, len, MSG_NOSIGNAL);
+
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+      return FALSE;
+    ck_assert_msg (n > 0, "send: %s", g_strerror (errno));
+    data += n;
+    len -= (gsize) n;
+  }
+  return TRUE;
+}
+
 /* the next line on fd, waiting at most timeout_ms; NULL on EOF or timeout
  * (eof tells which) */
 static char *
@@ -1052,18 +1068,41 @@ END_TEST
 /* a request line begun and not finished within frame-timeout ends the
  * connection (slowloris); idle connections, slow lines that do finish,
  * lines that follow each other in odd chunks and a client whose answers
- * wait to be read are not affected */
+ * wait to be read are not affected.
+ *
+ * In time or not follows from what the test sent when, not from how long
+ * anything took: the daemon's clock of a line starts when it has read the
+ * line's first byte, so no earlier than the test's timestamp before
+ * sending it, and before it cuts a line off it reads what came by the
+ * deadline.  A line whose last byte went out less than frame-timeout after
+ * its first must be answered.  One the test itself was too slow to finish
+ * (descheduled on a loaded machine) may go either way; if its connection
+ * is cut off, one of the lines left unanswered on it is such a line */
 #define FRAME_TIMEOUT_S 2
+#define FRAME_TIMEOUT_US (FRAME_TIMEOUT_S * G_USEC_PER_SEC)
 /* the ticks of the loop below: the pace of the slow clients */
 #define TICK_MS 20
 /* the chunked client begins this many ticks before the endless line, so
  * that it would be cut off first if every line counted as one */
 #define HEAD_START_TICKS 25
+/* the slow line goes out on a schedule, a byte a tick or more, so that it
+ * ends this long after its first byte however long the ticks take */
+#define SLOW_LINE_US (FRAME_TIMEOUT_US / 2)
 
 static char *
 lookup_frame (guint id)
 {
   return request_frame (id, "addr.lookup", "{\"scope\":\"host\",\"alias\":\"none\"}");
+}
+
+/* what a line the daemon cut off is answered: the limit error, then EOF */
+static void
+assert_cut_off (int fd, GString *in, const char *line, const char *what)
+{
+  ck_assert_msg (line != NULL && strstr (line, "\"limit\"") != NULL && strstr (line, "frame-timeout") != NULL,
+                 "%s: %s", what, line);
+  ck_assert_msg (raw_await_eof (fd, REPLY_TIMEOUT_MS), "%s: no EOF after it was cut off", what);
+  g_string_truncate (in, 0);
 }
 
 START_TEST (test_frame_timeout)
@@ -1076,15 +1115,22 @@ START_TEST (test_frame_timeout)
   g_autoptr (GString) slow_in = g_string_new (NULL);
   g_autoptr (GString) chunky_in = g_string_new (NULL);
   g_autoptr (GString) sleeper_in = g_string_new (NULL);
+  /* gint64 µs: before the send with the first bytes of chunked line i + 1,
+   * and after the one with its last */
+  g_autoptr (GArray) begun = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr (GArray) ended = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autofree char *slow_frame = request_frame (1, "server.info", NULL);
+  g_autofree char *slow_line = g_strconcat (slow_frame, "\n", NULL);
   g_autofree char *told = NULL;
   g_autofree char *last = NULL;
   const char *endless = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vm.list\",\"params\":{\"padding\":\"";
   const char *rest = "\"method\":\"vm.list\"}\n";
   int idle, slowloris, slow, chunky, sleeper;
-  guint slow_sent = 0, chunky_done = 0, discovers = 0, endless_sent = 0;
-  gint64 first_byte = 0, dropped_after = -1;
-  gboolean eof;
+  gsize slow_sent = 0, slow_len = strlen (slow_line), endless_sent = 0;
+  guint chunky_lines = 0, chunky_answered = 0, discovers = 0, connections;
+  gint64 first_byte = 0, dropped_after, sleeper_read, sleeper_finished, slow_begun = 0, slow_ended = 0;
+  gint64 slowest_chunk = 0;
+  gboolean eof, chunky_closed = FALSE, slow_closed = FALSE, slow_cut = FALSE, chunky_cut = FALSE;
   Victim *victim;
 
   {
@@ -1098,7 +1144,9 @@ START_TEST (test_frame_timeout)
   victim_wait (victim, 20);
   idle = raw_connect (devaddrd->socket_path);
   /* a client that does not read: its answers fill its output, and the
-   * daemon stops reading it with the line it left unfinished */
+   * daemon stops reading it with the line it left unfinished.  The burst
+   * is one send, so the daemon reads it in one piece: once the first
+   * answer is there it has the unfinished line too */
   sleeper = raw_connect (devaddrd->socket_path);
   while (burst->len < 4096) {
     g_autofree char *frame = request_frame (++discovers, "rpc.discover", NULL);
@@ -1107,80 +1155,146 @@ START_TEST (test_frame_timeout)
   }
   g_string_append (burst, "{\"jsonrpc\":\"2.0\",\"id\":0,");
   raw_send_all (sleeper, burst->str, burst->len);
+  {
+    struct pollfd pfd = { sleeper, POLLIN, 0 };
+
+    ck_assert_msg (poll (&pfd, 1, REPLY_TIMEOUT_MS) == 1, "the sleeper's requests were not answered");
+    sleeper_read = g_get_monotonic_time ();
+  }
 
   slowloris = raw_connect (devaddrd->socket_path);
   slow = raw_connect (devaddrd->socket_path);
   chunky = raw_connect (devaddrd->socket_path);
   /* each tick: the end of one request of the chunked client and the
    * beginning of the next (its line is never complete for long, but
-   * always another one); then a byte of a slow line that ends in about a
-   * second, and a byte of the endless line */
+   * always another one); then what is due of the slow line, and a byte of
+   * the endless line */
   for (guint tick = 1;; tick++) {
     struct pollfd pfd = { slowloris, POLLIN, 0 };
-    g_autofree char *next = lookup_frame (tick);
-    g_autofree char *prev = lookup_frame (tick - 1);
-    g_autofree char *piece = tick == 1 ? g_strndup (next, 20) : g_strdup_printf ("%s\n%.20s", prev + 20, next);
 
-    raw_send_all (chunky, piece, strlen (piece));
-    chunky_done = tick - 1;
+    if (!chunky_closed) {
+      g_autofree char *next = lookup_frame (tick);
+      g_autofree char *prev = lookup_frame (tick - 1);
+      g_autofree char *piece = tick == 1 ? g_strndup (next, 20) : g_strdup_printf ("%s\n%.20s", prev + 20, next);
+      gint64 before = g_get_monotonic_time (), after;
+
+      chunky_closed = !raw_send_unless_closed (chunky, piece, strlen (piece));
+      after = g_get_monotonic_time ();
+      if (!chunky_closed) {
+        g_array_append_val (begun, before);
+        if (tick > 1)
+          g_array_append_val (ended, after);
+        chunky_lines = tick;
+      }
+    }
     if (tick < HEAD_START_TICKS) {
       poll (NULL, 0, TICK_MS);
       continue;
     }
     if (first_byte == 0)
       first_byte = g_get_monotonic_time ();
-    ck_assert_msg (g_get_monotonic_time () - first_byte < (FRAME_TIMEOUT_S + 10) * G_USEC_PER_SEC,
-                   "the unfinished line was not cut off in %d s", FRAME_TIMEOUT_S + 10);
-    raw_send_all (slowloris, endless_sent < strlen (endless) ? endless + endless_sent : "x", 1);
+    ck_assert_msg (g_get_monotonic_time () - first_byte < REPLY_TIMEOUT_MS * 1000,
+                   "the unfinished line was not cut off in %d ms", REPLY_TIMEOUT_MS);
+    if (!raw_send_unless_closed (slowloris, endless_sent < strlen (endless) ? endless + endless_sent : "x", 1))
+      pfd.revents = POLLIN;
     endless_sent++;
-    if (slow_sent <= strlen (slow_frame)) {
-      raw_send_all (slow, slow_sent < strlen (slow_frame) ? slow_frame + slow_sent : "\n", 1);
-      slow_sent++;
+    if (slow_sent < slow_len && !slow_closed) {
+      gint64 now = g_get_monotonic_time ();
+      gsize due;
+
+      if (slow_sent == 0)
+        slow_begun = now;
+      due = MIN (slow_len, MAX (slow_sent + 1, (gsize) ((now - slow_begun) * (gint64) slow_len / SLOW_LINE_US)));
+      slow_closed = !raw_send_unless_closed (slow, slow_line + slow_sent, due - slow_sent);
+      slow_sent = due;
+      if (slow_sent == slow_len)
+        slow_ended = g_get_monotonic_time ();
     }
-    if (poll (&pfd, 1, TICK_MS) > 0) {
+    if (pfd.revents != 0 || poll (&pfd, 1, TICK_MS) > 0) {
       told = raw_read_line (slowloris, in, REPLY_TIMEOUT_MS, &eof);
       dropped_after = g_get_monotonic_time () - first_byte;
       break;
     }
   }
+  /* the chunked client's open line ends at once, and the sleeper finishes
+   * its line while it still reads nothing */
+  if (!chunky_closed) {
+    g_autofree char *end = lookup_frame (chunky_lines);
+    g_autofree char *piece = g_strconcat (end + 20, "\n", NULL);
+    gint64 after;
+
+    chunky_closed = !raw_send_unless_closed (chunky, piece, strlen (piece));
+    after = g_get_monotonic_time ();
+    if (!chunky_closed)
+      g_array_append_val (ended, after);
+  }
+  ck_assert_msg (raw_send_unless_closed (sleeper, rest, strlen (rest)),
+                 "the daemon closed a connection whose answers it was not reading");
+  sleeper_finished = g_get_monotonic_time ();
+  /* by now its line was unfinished in the daemon for longer than the
+   * timeout: the endless line began after it and was cut off */
+  ck_assert_int_gt (sleeper_finished - sleeper_read, FRAME_TIMEOUT_US);
+
   g_print ("frame timeout: an unfinished line was cut off %.2f s after its first byte (frame-timeout=%d): %s\n",
            dropped_after / (double) G_USEC_PER_SEC, FRAME_TIMEOUT_S, told);
-  ck_assert_msg (told != NULL && strstr (told, "\"limit\"") != NULL && strstr (told, "frame-timeout") != NULL, "%s", told);
-  ck_assert (raw_await_eof (slowloris, REPLY_TIMEOUT_MS));
-  ck_assert_int_ge (dropped_after, FRAME_TIMEOUT_S * G_USEC_PER_SEC);
+  assert_cut_off (slowloris, in, told, "the endless line");
+  ck_assert_int_ge (dropped_after, FRAME_TIMEOUT_US);
   close (slowloris);
-  /* everyone else is still there: checker, victim, idle, sleeper, slow, chunky */
-  ck_assert_int_eq (info_int (checker, "connections"), BASE_CONNECTIONS + 4);
-  raw_request_ok (idle, "vm.list", "the idle connection");
-  /* the slow line was answered */
-  last = raw_read_line (slow, slow_in, REPLY_TIMEOUT_MS, &eof);
-  ck_assert_msg (last != NULL && strstr (last, "\"id\":1,\"result\"") != NULL, "the slow line: %s", last);
-  /* every chunked request is answered, the one left open too once finished */
-  {
-    g_autofree char *end = lookup_frame (chunky_done + 1);
 
-    raw_send_all (chunky, end + 20, strlen (end + 20));
-    raw_send_all (chunky, "\n", 1);
+  /* the slow line was answered, unless the test took too long to send it */
+  last = raw_read_line (slow, slow_in, REPLY_TIMEOUT_MS, &eof);
+  if (last == NULL || strstr (last, "\"id\":1,\"result\"") == NULL) {
+    ck_assert_msg (slow_closed || slow_ended - slow_begun >= FRAME_TIMEOUT_US,
+                   "the slow line, sent in %.3f s, was answered %s", (slow_ended - slow_begun) / (double) G_USEC_PER_SEC,
+                   last);
+    assert_cut_off (slow, slow_in, last, "the slow line");
+    slow_cut = TRUE;
   }
-  for (guint i = 1; i <= chunky_done + 1; i++) {
+  /* every chunked request sent in time is answered */
+  for (guint i = 1; i <= chunky_lines; i++) {
     g_autofree char *line = raw_read_line (chunky, chunky_in, REPLY_TIMEOUT_MS, &eof);
     g_autofree char *id = g_strdup_printf ("\"id\":%u,", i);
 
-    ck_assert_msg (line != NULL && strstr (line, id) != NULL && strstr (line, "\"not-found\"") != NULL,
-                   "chunked request %u: %s", i, line);
+    if (line != NULL && strstr (line, id) != NULL && strstr (line, "\"not-found\"") != NULL) {
+      chunky_answered++;
+      continue;
+    }
+    /* cut off: the answers of the lines read but not yet sent are
+     * dropped with the connection, so the line it was waiting for is
+     * one of those from here on */
+    {
+      guint late = 0;
+
+      for (guint k = i; k <= chunky_lines; k++)
+        if (k > ended->len || g_array_index (ended, gint64, k - 1) - g_array_index (begun, gint64, k - 1) >= FRAME_TIMEOUT_US)
+          late++;
+      ck_assert_msg (late > 0, "chunked request %u: %s, though every one from it on was sent in time", i, line);
+    }
+    assert_cut_off (chunky, chunky_in, line, "the chunked client");
+    chunky_cut = TRUE;
+    break;
   }
-  /* the sleeper reads at last: every answer, and it finishes its line */
+  for (guint i = 0; i < ended->len; i++)
+    slowest_chunk = MAX (slowest_chunk, g_array_index (ended, gint64, i) - g_array_index (begun, gint64, i));
+  /* everyone else is still there: checker, victim, idle, sleeper, and the
+   * slow and the chunked client unless cut off as allowed above */
+  connections = BASE_CONNECTIONS + 2 + !slow_cut + !chunky_cut;
+  ck_assert_int_eq (info_int (checker, "connections"), connections);
+  raw_request_ok (idle, "vm.list", "the idle connection");
+  /* the sleeper reads at last: every answer, and the one of its line */
   for (guint i = 0; i < discovers; i++) {
     g_autofree char *line = raw_read_line (sleeper, sleeper_in, REPLY_TIMEOUT_MS, &eof);
 
     ck_assert_msg (line != NULL && strstr (line, "\"result\"") != NULL, "sleeper answer %u: %.200s", i, line);
   }
-  raw_send_all (sleeper, rest, strlen (rest));
   g_clear_pointer (&last, g_free);
   last = raw_read_line (sleeper, sleeper_in, REPLY_TIMEOUT_MS, &eof);
   ck_assert_msg (last != NULL && strstr (last, "\"id\":0,\"result\"") != NULL, "%s", last);
-  g_print ("frame timeout: %u chunked requests answered; a client that did not read for %.1f s finished its line\n",
-           chunky_done + 1, (g_get_monotonic_time () - first_byte) / (double) G_USEC_PER_SEC);
+  g_print ("frame timeout: %u of %u chunked requests answered, the slowest sent in %.3f s%s; the slow line sent in "
+           "%.2f s%s; a client that did not read for %.1f s finished its line\n", chunky_answered, chunky_lines,
+           slowest_chunk / (double) G_USEC_PER_SEC, chunky_cut ? " (then cut off)" : "",
+           (slow_ended - slow_begun) / (double) G_USEC_PER_SEC, slow_cut ? " (cut off)" : "",
+           (sleeper_finished - sleeper_read) / (double) G_USEC_PER_SEC);
   close (idle);
   close (slow);
   close (chunky);
