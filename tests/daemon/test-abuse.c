@@ -11,13 +11,13 @@
 #include <check.h>
 #include <errno.h>
 #include <grp.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
