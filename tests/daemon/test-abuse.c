@@ -3,9 +3,10 @@
  * read their replies, that send a byte at a time, a thousand idle
  * connections, connections over the limits, connections that go away in
  * the middle of a request.  While each abuser runs, a well-behaved victim
- * (a thread of its own) keeps asking, reads and durable writes; every one
- * of its requests must be answered within VICTIM_BOUND_MS, and the
- * daemon's memory must stay within what its configured limits allow */
+ * (two threads of its own) keeps asking, reads and durable writes, and
+ * probes the daemon's main loop; every one of its requests must be
+ * answered, every probe within VICTIM_BOUND_MS, and the daemon's memory
+ * must stay within what its configured limits allow */
 #include "config.h"
 
 #include <check.h>
@@ -35,16 +36,19 @@
  * the daemon answers without looking at its state (an invalid request,
  * answered when the line is read).  That answer never waits for a commit,
  * so its latency is the main loop's alone, and the main loop never waits
- * for the disk.  It costs the daemon microseconds; under AddressSanitizer
- * on two loaded cores, behind the abusers' work, it still comes within a
- * few hundred milliseconds.  A daemon that blocks on one client (a blocking
- * write to a peer that does not read, a read waiting for the rest of a
- * frame) stalls the prober for as long, seconds, which crosses the bound.
+ * for the disk.  It costs the daemon microseconds, but on a loaded machine
+ * the daemon and the prober wait for a core and for page faults like
+ * everyone else: at a load of 15 on two cores with another program
+ * writing the disk, the worst probe of a case took up to 850 ms (a few
+ * milliseconds on a quiet machine, under AddressSanitizer too).  A daemon
+ * that blocks on one client (a blocking write to a peer that does not
+ * read, a read waiting for the rest of a frame) stalls the prober for as
+ * long, the seconds of a slow line or for ever, which crosses the bound.
  * The requests wait for their own or an earlier fdatasync, which on a disk
  * other programs keep busy takes what it takes: they are reported, and
  * bounded by REPLY_TIMEOUT_MS.
  */
-#define VICTIM_BOUND_MS 1000
+#define VICTIM_BOUND_MS 3000
 /* the victim's pace: the stream, not a wait for something */
 #define VICTIM_INTERVAL_MS 5
 /* a reply that has not come in this long is a failure, not a slow one */
