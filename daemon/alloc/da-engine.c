@@ -354,7 +354,7 @@ attach_reservation (DaReservation *res, guint32 hash, guint64 count, gint64 dead
   DaEngine *engine = pool->scope->engine;
 
   da_range_map_insert (pool->used, res->start, res->start + (count - 1), res);
-  da_alias_index_insert (&pool->scope->aliases, res->id, hash);
+  da_alias_index_insert (&pool->scope->aliases, res->id, hash, res->start);
   pool->used_keys += count;
   pool->n_reservations++;
   engine->n_reservations++;
