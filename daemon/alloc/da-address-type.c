@@ -54,6 +54,7 @@ struct _DaAddressType {
   char **exclusive_tags;
   char **default_tag_names;
   GHashTable *default_tags; /* tag -> set */
+  gboolean dense;           /* every key up to key_max is an address */
 };
 
 /* words a dimension may not be called, since constraints use them */
@@ -399,6 +400,15 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
   if (format == NULL || !parse_format (type, format, origin, error))
     return NULL;
   type->format = g_steal_pointer (&format);
+  /* digits of a key up to key_max never pass their maximum: only a minimum
+   * above 0 or an optional group can make a key no address */
+  type->dense = TRUE;
+  for (guint i = 0; i < type->n_dims; i++)
+    if (type->dims[i].min != 0)
+      type->dense = FALSE;
+  for (guint i = 0; i < type->tokens->len; i++)
+    if (g_array_index (type->tokens, Token, i).kind == TOKEN_OPEN)
+      type->dense = FALSE;
 
   da_address_type_full_box (type, &type->dynamic_box);
   dynamic = g_key_file_get_string (file, TYPE_GROUP, "Dynamic", NULL);
@@ -805,6 +815,8 @@ da_address_type_validate_key (const DaAddressType *type, guint64 key, GError **e
 {
   guint64 digits[DA_MAX_DIMS];
 
+  if (type->dense && key <= type->key_max)
+    return TRUE;
   if (key > type->key_max)
     return invalid_address (type, NULL, error, "key %" G_GUINT64_FORMAT " is beyond the address space", key);
   da_address_type_decode (type, key, digits);
