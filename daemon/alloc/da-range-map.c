@@ -82,20 +82,27 @@ typedef struct {
   guint64 gap;
 } DaSummary;
 
-/* The way the last look at a large map of values took (a descent, a gap
- * search that found its run inside a leaf), and the keys whose descent
- * takes it too: an insertion or removal right after a look at the same
- * place (the prefetch of a reservation's address, the search for a free
- * run) starts from there instead of descending again, through nodes that
- * are cache misses.  Any change of the map makes it invalid.  Sets, which
- * change rarely, have none, and maps higher than FINGER_HEIGHT (billions
- * of ranges) do without. */
+/* The way the last look at a map of values took: a gap search that found
+ * its run inside a leaf, and in a large map any descent, with the keys
+ * whose descent takes it too.  The insertion or removal right after a
+ * look at the same place (the search for a free run, the prefetch of a
+ * reservation's address) starts from there instead of descending again,
+ * in a large map through nodes that are cache misses; an insertion at the
+ * run a gap search found also skips the search in the leaf.  Any change of
+ * the map makes it invalid.  Sets, which change rarely, have none, and
+ * maps higher than FINGER_HEIGHT (billions of ranges) do without. */
 #define FINGER_HEIGHT 8
 
 typedef struct {
-  gboolean valid;
-  guint64 lo;   /* keys lo..hi descend this way */
+  gboolean valid;     /* keys lo..hi descend this way */
+  gboolean gap_valid; /* the way ends at the leaf where a gap search found
+                       * a free run starting at gap_key, before entry gap_pos
+                       * (after the last when gap_last) */
+  gboolean gap_last;
+  guint64 lo;
   guint64 hi;
+  guint64 gap_key;
+  guint gap_pos;
   DaInner *node[FINGER_HEIGHT];
   guint index[FINGER_HEIGHT];
   DaLeaf *leaf;
@@ -111,7 +118,7 @@ struct _DaRangeMap {
   guint64 n_keys;
   gsize memory;
   guint64 serial;
-  DaFinger *finger; /* a large map of values has one */
+  DaFinger *finger; /* NULL for a set */
   gboolean large;   /* its nodes took LARGE_MAP_BYTES once */
 };
 
@@ -132,9 +139,9 @@ typedef enum {
 /* ---------------------------------------------------------------- nodes */
 
 /* A small map stays in the caches, where asking for memory ahead costs
- * more instructions than it saves, and so does remembering its way (its
- * descent is short): a map becomes large, for good, once its nodes take
- * this much, and a map of values gets its finger then */
+ * more instructions than it saves, and so does remembering the way of
+ * every descent (a short one): a map becomes large, for good, once its
+ * nodes take this much */
 #ifndef DA_RANGE_MAP_LARGE_BYTES
 #define DA_RANGE_MAP_LARGE_BYTES (256 * 1024)
 #endif
@@ -144,11 +151,8 @@ static inline void
 memory_grew (DaRangeMap *map, gsize bytes)
 {
   map->memory += bytes;
-  if (G_UNLIKELY (!map->large) && map->memory >= LARGE_MAP_BYTES) {
+  if (G_UNLIKELY (!map->large) && map->memory >= LARGE_MAP_BYTES)
     map->large = TRUE;
-    if (!map->is_set)
-      map->finger = g_new0 (DaFinger, 1);
-  }
 }
 
 static inline gboolean
@@ -160,8 +164,10 @@ map_is_large (const DaRangeMap *map)
 static inline void
 finger_invalidate (DaRangeMap *map)
 {
-  if (map->finger != NULL)
+  if (map->finger != NULL) {
     map->finger->valid = FALSE;
+    map->finger->gap_valid = FALSE;
+  }
 }
 
 static gsize
@@ -294,20 +300,6 @@ highest_bit (guint64 m)
 #endif
 }
 
-static inline guint
-bit_count (guint64 m)
-{
-#if defined(__GNUC__) || defined(__clang__)
-  return (guint) __builtin_popcountll (m);
-#else
-  guint n = 0;
-
-  for (; m != 0; m &= m - 1)
-    n++;
-  return n;
-#endif
-}
-
 /* bits [0, i) for i <= 64 */
 static inline guint64
 bits_below (guint i)
@@ -428,15 +420,16 @@ leaf_max_gap (const DaLeaf *leaf)
   const guint64 *start = LEAF_START (leaf);
   const guint64 *end = LEAF_END (leaf);
   guint64 m0 = 1, m1 = 1;
+  guint64 m = leaf->gaps;
 
-  if (bit_count (leaf->gaps) <= 8) {
-    for (guint64 m = leaf->gaps; m != 0; m &= m - 1) {
-      guint i = lowest_bit (m);
-      guint64 d = start[i] - end[i - 1];
+  /* up to eight holes by their bits; past that, every pair */
+  for (guint k = 0; m != 0 && k < 8; k++, m &= m - 1) {
+    guint i = lowest_bit (m);
+    guint64 d = start[i] - end[i - 1];
 
-      m0 = d > m0 ? d : m0;
-    }
-  } else {
+    m0 = d > m0 ? d : m0;
+  }
+  if (m != 0) {
     guint i = 1;
 
     /* start[i] - end[i - 1] is the gap plus one */
@@ -580,15 +573,19 @@ leaf_changed (DaRangeMap *map, DaPath *path, gboolean removed_any, guint64 remov
   DaInner *parent;
   guint64 old_max;
   DaSummary s;
+  guint i;
 
   if (map->height == 0)
     return;
   parent = path->node[map->height - 1];
-  old_max = parent->gap[path->index[map->height - 1]];
+  i = path->index[map->height - 1];
+  old_max = parent->gap[i];
   s.first = LEAF_START (leaf)[0];
   s.last = LEAF_END (leaf)[leaf->n - 1];
   s.gap = new_max_gap (removed_any, removed, added, old_max) ? MAX (old_max, added) : leaf_max_gap (leaf);
-  path_propagate (path, map->height, s);
+  /* most changes inside a leaf leave its summary as it was */
+  if (s.first != parent->first[i] || s.last != parent->last[i] || s.gap != old_max)
+    path_propagate (path, map->height, s);
 }
 
 /* --------------------------------------------------------------- search */
@@ -627,7 +624,7 @@ descend (const DaRangeMap *map, guint64 key, DaPath *path)
   gboolean prefetch = map_is_large (map);
   guint64 lo = 0, hi = G_MAXUINT64;
 
-  if (f == NULL || height > FINGER_HEIGHT) {
+  if (f == NULL || !prefetch || height > FINGER_HEIGHT) {
     for (guint l = 0; l < height; l++) {
       DaInner *inner = node;
       guint i = inner_child_for (inner, key);
@@ -666,6 +663,7 @@ descend (const DaRangeMap *map, guint64 key, DaPath *path)
     f->lo = lo;
     f->hi = hi;
     f->valid = TRUE;
+    f->gap_valid = FALSE;
   }
   if (path != NULL) {
     for (guint l = 0; l < height; l++) {
@@ -683,8 +681,23 @@ descend (const DaRangeMap *map, guint64 key, DaPath *path)
 static gboolean
 locate_next (const DaRangeMap *map, guint64 key, DaPath *path, guint *pos)
 {
-  DaLeaf *leaf = descend (map, key, path);
-  guint i = LEAF_UPPER (leaf, key);
+  const DaFinger *f = map->finger;
+  DaLeaf *leaf;
+  guint i;
+
+  /* where a gap search just found a run starting at key: the entry after
+   * the run's hole */
+  if (f != NULL && f->gap_valid && key == f->gap_key) {
+    for (guint l = 0; l < map->height; l++) {
+      path->node[l] = f->node[l];
+      path->index[l] = f->index[l];
+    }
+    path->leaf = f->leaf;
+    *pos = f->gap_pos;
+    return !f->gap_last;
+  }
+  leaf = descend (map, key, path);
+  i = LEAF_UPPER (leaf, key);
 
   if (i > 0 && LEAF_END (leaf)[i - 1] >= key) {
     *pos = i - 1;
@@ -1094,6 +1107,8 @@ map_new (gboolean is_set, GDestroyNotify value_free)
 
   map->is_set = is_set;
   map->value_free = value_free;
+  if (!is_set)
+    map->finger = g_new0 (DaFinger, 1);
   return map;
 }
 
@@ -1581,14 +1596,26 @@ run_fits_last (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 count, guin
   return TRUE;
 }
 
+/* what a search for the first free run asks, handed down its recursion
+ * as one pointer */
+typedef struct {
+  guint64 lo;
+  guint64 hi;
+  guint64 count;
+  gboolean prefetch;
+  DaFinger *way;  /* where the way down is written, if anywhere */
+  DaRange *found;
+} DaGapQuery;
+
 /* Searches the runs strictly inside a subtree, lowest first.  A child that
  * lies wholly inside [lo, hi] and whose longest run holds count keys cannot
  * fail, so only the children holding lo or hi are searched in vain: the
  * cost is O(height * fanout). */
 static gboolean
-find_first_in (gconstpointer node, guint height, gboolean prefetch, DaFinger *way, guint level,
-               guint64 lo, guint64 hi, guint64 count, DaRange *found)
+find_first_in (gconstpointer node, guint height, guint level, const DaGapQuery *q)
 {
+  guint64 lo = q->lo, hi = q->hi, count = q->count;
+
   COUNT_VISIT ();
   if (height == 0) {
     const DaLeaf *leaf = node;
@@ -1596,8 +1623,8 @@ find_first_in (gconstpointer node, guint height, gboolean prefetch, DaFinger *wa
     const guint64 *end = LEAF_END (leaf);
     /* the run before entry j ends at start[j] - 1, so it matters from the
      * first entry starting after lo, and up to the first entry whose
-     * predecessor ends at or after hi */
-    /* a search from the start of a pool mostly begins at a leaf's start */
+     * predecessor ends at or after hi; a search from the start of a pool
+     * mostly begins at a leaf's start */
     guint j = start[0] > lo ? 0 : leaf->n == 1 || start[1] > lo ? 1 : LEAF_UPPER (leaf, lo);
     guint64 m = leaf->gaps & ~bits_below (j);
 
@@ -1605,9 +1632,13 @@ find_first_in (gconstpointer node, guint height, gboolean prefetch, DaFinger *wa
       j = lowest_bit (m);
       if (end[j - 1] >= hi)
         break;
-      if (start[j] - end[j - 1] - 1 >= count && run_fits_first (end[j - 1] + 1, start[j] - 1, lo, hi, count, found)) {
-        if (way != NULL)
-          way->leaf = (DaLeaf *) leaf;
+      if (start[j] - end[j - 1] - 1 >= count && run_fits_first (end[j - 1] + 1, start[j] - 1, lo, hi, count, q->found)) {
+        if (q->way != NULL) {
+          q->way->leaf = (DaLeaf *) leaf;
+          q->way->gap_key = q->found->start;
+          q->way->gap_pos = j;
+          q->way->gap_last = FALSE;
+        }
         return TRUE;
       }
     }
@@ -1619,20 +1650,20 @@ find_first_in (gconstpointer node, guint height, gboolean prefetch, DaFinger *wa
       if (inner->first[i] >= hi)
         break;
       if (inner->gap[i] >= count && inner->last[i] > lo) {
-        if (prefetch)
+        if (q->prefetch)
           prefetch_node (inner->child[i], height == 1);
-        if (way != NULL) {
-          way->node[level] = (DaInner *) inner;
-          way->index[level] = i;
+        if (q->way != NULL) {
+          q->way->node[level] = (DaInner *) inner;
+          q->way->index[level] = i;
         }
-        if (find_first_in (inner->child[i], height - 1, prefetch, way, level + 1, lo, hi, count, found))
+        if (find_first_in (inner->child[i], height - 1, level + 1, q))
           return TRUE;
       }
       if (i + 1 < inner->n && inner->first[i + 1] - inner->last[i] >= 2
-          && run_fits_first (inner->last[i] + 1, inner->first[i + 1] - 1, lo, hi, count, found)) {
+          && run_fits_first (inner->last[i] + 1, inner->first[i + 1] - 1, lo, hi, count, q->found)) {
         /* between two children: no leaf holds it */
-        if (way != NULL)
-          way->leaf = NULL;
+        if (q->way != NULL)
+          q->way->leaf = NULL;
         return TRUE;
       }
     }
@@ -1641,11 +1672,16 @@ find_first_in (gconstpointer node, guint height, gboolean prefetch, DaFinger *wa
 }
 
 /* the way a gap search took to a leaf is the way a descent to any key in
- * that leaf's gaps takes: remember it with the keys that take it */
+ * that leaf's gaps takes: remember it (with the keys that take it, which
+ * only a large map's descents look at) */
 static void
 finger_from_search (const DaRangeMap *map, DaFinger *f)
 {
   guint64 lo = 0, hi = G_MAXUINT64;
+
+  f->gap_valid = TRUE;
+  if (!map_is_large (map))
+    return;
 
   for (guint l = 0; l < map->height; l++) {
     const DaInner *inner = f->node[l];
@@ -1721,18 +1757,37 @@ da_range_map_find_gap_run (const DaRangeMap *map, guint64 lo, guint64 hi, guint6
     k.start = lo;
     k.end = G_MAXUINT64;
   } else {
-    DaFinger *way = map->height <= FINGER_HEIGHT ? map->finger : NULL;
+    DaGapQuery q = { lo, hi, count, map_is_large (map), map->height <= FINGER_HEIGHT ? map->finger : NULL, &k };
 
     /* the search writes the way it goes over the old one */
-    if (way != NULL)
-      way->valid = FALSE;
+    if (q.way != NULL)
+      q.way->valid = q.way->gap_valid = FALSE;
     bounds (map, &first, &last);
     if (first > 0 && run_fits_first (0, first - 1, lo, hi, count, &k)) {
       /* before every range */
-    } else if (find_first_in (map->root, map->height, map_is_large (map), way, 0, lo, hi, count, &k)) {
-      if (way != NULL && way->leaf != NULL)
-        finger_from_search (map, way);
-    } else if (!(last < G_MAXUINT64 && run_fits_first (last + 1, G_MAXUINT64, lo, hi, count, &k))) {
+    } else if (find_first_in (map->root, map->height, 0, &q)) {
+      if (q.way != NULL && q.way->leaf != NULL)
+        finger_from_search (map, q.way);
+    } else if (last < G_MAXUINT64 && run_fits_first (last + 1, G_MAXUINT64, lo, hi, count, &k)) {
+      /* after every range, where a map filled in order appends: the way
+       * down the right edge */
+      if (q.way != NULL) {
+        gpointer node = map->root;
+
+        for (guint l = 0; l < map->height; l++) {
+          DaInner *inner = node;
+
+          q.way->node[l] = inner;
+          q.way->index[l] = inner->n - 1;
+          node = inner->child[inner->n - 1];
+        }
+        q.way->leaf = node;
+        q.way->gap_key = k.start;
+        q.way->gap_pos = ((DaLeaf *) node)->n;
+        q.way->gap_last = TRUE;
+        finger_from_search (map, q.way);
+      }
+    } else {
       return FALSE;
     }
   }
