@@ -319,9 +319,10 @@ handle_frame (DaConnection *connection, const char *frame, gsize len)
   for (guint i = 0; i < da_jsonrpc_batch_get_n_calls (b->batch); i++) {
     DaJsonrpcCall *call = da_jsonrpc_batch_get_call (b->batch, i);
 
-    if (call->error != NULL) {
-      da_jsonrpc_batch_return_error (b->batch, i, call->error, NULL);
-    } else if (connection->pending >= config->max_pending) {
+    /* an invalid call was answered when the frame was classified */
+    if (call->error != NULL)
+      continue;
+    if (connection->pending >= config->max_pending) {
       g_autoptr (GError) error = g_error_new (DA_RPC_ERROR, DA_RPC_ERROR_LIMIT,
                                               "more than %u requests of this connection are in progress",
                                               config->max_pending);
