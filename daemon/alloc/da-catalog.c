@@ -309,11 +309,54 @@ compare_strings (gconstpointer a, gconstpointer b)
   return strcmp (*(char **) a, *(char **) b);
 }
 
-typedef gboolean (*LoadFunc) (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **error);
+/* the kind of a file follows from its directory and suffix */
+static const struct {
+  const char *dir;
+  const char *suffix;
+  gboolean (*load) (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **error);
+} file_kinds[] = {
+  [DA_CATALOG_FILE_TYPE] = { "types", ".type", load_type },
+  [DA_CATALOG_FILE_BUS] = { "buses", ".bus", load_buses },
+  [DA_CATALOG_FILE_TEMPLATE] = { "templates", ".template", load_template },
+};
+
+/**
+ * da_catalog_load_data:
+ * @catalog: a catalog
+ * @kind: what the file holds (its directory and suffix say so on disk)
+ * @data: the file's contents
+ * @len: their length
+ * @origin: the file's name, for messages
+ * @error: why the file was refused
+ *
+ * Adds one catalog file, as da_catalog_load_dir() does for each file it
+ * reads.  Entries replace those of the same name.  Safe on any input: a
+ * fuzzing entry point.  Run da_catalog_validate() once every file is in.
+ */
+gboolean
+da_catalog_load_data (DaCatalog *catalog, DaCatalogFileKind kind, const char *data, gsize len, const char *origin,
+                      GError **error)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+
+  g_return_val_if_fail (kind < G_N_ELEMENTS (file_kinds), FALSE);
+  catalog_changed (catalog);
+  if (len > MAX_CATALOG_FILE) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_LIMIT, "%s is larger than %d bytes", origin, MAX_CATALOG_FILE);
+    return FALSE;
+  }
+  if (!g_key_file_load_from_data (file, data, len, G_KEY_FILE_NONE, error)) {
+    g_prefix_error (error, "%s: ", origin);
+    return FALSE;
+  }
+  return file_kinds[kind].load (catalog, file, origin, error);
+}
 
 static gboolean
-load_files (DaCatalog *catalog, const char *dir, const char *suffix, LoadFunc load, GError **error)
+load_files (DaCatalog *catalog, const char *base, DaCatalogFileKind kind, GError **error)
 {
+  g_autofree char *dir = g_build_filename (base, file_kinds[kind].dir, NULL);
+  const char *suffix = file_kinds[kind].suffix;
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   const char *name;
@@ -332,21 +375,11 @@ load_files (DaCatalog *catalog, const char *dir, const char *suffix, LoadFunc lo
   g_ptr_array_sort (names, compare_strings);
   for (guint i = 0; i < names->len; i++) {
     g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
-    g_autoptr (GKeyFile) file = g_key_file_new ();
     g_autofree char *contents = NULL;
     gsize length;
 
-    if (!g_file_get_contents (path, &contents, &length, error))
-      return FALSE;
-    if (length > MAX_CATALOG_FILE) {
-      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_LIMIT, "%s is larger than %d bytes", path, MAX_CATALOG_FILE);
-      return FALSE;
-    }
-    if (!g_key_file_load_from_data (file, contents, length, G_KEY_FILE_NONE, error)) {
-      g_prefix_error (error, "%s: ", path);
-      return FALSE;
-    }
-    if (!load (catalog, file, path, error))
+    if (!g_file_get_contents (path, &contents, &length, error)
+        || !da_catalog_load_data (catalog, kind, contents, length, path, error))
       return FALSE;
   }
   return TRUE;
@@ -355,14 +388,9 @@ load_files (DaCatalog *catalog, const char *dir, const char *suffix, LoadFunc lo
 gboolean
 da_catalog_load_dir (DaCatalog *catalog, const char *dir, GError **error)
 {
-  g_autofree char *types = g_build_filename (dir, "types", NULL);
-  g_autofree char *buses = g_build_filename (dir, "buses", NULL);
-  g_autofree char *templates = g_build_filename (dir, "templates", NULL);
-
-  catalog_changed (catalog);
-  return load_files (catalog, types, ".type", load_type, error)
-         && load_files (catalog, buses, ".bus", load_buses, error)
-         && load_files (catalog, templates, ".template", load_template, error);
+  return load_files (catalog, dir, DA_CATALOG_FILE_TYPE, error)
+         && load_files (catalog, dir, DA_CATALOG_FILE_BUS, error)
+         && load_files (catalog, dir, DA_CATALOG_FILE_TEMPLATE, error);
 }
 
 static gboolean
