@@ -529,7 +529,12 @@ da_method_watch (DaMethodContext *ctx, DaParams *params, GError **error)
     da_methods_map_error (error);
     return NULL;
   }
-  if (ctx->connection == NULL || !da_daemon_watch (ctx->daemon, ctx->connection, vm, error))
+  /* an internal call has no connection to send notifications to */
+  if (ctx->connection == NULL) {
+    g_set_error_literal (error, DA_RPC_ERROR, DA_RPC_ERROR_INVALID_REQUEST, "watch needs a connection");
+    return NULL;
+  }
+  if (!da_daemon_watch (ctx->daemon, ctx->connection, vm, error))
     return NULL;
   out = json_object_new ();
   json_object_set_boolean_member (out, "watching", TRUE);
