@@ -6,6 +6,7 @@
 
 #include "da-address-type.h"
 #include "da-alloc-error.h"
+#include "da-util.h"
 
 /*
  * The text form is described by a small template language:
@@ -337,7 +338,8 @@ read_default_tags (DaAddressType *type, GKeyFile *file, const char *origin, GErr
       return FALSE;
     set = da_range_map_new_set ();
     g_hash_table_replace (type->default_tags, g_strdup (tag), set);
-    specs = g_key_file_get_string_list (file, TYPE_GROUP, keys[i], NULL, NULL);
+    if (!da_key_file_get_string_list (file, origin, TYPE_GROUP, keys[i], FALSE, &specs, error))
+      return FALSE;
     for (guint j = 0; specs != NULL && specs[j] != NULL; j++) {
       if (!da_address_type_add_spec (type, g_strstrip (specs[j]), set, error)) {
         g_prefix_error (error, "%s: %s: ", origin, keys[i]);
@@ -362,8 +364,7 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
 
   g_atomic_ref_count_init (&type->ref);
   type->isolate = -1;
-  type->name = g_key_file_get_string (file, TYPE_GROUP, "Name", error);
-  if (type->name == NULL)
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Name", TRUE, &type->name, error))
     return NULL;
   if (!name_is_identifier (type->name, 32)) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
@@ -371,13 +372,16 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
                  origin, type->name);
     return NULL;
   }
-  type->description = g_key_file_get_string (file, TYPE_GROUP, "Description", NULL);
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Description", FALSE, &type->description, error)
+      || !da_key_file_get_string (file, origin, TYPE_GROUP, "FullMessage", FALSE, &type->full_message, error))
+    return NULL;
   if (type->description == NULL)
     type->description = g_strdup (type->name);
-  type->full_message = g_key_file_get_string (file, TYPE_GROUP, "FullMessage", NULL);
   {
-    g_autofree char *scope = g_key_file_get_string (file, TYPE_GROUP, "Scope", NULL);
+    g_autofree char *scope = NULL;
 
+    if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Scope", FALSE, &scope, error))
+      return NULL;
     if (scope == NULL || g_strcmp0 (scope, "any") == 0)
       type->scope = DA_TYPE_SCOPE_ANY;
     else if (g_strcmp0 (scope, "vm") == 0)
@@ -391,21 +395,23 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
     }
   }
 
-  dims = g_key_file_get_string_list (file, TYPE_GROUP, "Dimensions", NULL, error);
-  if (dims == NULL || !parse_dimensions (type, dims, origin, error))
+  if (!da_key_file_get_string_list (file, origin, TYPE_GROUP, "Dimensions", TRUE, &dims, error)
+      || !parse_dimensions (type, dims, origin, error))
     return NULL;
-  format = g_key_file_get_string (file, TYPE_GROUP, "Format", error);
-  if (format == NULL || !parse_format (type, format, origin, error))
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Format", TRUE, &format, error)
+      || !parse_format (type, format, origin, error))
     return NULL;
   type->format = g_steal_pointer (&format);
 
   da_address_type_full_box (type, &type->dynamic_box);
-  dynamic = g_key_file_get_string (file, TYPE_GROUP, "Dynamic", NULL);
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Dynamic", FALSE, &dynamic, error))
+    return NULL;
   if (dynamic != NULL && !da_address_type_parse_box (type, dynamic, &type->dynamic_box, error)) {
     g_prefix_error (error, "%s: Dynamic: ", origin);
     return NULL;
   }
-  isolate = g_key_file_get_string (file, TYPE_GROUP, "Isolate", NULL);
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Isolate", FALSE, &isolate, error))
+    return NULL;
   if (isolate != NULL) {
     type->isolate = da_address_type_find_dimension (type, isolate);
     if (type->isolate < 0) {
@@ -415,8 +421,10 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
     }
   }
 
-  type->dynamic_tags = g_key_file_get_string_list (file, TYPE_GROUP, "DynamicTags", NULL, NULL);
-  type->dynamic_not_tags = g_key_file_get_string_list (file, TYPE_GROUP, "DynamicNotTags", NULL, NULL);
+  if (!da_key_file_get_string_list (file, origin, TYPE_GROUP, "DynamicTags", FALSE, &type->dynamic_tags, error)
+      || !da_key_file_get_string_list (file, origin, TYPE_GROUP, "DynamicNotTags", FALSE, &type->dynamic_not_tags,
+                                       error))
+    return NULL;
   if (type->dynamic_tags == NULL)
     type->dynamic_tags = g_new0 (char *, 1);
   if (type->dynamic_not_tags == NULL)
@@ -427,7 +435,8 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
   }
 
   type->default_pool = da_range_map_new_set ();
-  pool = g_key_file_get_string_list (file, TYPE_GROUP, "Pool", NULL, NULL);
+  if (!da_key_file_get_string_list (file, origin, TYPE_GROUP, "Pool", FALSE, &pool, error))
+    return NULL;
   for (guint i = 0; pool != NULL && pool[i] != NULL; i++) {
     if (!da_address_type_add_spec (type, g_strstrip (pool[i]), type->default_pool, error)) {
       g_prefix_error (error, "%s: Pool: ", origin);

@@ -143,10 +143,11 @@ static gboolean
 read_pieces (GKeyFile *file, const char *group, GPtrArray *pieces, const char *origin, GError **error)
 {
   g_auto (GStrv) keys = g_key_file_get_keys (file, group, NULL, error);
-  g_auto (GStrv) ranges = g_key_file_get_string_list (file, group, "Ranges", NULL, NULL);
-  g_auto (GStrv) tags = g_key_file_get_string_list (file, group, "Tags", NULL, NULL);
+  g_auto (GStrv) ranges = NULL;
+  g_auto (GStrv) tags = NULL;
 
-  if (keys == NULL)
+  if (keys == NULL || !da_key_file_get_string_list (file, origin, group, "Ranges", FALSE, &ranges, error)
+      || !da_key_file_get_string_list (file, origin, group, "Tags", FALSE, &tags, error))
     return FALSE;
   for (guint i = 0; ranges != NULL && ranges[i] != NULL; i++)
     g_ptr_array_add (pieces, pool_piece_new (g_strstrip (ranges[i]), (const char *const *) tags, TRUE));
@@ -161,7 +162,8 @@ read_pieces (GKeyFile *file, const char *group, GPtrArray *pieces, const char *o
       g_prefix_error (error, "%s: [%s]: ", origin, group);
       return FALSE;
     }
-    specs = g_key_file_get_string_list (file, group, keys[i], NULL, NULL);
+    if (!da_key_file_get_string_list (file, origin, group, keys[i], FALSE, &specs, error))
+      return FALSE;
     for (guint j = 0; specs != NULL && specs[j] != NULL; j++) {
       const char *one[] = { tag, NULL };
 
@@ -202,15 +204,12 @@ load_buses (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **err
       return FALSE;
     model = g_new0 (DaBusModel, 1);
     model->name = g_strdup (name);
-    model->type = g_key_file_get_string (file, groups[i], "Type", NULL);
     model->pieces = g_steal_pointer (&pieces);
     model->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     g_hash_table_replace (catalog->buses, model->name, model);
-    if (model->type == NULL) {
-      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s: [%s] has no Type", origin, groups[i]);
+    if (!da_key_file_get_string (file, origin, groups[i], "Type", TRUE, &model->type, error)
+        || !da_key_file_get_string_list (file, origin, groups[i], "Params", FALSE, &params, error))
       return FALSE;
-    }
-    params = g_key_file_get_string_list (file, groups[i], "Params", NULL, NULL);
     for (guint j = 0; params != NULL && params[j] != NULL; j++) {
       g_auto (GStrv) kv = g_strsplit (g_strstrip (params[j]), "=", 2);
       guint64 value;
@@ -236,18 +235,19 @@ load_template (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **
   tmpl->buses = g_ptr_array_new_with_free_func ((GDestroyNotify) template_bus_free);
   tmpl->pools = g_ptr_array_new_with_free_func ((GDestroyNotify) template_pool_free);
   tmpl->reservations = g_ptr_array_new_with_free_func ((GDestroyNotify) template_reservation_free);
-  tmpl->name = g_key_file_get_string (file, "Template", "Name", error);
-  if (tmpl->name == NULL || !da_name_validate ("template", tmpl->name, error)) {
+  if (!da_key_file_get_string (file, origin, "Template", "Name", TRUE, &tmpl->name, error)
+      || !da_name_validate ("template", tmpl->name, error)) {
     template_free (tmpl);
     return FALSE;
   }
   g_hash_table_replace (catalog->templates, tmpl->name, tmpl);
-  tmpl->description = g_key_file_get_string (file, "Template", "Description", NULL);
-  tmpl->machines = g_key_file_get_string_list (file, "Template", "Machines", NULL, NULL);
+  if (!da_key_file_get_string (file, origin, "Template", "Description", FALSE, &tmpl->description, error)
+      || !da_key_file_get_string_list (file, origin, "Template", "Machines", FALSE, &tmpl->machines, error)
+      || !da_key_file_get_string_list (file, origin, "Template", "Buses", FALSE, &buses, error))
+    return FALSE;
   if (tmpl->machines == NULL)
     tmpl->machines = g_new0 (char *, 1);
 
-  buses = g_key_file_get_string_list (file, "Template", "Buses", NULL, NULL);
   for (guint i = 0; buses != NULL && buses[i] != NULL; i++) {
     g_auto (GStrv) parts = g_strsplit (g_strstrip (buses[i]), ":", 2);
     DaTemplateBus *bus = g_new0 (DaTemplateBus, 1);
@@ -280,13 +280,10 @@ load_template (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **
 
       g_ptr_array_add (tmpl->reservations, res);
       res->alias = g_strdup (name);
-      res->type = g_key_file_get_string (file, groups[i], "Type", error);
-      if (res->type == NULL)
+      if (!da_key_file_get_string (file, origin, groups[i], "Type", TRUE, &res->type, error)
+          || !da_key_file_get_string (file, origin, groups[i], "Address", TRUE, &res->address, error)
+          || !da_key_file_get_string (file, origin, groups[i], "Count", FALSE, &count, error))
         return FALSE;
-      res->address = g_key_file_get_string (file, groups[i], "Address", error);
-      if (res->address == NULL)
-        return FALSE;
-      count = g_key_file_get_string (file, groups[i], "Count", NULL);
       res->count = 1;
       if (!da_name_validate ("alias", res->alias, error)
           || (count != NULL && (!da_parse_u64 (count, &res->count) || res->count == 0))) {
