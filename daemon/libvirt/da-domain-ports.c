@@ -245,6 +245,10 @@ da_domain_assign_virtio_serial (DaDomainCtx *ctx, GError **error)
       /* import adds nothing */
       if (ctx->importing)
         continue;
+      /* an address of another type on a virtio channel is replaced by the
+       * port (virDomainVirtioSerialAddrAssign sets the type) */
+      if (dev->given.kind != DA_ADDR_VIRTIO_SERIAL)
+        dev->fixed = FALSE;
       if (!assign_port (ctx, dev, kind == DA_DEV_CONSOLE, error))
         return FALSE;
     }
