@@ -258,7 +258,13 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 
     da_frame_split (data, size, limits->max_frame, collect_split, whole);
     for (Chunking c = CHUNKS_ONE_BYTE; c <= CHUNKS_RANDOM; c++) {
-      g_autoptr (GPtrArray) chunked = read_in_chunks (data, size, limits->max_frame, c);
+      g_autoptr (GPtrArray) chunked = NULL;
+
+      /* byte by byte is the slowest split: the protocol's own limit and
+       * the smallest ones get it */
+      if (c == CHUNKS_ONE_BYTE && limits->max_frame != 0 && limits->max_frame > 64)
+        continue;
+      chunked = read_in_chunks (data, size, limits->max_frame, c);
 
       check_same_events (whole, chunked, c);
     }
