@@ -196,12 +196,14 @@ parse_field_spec (DaAddressType *type, const char *body, Token *token, const cha
   const char *spec;
   int dim = -1;
 
-  for (guint i = 0; i < type->n_dims; i++)
+  /* "{}" splits into nothing at all */
+  for (guint i = 0; parts[0] != NULL && i < type->n_dims; i++)
     if (strcmp (type->dims[i].name, parts[0]) == 0)
       dim = (int) i;
   if (dim < 0) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
-                 "%s: format of %s names unknown dimension \"%s\"", origin, type->name, parts[0]);
+                 "%s: format of %s names unknown dimension \"%s\"", origin, type->name,
+                 parts[0] != NULL ? parts[0] : "");
     return FALSE;
   }
   token->kind = TOKEN_FIELD;
