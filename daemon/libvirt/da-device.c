@@ -487,6 +487,15 @@ da_device_read (DaDomainCtx *ctx, DaDevice *dev, GError **error)
   }
 
   if (address != NULL) {
+    /* libvirt reads the first and drops the others; devaddr keeps the XML
+     * it is given, where a second one would be read the next time */
+    for (xmlNode *other = address->next; other != NULL; other = other->next) {
+      if (other->type == XML_ELEMENT_NODE && strcmp ((const char *) other->name, "address") == 0) {
+        g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS, "<%s> has more than one <address>",
+                     (const char *) node->name);
+        return FALSE;
+      }
+    }
     if (!parse_address (address, &dev->given, error)) {
       g_prefix_error (error, "<%s>: ", (const char *) node->name);
       return FALSE;
