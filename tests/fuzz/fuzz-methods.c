@@ -76,13 +76,14 @@ changes_to_string (GPtrArray *changes)
   return g_string_free (out, FALSE);
 }
 
-/* the whole state of an engine as text: its snapshot, one change a line */
+/* the whole state of an engine as text: its snapshot at now, one change a
+ * line (cool-downs that ended by now are left out, as in a snapshot) */
 static char *
-engine_to_string (DaEngine *engine)
+engine_to_string (DaEngine *engine, gint64 now)
 {
   g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) da_change_free);
 
-  da_engine_dump (engine, FUZZ_NOW, collect_change, changes);
+  da_engine_dump (engine, now, collect_change, changes);
   return changes_to_string (changes);
 }
 
@@ -187,8 +188,8 @@ run_method (const DaMethod *method, JsonNode *params_node, gint64 now, DaEngine 
     }
   }
   if (mirror != NULL) {
-    g_autofree char *live = engine_to_string (fixture.engine);
-    g_autofree char *replayed = engine_to_string (mirror);
+    g_autofree char *live = engine_to_string (fixture.engine, now);
+    g_autofree char *replayed = engine_to_string (mirror, now);
 
     da_fuzz_check (strcmp (live, replayed) == 0, "after %s the journal replays to another state:\n%s---\n%s",
                    method->name, live, replayed);
@@ -323,7 +324,7 @@ fixture_init (void)
   fixture.baseline_text = changes_to_string (fixture.baseline);
   /* the snapshot of the seeded state must itself replay */
   mirror = engine_from_changes (fixture.baseline);
-  mirrored = engine_to_string (mirror);
+  mirrored = engine_to_string (mirror, FUZZ_NOW);
   da_fuzz_check (strcmp (mirrored, fixture.baseline_text) == 0, "the seeded state does not replay:\n%s---\n%s",
                  fixture.baseline_text, mirrored);
 }
@@ -354,7 +355,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   for (guint i = txns->len; i > 0; i--)
     da_txn_rollback (g_ptr_array_index (txns, i - 1));
 
-  after = engine_to_string (fixture.engine);
+  after = engine_to_string (fixture.engine, FUZZ_NOW);
   da_fuzz_check (strcmp (after, fixture.baseline_text) == 0,
                  "rolling back every call left the engine changed:\n%s---\n%s", fixture.baseline_text, after);
   return 0;
