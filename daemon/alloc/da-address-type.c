@@ -1031,6 +1031,9 @@ da_address_type_add_spec (const DaAddressType *type, const char *spec, DaRangeMa
            && da_address_type_add_box (type, &box, set, MAX_POOL_RANGES, error);
   }
   ends = g_strsplit (spec, "-", 2);
+  /* an empty spec (an empty list item) splits into nothing at all */
+  if (ends[0] == NULL)
+    return invalid_address (type, NULL, error, "empty range");
   if (!da_address_type_parse (type, g_strstrip (ends[0]), &start, error))
     return FALSE;
   end = start;

@@ -254,7 +254,8 @@ load_template (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **
 
     g_ptr_array_add (tmpl->buses, bus);
     bus->model = g_strdup (parts[0]);
-    if (parts[1] == NULL || !da_parse_u64 (parts[1], &bus->index)) {
+    /* an empty item ("a;;b") splits into nothing at all */
+    if (parts[0] == NULL || parts[1] == NULL || !da_parse_u64 (parts[1], &bus->index)) {
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
                    "%s: bus \"%s\" must be MODEL:INDEX", origin, buses[i]);
       return FALSE;

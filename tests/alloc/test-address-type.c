@@ -335,6 +335,7 @@ START_TEST (test_bad_catalog_files)
     "[Address Type]\nName=../x\nDimensions=a:0-3\nFormat={a}\n",
     "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a:q}\n",
     "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}{}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nPool=1;;2\n",
     "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nPool=9\n",
     /* values GLib cannot read: a required one, an optional string, an optional list */
     "[Address Type]\nName=x\\{\nDimensions=a:0-3\nFormat={a}\n",
