@@ -686,7 +686,16 @@ static gboolean
 add_videos (DaDomainCtx *ctx, GError **error)
 {
   g_autoptr (GPtrArray) videos = devices_of (ctx, DA_DEV_VIDEO);
+  guint n_primary = 0;
 
+  /* libvirt refuses more than one primary video when it validates */
+  for (guint i = 0; i < videos->len; i++)
+    if (is_primary_video (g_ptr_array_index (videos, i)))
+      n_primary++;
+  if (n_primary > 1) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "Only one primary video device is supported");
+    return FALSE;
+  }
   /* libvirt keeps the primary video first */
   for (guint i = 1; i < videos->len; i++) {
     if (is_primary_video (g_ptr_array_index (videos, i))) {
