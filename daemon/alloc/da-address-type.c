@@ -228,6 +228,91 @@ parse_field_spec (DaAddressType *type, const char *body, Token *token, const cha
   return TRUE;
 }
 
+/* What the text can go on with after the token before index i: every
+ * literal or field that may come next (groups present or absent), or
+ * NULL for the end of the text.  func returns FALSE to stop. */
+typedef gboolean (*NextFunc) (const Token *next, gpointer user_data);
+
+static gboolean
+each_next (const DaAddressType *type, guint i, NextFunc func, gpointer user_data)
+{
+  const Token *token;
+
+  if (i >= type->tokens->len)
+    return func (NULL, user_data);
+  token = &g_array_index (type->tokens, Token, i);
+  switch (token->kind) {
+  case TOKEN_OPEN:
+    /* present: its leading literal; absent: what follows it */
+    return func (&g_array_index (type->tokens, Token, i + 1), user_data)
+           && each_next (type, token->match + 1, func, user_data);
+  case TOKEN_CLOSE:
+    return each_next (type, i + 1, func, user_data);
+  case TOKEN_LITERAL:
+  case TOKEN_FIELD:
+  default:
+    return func (token, user_data);
+  }
+}
+
+typedef struct {
+  const Token *token; /* the field or the group */
+  const Token *lead;  /* a group's leading literal */
+} Ambiguity;
+
+/* a field's digits run on into what follows when that is a field or
+ * starts with a digit the field reads */
+static gboolean
+field_ends (const Token *next, gpointer user_data)
+{
+  Ambiguity *a = user_data;
+
+  if (next == NULL)
+    return TRUE;
+  if (next->kind == TOKEN_FIELD)
+    return FALSE;
+  return !(a->token->hex ? g_ascii_isxdigit (next->literal[0]) : g_ascii_isdigit (next->literal[0]));
+}
+
+/* an absent group must not look present: what follows it may not start
+ * with its leading literal */
+static gboolean
+group_absent_shows (const Token *next, gpointer user_data)
+{
+  Ambiguity *a = user_data;
+
+  return next == NULL || next->kind != TOKEN_LITERAL || !g_str_has_prefix (next->literal, a->lead->literal);
+}
+
+/* Every text the format prints must parse back to the same digits: no
+ * field may be followed by one or by a digit it would read, and no absent
+ * optional group by its own leading literal. */
+static gboolean
+check_unambiguous (const DaAddressType *type, const char *origin, GError **error)
+{
+  for (guint i = 0; i < type->tokens->len; i++) {
+    const Token *token = &g_array_index (type->tokens, Token, i);
+    Ambiguity a = { token, NULL };
+
+    if (token->kind == TOKEN_FIELD && !each_next (type, i + 1, field_ends, &a)) {
+      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                   "%s: in the format of %s, field %s may be followed by a field or a digit it would read: "
+                   "the text would not parse back", origin, type->name, type->dims[token->dim].name);
+      return FALSE;
+    }
+    if (token->kind == TOKEN_OPEN) {
+      a.lead = &g_array_index (type->tokens, Token, i + 1);
+      if (!each_next (type, token->match + 1, group_absent_shows, &a)) {
+        g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                     "%s: in the format of %s, what follows the optional group \"%s...\" starts like it: "
+                     "the text would not parse back", origin, type->name, a.lead->literal);
+        return FALSE;
+      }
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 parse_format (DaAddressType *type, const char *format, const char *origin, GError **error)
 {
@@ -318,7 +403,7 @@ parse_format (DaAddressType *type, const char *format, const char *origin, GErro
       return FALSE;
     }
   }
-  return TRUE;
+  return check_unambiguous (type, origin, error);
 }
 
 static gboolean
