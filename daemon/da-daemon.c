@@ -128,6 +128,15 @@ da_daemon_new (DaConfig *config, GError **error)
   return daemon;
 }
 
+DaDaemon *
+da_daemon_new_detached (DaConfig *config, DaEngine *engine)
+{
+  DaDaemon *daemon = da_daemon_new (config, NULL);
+
+  daemon->engine = engine;
+  return daemon;
+}
+
 const DaConfig *
 da_daemon_get_config (DaDaemon *daemon)
 {
@@ -946,18 +955,20 @@ da_daemon_describe (DaDaemon *daemon)
   JsonObject *info = json_object_new ();
   JsonObject *store = json_object_new ();
   JsonObject *limits = json_object_new ();
-  DaStoreCounters counters;
+  DaStoreCounters counters = { 0 };
 
-  da_store_get_counters (daemon->store, &counters);
+  /* a detached daemon has neither store nor server */
+  if (daemon->store != NULL)
+    da_store_get_counters (daemon->store, &counters);
   json_object_set_string_member (info, "version", PACKAGE_VERSION);
   json_object_set_int_member (info, "protocol", DA_PROTOCOL_VERSION);
   json_object_set_int_member (info, "uptime_s", (g_get_monotonic_time () - daemon->started) / G_USEC_PER_SEC);
   json_object_set_int_member (info, "vms", da_engine_get_n_vms (daemon->engine));
   json_object_set_int_member (info, "reservations", (gint64) da_engine_get_n_reservations (daemon->engine));
-  json_object_set_int_member (info, "connections", da_server_get_n_connections (daemon->server));
+  json_object_set_int_member (info, "connections", daemon->server != NULL ? da_server_get_n_connections (daemon->server) : 0);
   json_object_set_boolean_member (info, "socket_activated", daemon->activated);
 
-  json_object_set_string_member (store, "dir", da_store_get_dir (daemon->store));
+  json_object_set_string_member (store, "dir", daemon->store != NULL ? da_store_get_dir (daemon->store) : "");
   json_object_set_int_member (store, "durable_seq", (gint64) counters.last_durable_seq);
   json_object_set_int_member (store, "records", (gint64) counters.records_written);
   json_object_set_int_member (store, "syncs", (gint64) counters.groups);

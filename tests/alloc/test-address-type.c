@@ -386,7 +386,19 @@ START_TEST (test_bad_catalog_files)
     "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3\nFormat={a}[.{b}\n",
     "[Address Type]\nName=../x\nDimensions=a:0-3\nFormat={a}\n",
     "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a:q}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}{}\n",
+    /* formats whose text would not parse back */
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3\nFormat={a}{b}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3\nFormat={a:02x}f{b}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3\nFormat={a}7{b}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3;c:0-3\nFormat={a}[.{b}]{c}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3;c:0-3\nFormat={a}[.{b}].{c}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nPool=1;;2\n",
     "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nPool=9\n",
+    /* values GLib cannot read: a required one, an optional string, an optional list */
+    "[Address Type]\nName=x\\{\nDimensions=a:0-3\nFormat={a}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nIsolate=a\\{\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nPool=1;2\\{\n",
     "not a key file",
   };
 

@@ -313,6 +313,12 @@ START_TEST (test_jsonrpc_edge_cases)
   /* blank lines and \r\n are fine */
   exchange ("\r\n  \n{\"jsonrpc\":\"2.0\",\"method\":\"vm.delete\",\"params\":{\"vm\":\"quiet\"},\"id\":8}\r",
             "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":{\"vm\":\"quiet\",\"released\":6}}");
+  /* a refused request is answered once, and nothing in the daemon complains */
+  {
+    g_autofree char *log = da_test_daemon_log (devaddrd);
+
+    ck_assert_msg (strstr (log, "CRITICAL") == NULL && strstr (log, "WARNING") == NULL, "the daemon's log:\n%s", log);
+  }
 }
 END_TEST
 
