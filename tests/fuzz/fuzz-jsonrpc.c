@@ -146,9 +146,8 @@ check_same_events (GPtrArray *expected, GPtrArray *got, Chunking chunking)
 
 /* the text a connection sends must parse, whatever the limits it received with */
 static JsonNode *
-parse_sent (JsonNode *node)
+parse_sent_text (const char *text)
 {
-  g_autofree char *text = da_json_to_string (node);
   g_autoptr (GError) error = NULL;
   DaJsonLimits unlimited = { G_MAXUINT, G_MAXSIZE };
   JsonNode *parsed;
@@ -157,6 +156,14 @@ parse_sent (JsonNode *node)
   parsed = da_json_parse (text, strlen (text), &unlimited, NULL, &error);
   da_fuzz_check (parsed != NULL, "a reply is not JSON: %s: %s", error->message, text);
   return parsed;
+}
+
+static JsonNode *
+parse_sent (JsonNode *node)
+{
+  g_autofree char *text = da_json_to_string (node);
+
+  return parse_sent_text (text);
 }
 
 static void
@@ -201,7 +208,7 @@ static void
 answer_frame (const char *frame, gsize len, const DaJsonLimits *limits)
 {
   g_autoptr (DaJsonrpcBatch) batch = da_jsonrpc_batch_new_from_frame (frame, len, limits);
-  g_autoptr (JsonNode) reply = NULL;
+  g_autoptr (GString) reply = NULL;
   g_autoptr (JsonNode) parsed = NULL;
   g_autoptr (GPtrArray) answered = g_ptr_array_new ();
   guint n = da_jsonrpc_batch_get_n_calls (batch);
@@ -232,7 +239,7 @@ answer_frame (const char *frame, gsize len, const DaJsonLimits *limits)
     da_fuzz_check (answered->len == 0, "no reply for %u calls that need one", answered->len);
     return;
   }
-  parsed = parse_sent (reply);
+  parsed = parse_sent_text (reply->str);
   if (!da_jsonrpc_batch_is_array (batch)) {
     da_fuzz_check (answered->len == 1 && JSON_NODE_HOLDS_OBJECT (parsed), "one call, and the reply is no object");
     check_response (parsed, g_ptr_array_index (answered, 0));
