@@ -7,6 +7,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/da-daemon.h"
+#include "daemon/da-notify.h"
 #include "daemon/da-record.h"
 #include "daemon/da-test-hook.h"
 #include "daemon/rpc/da-connection.h"
@@ -598,7 +599,7 @@ server_connections_changed (gpointer user_data)
 static gboolean
 watchdog_fired (gpointer user_data)
 {
-  sd_notify (0, "WATCHDOG=1");
+  da_notify (DA_NOTIFY_NEEDED, "WATCHDOG=1");
   return G_SOURCE_CONTINUE;
 }
 
@@ -610,7 +611,9 @@ watchdog_fired (gpointer user_data)
 static void
 send_status (DaDaemon *daemon, const char *before)
 {
-  sd_notifyf (0, "%sSTATUS=serving %u vms, %" G_GUINT64_FORMAT " reservations", before,
+  /* a status update alone may be dropped when the manager is not reading */
+  da_notify (*before == '\0' ? DA_NOTIFY_DROPPABLE : DA_NOTIFY_NEEDED,
+             "%sSTATUS=serving %u vms, %" G_GUINT64_FORMAT " reservations", before,
               da_engine_get_n_vms (daemon->engine), da_engine_get_n_reservations (daemon->engine));
 }
 
@@ -855,7 +858,7 @@ da_daemon_stop (DaDaemon *daemon)
   if (daemon->server != NULL)
     da_server_stop_listening (daemon->server);
   /* said once nobody new can connect */
-  sd_notifyf (0, "STOPPING=1\nSTATUS=finishing %u commits", g_queue_get_length (&daemon->commits));
+  da_notify (DA_NOTIFY_NEEDED, "STOPPING=1\nSTATUS=finishing %u commits", g_queue_get_length (&daemon->commits));
   /* every queued record becomes durable (or fails) and its callback runs */
   if (daemon->store != NULL)
     da_store_close (daemon->store);
@@ -937,14 +940,14 @@ da_daemon_reload (DaDaemon *daemon, const char *config_path, gboolean required, 
   gboolean ok;
 
   /* systemd shows the unit reloading until READY=1 comes, either way */
-  sd_notifyf (0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
+  da_notify (DA_NOTIFY_NEEDED, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
   ok = reload (daemon, config_path, required, error);
   /* logged before READY=1, so that whoever waits for it finds the line */
   if (ok) {
     send_status (daemon, "READY=1\n");
   } else {
     g_warning ("reload failed, keeping the running configuration: %s", (*error)->message);
-    sd_notifyf (0, "READY=1\nSTATUS=reload failed, running configuration kept: %s", (*error)->message);
+    da_notify (DA_NOTIFY_NEEDED, "READY=1\nSTATUS=reload failed, running configuration kept: %s", (*error)->message);
   }
   return ok;
 }
