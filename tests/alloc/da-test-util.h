@@ -4,12 +4,11 @@
 #include <check.h>
 
 #include "daemon/alloc/da-engine.h"
+#include "tests/alloc/da-test-dump.h"
 
 /* the shipped catalog plus tests/alloc/data */
 DaCatalog *da_test_catalog (void);
 DaEngine *da_test_engine (void);
-/* every change that rebuilds the engine, one per line */
-char *da_test_dump (DaEngine *engine);
 /* a request for type and alias; address text or NULL (dynamic), box
  * "dim=v,..." or NULL */
 void da_test_request (DaRequest *request, DaEngine *engine, const char *type, const char *alias,

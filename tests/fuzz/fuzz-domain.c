@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "daemon/libvirt/da-domain.h"
+#include "tests/alloc/da-test-dump.h"
 #include "fuzz-util.h"
 
 #define FUZZ_NOW ((gint64) 1700000000 * G_USEC_PER_SEC)
@@ -36,24 +37,6 @@ static char *attach_baseline;
 
 static const DaDomainOptions options = { 0, DA_DOMAIN_NO_SCHEMA, NULL };
 static const DaDomainOptions partial_options = { 0, DA_DOMAIN_NO_SCHEMA | DA_DOMAIN_IMPORT_PARTIAL, NULL };
-
-static void
-dump_line (const DaChange *c, gpointer user_data)
-{
-  g_string_append_printf (user_data, "%s scope=%s tmpl=%s type=%s alias=%s tag=%s %" G_GUINT64_FORMAT "-%"
-                          G_GUINT64_FORMAT " n=%" G_GUINT64_FORMAT " mode=%d state=%d flags=%u time=%" G_GINT64_FORMAT
-                          "\n", da_change_kind_to_string (c->kind), c->scope, c->template_name, c->type, c->alias,
-                          c->tag, c->start, c->end, c->count, c->mode, c->state, c->flags, c->time);
-}
-
-static char *
-engine_to_string (DaEngine *engine)
-{
-  GString *out = g_string_new (NULL);
-
-  da_engine_dump (engine, FUZZ_NOW, dump_line, out);
-  return g_string_free (out, FALSE);
-}
 
 /* one line per reservation of the VM: alias, type, address (and mode) */
 static char *
@@ -117,7 +100,7 @@ check_domain (const char *xml, gsize len)
   da_fuzz_check (first->xml != NULL && first->reservations != NULL, "assign: an incomplete result");
 
   /* the same XML again: the same answer, and nothing to journal */
-  dump = engine_to_string (engine);
+  dump = da_test_dump_at (engine, FUZZ_NOW);
   held = reservations_of (engine, "vm", TRUE);
   txn = da_txn_new (engine);
   again = da_domain_assign (engine, "vm", xml, len, &options, FUZZ_NOW, txn, &error);
@@ -125,7 +108,7 @@ check_domain (const char *xml, gsize len)
   da_fuzz_check (da_txn_is_empty (txn) || da_txn_get_changes (txn)->len == 0,
                  "a second assign of the same XML journals %u changes", da_txn_get_changes (txn)->len);
   da_txn_free (txn);
-  dump_again = engine_to_string (engine);
+  dump_again = da_test_dump_at (engine, FUZZ_NOW);
   da_fuzz_check (strcmp (dump, dump_again) == 0, "a second assign changed the engine:\n%s---\n%s", dump, dump_again);
   da_fuzz_check (strcmp (first->xml, again->xml) == 0, "a second assign gave other XML:\n%s\n---\n%s", first->xml,
                  again->xml);
@@ -158,12 +141,12 @@ check_import (const char *xml, gsize len, const DaDomainOptions *opts)
   g_autoptr (DaEngine) engine = engine_new ();
   g_autoptr (DaDomainResult) result = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *empty = engine_to_string (engine);
+  g_autofree char *empty = da_test_dump_at (engine, FUZZ_NOW);
 
   result = da_domain_import (engine, "vm", xml, len, opts, FUZZ_NOW, NULL, &error);
   check_failure (result, error, "import");
   if (result == NULL) {
-    g_autofree char *after = engine_to_string (engine);
+    g_autofree char *after = da_test_dump_at (engine, FUZZ_NOW);
 
     /* all or nothing */
     da_fuzz_check (strcmp (empty, after) == 0, "a failed import left changes:\n%s", after);
@@ -192,7 +175,7 @@ attach_init (void)
     result = da_domain_assign (attach_engine, vms[i].vm, xml, len, &options, FUZZ_NOW, NULL, &error);
     da_fuzz_check (result != NULL, "%s: %s", path, error->message);
   }
-  attach_baseline = engine_to_string (attach_engine);
+  attach_baseline = da_test_dump_at (attach_engine, FUZZ_NOW);
 }
 
 static void
@@ -224,7 +207,7 @@ check_device (const char *xml, gsize len)
         da_fuzz_check (error != NULL, "detach failed without an error");
     }
     da_txn_rollback (txn);
-    after = engine_to_string (attach_engine);
+    after = da_test_dump_at (attach_engine, FUZZ_NOW);
     da_fuzz_check (strcmp (after, attach_baseline) == 0, "attach and detach, rolled back, left changes:\n%s---\n%s",
                    attach_baseline, after);
   }
