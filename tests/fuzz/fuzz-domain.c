@@ -27,6 +27,7 @@
 
 #include "daemon/libvirt/da-domain.h"
 #include "tests/alloc/da-test-dump.h"
+#include "tests/libvirt/da-test-domain.h"
 #include "fuzz-util.h"
 
 #define FUZZ_NOW ((gint64) 1700000000 * G_USEC_PER_SEC)
@@ -37,27 +38,6 @@ static char *attach_baseline;
 
 static const DaDomainOptions options = { 0, DA_DOMAIN_NO_SCHEMA, NULL };
 static const DaDomainOptions partial_options = { 0, DA_DOMAIN_NO_SCHEMA | DA_DOMAIN_IMPORT_PARTIAL, NULL };
-
-/* one line per reservation of the VM: alias, type, address (and mode) */
-static char *
-reservations_of (DaEngine *engine, const char *vm, gboolean with_mode)
-{
-  DaScope *scope = da_engine_lookup_vm (engine, vm);
-  g_autoptr (GPtrArray) list = NULL;
-  GString *out = g_string_new (NULL);
-
-  da_fuzz_check (scope != NULL, "no vm %s", vm);
-  list = da_scope_list_reservations (scope);
-  for (guint i = 0; i < list->len; i++) {
-    DaReservation *res = g_ptr_array_index (list, i);
-    g_autofree char *address = da_reservation_format_address (res);
-
-    g_string_append_printf (out, "%s %s %s%s%s\n", da_reservation_get_alias (res),
-                            da_address_type_get_name (da_reservation_get_address_type (res)), address,
-                            with_mode ? " " : "", with_mode ? da_mode_to_string (da_reservation_get_mode (res)) : "");
-  }
-  return g_string_free (out, FALSE);
-}
 
 static DaEngine *
 engine_new (void)
@@ -81,58 +61,14 @@ check_domain (const char *xml, gsize len)
   g_autoptr (DaEngine) engine = engine_new ();
   g_autoptr (DaEngine) imported = engine_new ();
   g_autoptr (DaDomainResult) first = NULL;
-  g_autoptr (DaDomainResult) again = NULL;
-  g_autoptr (DaDomainResult) fed_back = NULL;
-  g_autoptr (DaDomainResult) import = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *dump = NULL;
-  g_autofree char *dump_again = NULL;
-  g_autofree char *held = NULL;
-  g_autofree char *held_again = NULL;
-  g_autofree char *held_fed_back = NULL;
-  g_autofree char *held_imported = NULL;
-  DaTxn *txn;
 
   first = da_domain_assign (engine, "vm", xml, len, &options, FUZZ_NOW, NULL, &error);
   check_failure (first, error, "assign");
   if (first == NULL)
     return;
-  da_fuzz_check (first->xml != NULL && first->reservations != NULL, "assign: an incomplete result");
-
-  /* the same XML again: the same answer, and nothing to journal */
-  dump = da_test_dump_at (engine, FUZZ_NOW);
-  held = reservations_of (engine, "vm", TRUE);
-  txn = da_txn_new (engine);
-  again = da_domain_assign (engine, "vm", xml, len, &options, FUZZ_NOW, txn, &error);
-  da_fuzz_check (again != NULL, "assigned once, the XML fails the second time: %s", error->message);
-  da_fuzz_check (da_txn_is_empty (txn) || da_txn_get_changes (txn)->len == 0,
-                 "a second assign of the same XML journals %u changes", da_txn_get_changes (txn)->len);
-  da_txn_free (txn);
-  dump_again = da_test_dump_at (engine, FUZZ_NOW);
-  da_fuzz_check (strcmp (dump, dump_again) == 0, "a second assign changed the engine:\n%s---\n%s", dump, dump_again);
-  da_fuzz_check (strcmp (first->xml, again->xml) == 0, "a second assign gave other XML:\n%s\n---\n%s", first->xml,
-                 again->xml);
-  held_again = reservations_of (engine, "vm", TRUE);
-  da_fuzz_check (strcmp (held, held_again) == 0, "a second assign changed the reservations");
-
-  /* the answer fed back is its own answer, the addresses now the user's */
-  g_free (held);
-  held = reservations_of (engine, "vm", FALSE);
-  fed_back = da_domain_assign (engine, "vm", first->xml, strlen (first->xml), &options, FUZZ_NOW, NULL, &error);
-  da_fuzz_check (fed_back != NULL, "the result of assign, fed back, fails: %s\n%s", error->message, first->xml);
-  da_fuzz_check (strcmp (first->xml, fed_back->xml) == 0, "the result fed back gives other XML:\n%s\n---\n%s",
-                 first->xml, fed_back->xml);
-  held_fed_back = reservations_of (engine, "vm", FALSE);
-  da_fuzz_check (strcmp (held, held_fed_back) == 0, "the result fed back moved reservations:\n%s---\n%s", held,
-                 held_fed_back);
-
-  /* imported elsewhere: the same reservations and no clash */
-  import = da_domain_import (imported, "vm", first->xml, strlen (first->xml), &options, FUZZ_NOW, NULL, &error);
-  da_fuzz_check (import != NULL, "the result of assign does not import: %s\n%s", error->message, first->xml);
-  da_fuzz_check (import->conflicts->len == 0 && import->added->len == 0, "importing the result of assign clashes "
-                 "(%u) or adds (%u)", import->conflicts->len, import->added->len);
-  held_imported = reservations_of (imported, "vm", FALSE);
-  da_fuzz_check (strcmp (held, held_imported) == 0, "assigned:\n%s---\nimported:\n%s", held, held_imported);
+  da_fuzz_check (da_test_domain_check_assigned (engine, imported, "vm", xml, len, first, &options, FUZZ_NOW, &error),
+                 "%s", error->message);
 }
 
 static void
