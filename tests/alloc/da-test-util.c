@@ -86,18 +86,6 @@ da_test_address (DaReservation *res)
   return res != NULL ? da_reservation_format_address (res) : g_strdup ("(none)");
 }
 
-int
-da_test_run (Suite *suite)
-{
-  SRunner *runner = srunner_create (suite);
-  int failed;
-
-  srunner_run_all (runner, CK_NORMAL);
-  failed = srunner_ntests_failed (runner);
-  srunner_free (runner);
-  return failed == 0 ? 0 : 1;
-}
-
 void
 da_test_remove_tree (const char *path)
 {

@@ -18,6 +18,5 @@ DaReservation *da_test_reserve (DaScope *scope, const char *type, const char *al
 char *da_test_address (DaReservation *res);
 guint64 da_test_key (DaEngine *engine, const char *type, const char *text);
 guint64 da_test_key_of (DaAddressType *type, const char *text);
-int da_test_run (Suite *suite);
 /* remove a directory and everything in it */
 void da_test_remove_tree (const char *path);

@@ -20,6 +20,7 @@
 #include "protocol/da-json.h"
 #include "tests/common/da-test-daemon.h"
 #include "tests/common/da-test-program.h"
+#include "tests/common/da-test-suite.h"
 
 static DaTestDaemon *daemon_;
 
@@ -1098,8 +1099,6 @@ main (void)
 {
   Suite *s = suite_create ("devaddrctl");
   TCase *tc = tcase_create ("cli");
-  SRunner *sr;
-  int failed;
 
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   tcase_add_checked_fixture (tc, setup, teardown);
@@ -1126,9 +1125,5 @@ main (void)
   tcase_add_test (tc, test_hotplug_script);
   tcase_add_test (tc, test_completion);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -16,6 +16,7 @@
 
 #include "tests/common/da-test-daemon.h"
 #include "tests/common/da-test-program.h"
+#include "tests/common/da-test-suite.h"
 #include "tests/common/da-test-user.h"
 
 /* the tour's steps, each a command and the output the README shows for
@@ -392,8 +393,6 @@ main (void)
   g_autoptr (GError) error = NULL;
   Suite *s = suite_create ("tour");
   TCase *tc = tcase_create ("tour");
-  SRunner *sr;
-  int failed;
 
   if (!da_test_become_unprivileged (needs, &error))
     g_print ("cannot become unprivileged, so this proves less: %s\n", error->message);
@@ -402,9 +401,5 @@ main (void)
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_tour);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

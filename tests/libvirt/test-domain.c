@@ -11,6 +11,7 @@
 #include "daemon/libvirt/da-domain.h"
 #include "daemon/libvirt/da-xml-guard.h"
 #include "tests/alloc/da-test-util.h"
+#include "tests/common/da-test-suite.h"
 #include "tests/libvirt/da-test-domain.h"
 
 /*
@@ -1158,5 +1159,5 @@ main (void)
   tcase_add_test (tc, test_attribute_flood);
   tcase_add_test (tc, test_schema);
   suite_add_tcase (s, tc);
-  return da_test_run (s);
+  return da_test_run_suite (s);
 }
