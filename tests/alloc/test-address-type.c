@@ -6,6 +6,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "da-test-util.h"
+#include "tests/common/da-test-suite.h"
 
 static DaAddressType *
 get_type (DaCatalog *catalog, const char *name)
@@ -432,5 +433,5 @@ main (void)
   tcase_add_test (tc, test_type_from_data_file_only);
   tcase_add_test (tc, test_bad_catalog_files);
   suite_add_tcase (s, tc);
-  return da_test_run (s);
+  return da_test_run_suite (s);
 }

@@ -12,6 +12,7 @@
 #include "protocol/da-json.h"
 #include "protocol/da-openrpc.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 static DaTestDaemon *devaddrd;
 static DaTestClient *client;
@@ -991,8 +992,6 @@ main (void)
   TCase *tc = tcase_create ("daemon");
   TCase *process = tcase_create ("process");
   TCase *unit = tcase_create ("dispatch");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_set_timeout (tc, 120);
@@ -1017,9 +1016,5 @@ main (void)
   tcase_add_test (unit, test_openrpc_matches_dispatch);
   tcase_add_test (unit, test_map_error);
   suite_add_tcase (s, unit);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 #define WAIT_MS 15000
 
@@ -206,8 +207,6 @@ main (void)
 {
   Suite *s = suite_create ("notify");
   TCase *tc = tcase_create ("notify");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_ready_status_stopping);
@@ -215,9 +214,5 @@ main (void)
   tcase_add_test (tc, test_log_to_stderr);
   tcase_add_test (tc, test_manager_not_reading);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -26,6 +26,8 @@
 #include <string.h>
 
 #include "daemon/libvirt/da-domain.h"
+#include "tests/alloc/da-test-dump.h"
+#include "tests/libvirt/da-test-domain.h"
 #include "fuzz-util.h"
 
 #define FUZZ_NOW ((gint64) 1700000000 * G_USEC_PER_SEC)
@@ -36,45 +38,6 @@ static char *attach_baseline;
 
 static const DaDomainOptions options = { 0, DA_DOMAIN_NO_SCHEMA, NULL };
 static const DaDomainOptions partial_options = { 0, DA_DOMAIN_NO_SCHEMA | DA_DOMAIN_IMPORT_PARTIAL, NULL };
-
-static void
-dump_line (const DaChange *c, gpointer user_data)
-{
-  g_string_append_printf (user_data, "%s scope=%s tmpl=%s type=%s alias=%s tag=%s %" G_GUINT64_FORMAT "-%"
-                          G_GUINT64_FORMAT " n=%" G_GUINT64_FORMAT " mode=%d state=%d flags=%u time=%" G_GINT64_FORMAT
-                          "\n", da_change_kind_to_string (c->kind), c->scope, c->template_name, c->type, c->alias,
-                          c->tag, c->start, c->end, c->count, c->mode, c->state, c->flags, c->time);
-}
-
-static char *
-engine_to_string (DaEngine *engine)
-{
-  GString *out = g_string_new (NULL);
-
-  da_engine_dump (engine, FUZZ_NOW, dump_line, out);
-  return g_string_free (out, FALSE);
-}
-
-/* one line per reservation of the VM: alias, type, address (and mode) */
-static char *
-reservations_of (DaEngine *engine, const char *vm, gboolean with_mode)
-{
-  DaScope *scope = da_engine_lookup_vm (engine, vm);
-  g_autoptr (GPtrArray) list = NULL;
-  GString *out = g_string_new (NULL);
-
-  da_fuzz_check (scope != NULL, "no vm %s", vm);
-  list = da_scope_list_reservations (scope);
-  for (guint i = 0; i < list->len; i++) {
-    DaReservation *res = g_ptr_array_index (list, i);
-    g_autofree char *address = da_reservation_format_address (res);
-
-    g_string_append_printf (out, "%s %s %s%s%s\n", da_reservation_get_alias (res),
-                            da_address_type_get_name (da_reservation_get_address_type (res)), address,
-                            with_mode ? " " : "", with_mode ? da_mode_to_string (da_reservation_get_mode (res)) : "");
-  }
-  return g_string_free (out, FALSE);
-}
 
 static DaEngine *
 engine_new (void)
@@ -98,58 +61,14 @@ check_domain (const char *xml, gsize len)
   g_autoptr (DaEngine) engine = engine_new ();
   g_autoptr (DaEngine) imported = engine_new ();
   g_autoptr (DaDomainResult) first = NULL;
-  g_autoptr (DaDomainResult) again = NULL;
-  g_autoptr (DaDomainResult) fed_back = NULL;
-  g_autoptr (DaDomainResult) import = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *dump = NULL;
-  g_autofree char *dump_again = NULL;
-  g_autofree char *held = NULL;
-  g_autofree char *held_again = NULL;
-  g_autofree char *held_fed_back = NULL;
-  g_autofree char *held_imported = NULL;
-  DaTxn *txn;
 
   first = da_domain_assign (engine, "vm", xml, len, &options, FUZZ_NOW, NULL, &error);
   check_failure (first, error, "assign");
   if (first == NULL)
     return;
-  da_fuzz_check (first->xml != NULL && first->reservations != NULL, "assign: an incomplete result");
-
-  /* the same XML again: the same answer, and nothing to journal */
-  dump = engine_to_string (engine);
-  held = reservations_of (engine, "vm", TRUE);
-  txn = da_txn_new (engine);
-  again = da_domain_assign (engine, "vm", xml, len, &options, FUZZ_NOW, txn, &error);
-  da_fuzz_check (again != NULL, "assigned once, the XML fails the second time: %s", error->message);
-  da_fuzz_check (da_txn_is_empty (txn) || da_txn_get_changes (txn)->len == 0,
-                 "a second assign of the same XML journals %u changes", da_txn_get_changes (txn)->len);
-  da_txn_free (txn);
-  dump_again = engine_to_string (engine);
-  da_fuzz_check (strcmp (dump, dump_again) == 0, "a second assign changed the engine:\n%s---\n%s", dump, dump_again);
-  da_fuzz_check (strcmp (first->xml, again->xml) == 0, "a second assign gave other XML:\n%s\n---\n%s", first->xml,
-                 again->xml);
-  held_again = reservations_of (engine, "vm", TRUE);
-  da_fuzz_check (strcmp (held, held_again) == 0, "a second assign changed the reservations");
-
-  /* the answer fed back is its own answer, the addresses now the user's */
-  g_free (held);
-  held = reservations_of (engine, "vm", FALSE);
-  fed_back = da_domain_assign (engine, "vm", first->xml, strlen (first->xml), &options, FUZZ_NOW, NULL, &error);
-  da_fuzz_check (fed_back != NULL, "the result of assign, fed back, fails: %s\n%s", error->message, first->xml);
-  da_fuzz_check (strcmp (first->xml, fed_back->xml) == 0, "the result fed back gives other XML:\n%s\n---\n%s",
-                 first->xml, fed_back->xml);
-  held_fed_back = reservations_of (engine, "vm", FALSE);
-  da_fuzz_check (strcmp (held, held_fed_back) == 0, "the result fed back moved reservations:\n%s---\n%s", held,
-                 held_fed_back);
-
-  /* imported elsewhere: the same reservations and no clash */
-  import = da_domain_import (imported, "vm", first->xml, strlen (first->xml), &options, FUZZ_NOW, NULL, &error);
-  da_fuzz_check (import != NULL, "the result of assign does not import: %s\n%s", error->message, first->xml);
-  da_fuzz_check (import->conflicts->len == 0 && import->added->len == 0, "importing the result of assign clashes "
-                 "(%u) or adds (%u)", import->conflicts->len, import->added->len);
-  held_imported = reservations_of (imported, "vm", FALSE);
-  da_fuzz_check (strcmp (held, held_imported) == 0, "assigned:\n%s---\nimported:\n%s", held, held_imported);
+  da_fuzz_check (da_test_domain_check_assigned (engine, imported, "vm", xml, len, first, &options, FUZZ_NOW, &error),
+                 "%s", error->message);
 }
 
 static void
@@ -158,12 +77,12 @@ check_import (const char *xml, gsize len, const DaDomainOptions *opts)
   g_autoptr (DaEngine) engine = engine_new ();
   g_autoptr (DaDomainResult) result = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *empty = engine_to_string (engine);
+  g_autofree char *empty = da_test_dump_at (engine, FUZZ_NOW);
 
   result = da_domain_import (engine, "vm", xml, len, opts, FUZZ_NOW, NULL, &error);
   check_failure (result, error, "import");
   if (result == NULL) {
-    g_autofree char *after = engine_to_string (engine);
+    g_autofree char *after = da_test_dump_at (engine, FUZZ_NOW);
 
     /* all or nothing */
     da_fuzz_check (strcmp (empty, after) == 0, "a failed import left changes:\n%s", after);
@@ -192,7 +111,7 @@ attach_init (void)
     result = da_domain_assign (attach_engine, vms[i].vm, xml, len, &options, FUZZ_NOW, NULL, &error);
     da_fuzz_check (result != NULL, "%s: %s", path, error->message);
   }
-  attach_baseline = engine_to_string (attach_engine);
+  attach_baseline = da_test_dump_at (attach_engine, FUZZ_NOW);
 }
 
 static void
@@ -224,7 +143,7 @@ check_device (const char *xml, gsize len)
         da_fuzz_check (error != NULL, "detach failed without an error");
     }
     da_txn_rollback (txn);
-    after = engine_to_string (attach_engine);
+    after = da_test_dump_at (attach_engine, FUZZ_NOW);
     da_fuzz_check (strcmp (after, attach_baseline) == 0, "attach and detach, rolled back, left changes:\n%s---\n%s",
                    attach_baseline, after);
   }
