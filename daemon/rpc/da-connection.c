@@ -40,6 +40,7 @@ struct _DaConnection {
   GPtrArray *batches; /* Batch */
   guint pending;
   gsize waiting;       /* answers the daemon holds until what they reflect is durable */
+  gboolean processing;  /* in process_frames () */
   gboolean read_closed;
   gboolean closed;
 };
@@ -401,6 +402,12 @@ process_frames (DaConnection *connection)
   gsize len;
   DaFrameStatus status;
 
+  /* an answer completed while a frame is handled (a read answered at
+   * once) comes back here: the loop below goes on with the next frame, so
+   * frames are answered in order and the stack does not grow with them */
+  if (connection->processing)
+    return;
+  connection->processing = TRUE;
   /* frames wait in the reader while the client is not reading replies */
   while (!connection->closed && !output_full (connection)
          && (status = da_frame_reader_next (connection->reader, &frame, &len)) != DA_FRAME_NONE) {
@@ -412,6 +419,7 @@ process_frames (DaConnection *connection)
       handle_frame (connection, frame, len);
     }
   }
+  connection->processing = FALSE;
   if (!connection->closed)
     connection_update_sources (connection);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon/alloc/da-alias-index.h"
+#include "tests/common/da-test-suite.h"
 
 /* records of varying size in a slab, as the engine keeps reservations */
 typedef struct {
@@ -220,17 +221,11 @@ main (void)
 {
   Suite *s = suite_create ("alias-index");
   TCase *tc = tcase_create ("alias-index");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test (tc, test_against_model);
   tcase_add_test (tc, test_memory_follows_size);
   tcase_add_test (tc, test_same_hash);
   tcase_add_test (tc, test_hash_every_byte);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

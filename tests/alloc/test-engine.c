@@ -6,6 +6,7 @@
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/alloc/da-drive.h"
 #include "da-test-util.h"
+#include "tests/common/da-test-suite.h"
 
 #define NOW 1000000
 
@@ -1479,5 +1480,5 @@ main (void)
   tcase_add_test (tc, test_rollback_restores_cooldown);
   tcase_add_test (tc, test_large_scope);
   suite_add_tcase (s, tc);
-  return da_test_run (s);
+  return da_test_run_suite (s);
 }

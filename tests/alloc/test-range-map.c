@@ -6,6 +6,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/alloc/da-range-map.h"
+#include "tests/common/da-test-suite.h"
 
 /* This file is built three times: against the library, and with the range
  * map compiled in with tiny nodes (DA_RANGE_MAP_LEAF_MAX and friends set),
@@ -1285,8 +1286,6 @@ main (void)
   Suite *s = suite_create ("range-map (" VARIANT ")");
   TCase *tc = tcase_create ("edges");
   TCase *tc_diff = tcase_create ("differential");
-  SRunner *sr;
-  int failed;
 
   g_log_set_writer_func (log_writer, NULL, NULL);
 
@@ -1310,9 +1309,5 @@ main (void)
   tcase_add_loop_test (tc_diff, test_differential_large, 0, 2);
   suite_add_tcase (s, tc_diff);
 
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

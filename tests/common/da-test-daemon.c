@@ -293,7 +293,8 @@ da_test_daemon_spawn (DaTestDaemon *daemon, GError **error)
   }
   g_ptr_array_add (argv, (gpointer) "--config");
   g_ptr_array_add (argv, daemon->config_path);
-  g_ptr_array_add (argv, (gpointer) "--verbose");
+  if (!daemon->quiet)
+    g_ptr_array_add (argv, (gpointer) "--verbose");
   for (guint i = 0; daemon->extra_args != NULL && daemon->extra_args[i] != NULL; i++)
     g_ptr_array_add (argv, daemon->extra_args[i]);
   g_ptr_array_add (argv, NULL);

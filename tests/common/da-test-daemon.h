@@ -30,6 +30,8 @@ typedef struct {
   /* set before starting: give --socket, --ro-socket and --state-dir instead
    * of --local (the config must then name the catalog) */
   gboolean no_local;
+  /* set before starting: without --verbose, as a production daemon runs */
+  gboolean quiet;
 } DaTestDaemon;
 
 DaTestDaemon *da_test_daemon_new (const char *const *extra_args);

@@ -12,6 +12,7 @@
 #include "protocol/da-json.h"
 #include "protocol/da-openrpc.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 static DaTestDaemon *devaddrd;
 static DaTestClient *client;
@@ -313,6 +314,12 @@ START_TEST (test_jsonrpc_edge_cases)
   /* blank lines and \r\n are fine */
   exchange ("\r\n  \n{\"jsonrpc\":\"2.0\",\"method\":\"vm.delete\",\"params\":{\"vm\":\"quiet\"},\"id\":8}\r",
             "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":{\"vm\":\"quiet\",\"released\":6}}");
+  /* a refused request is answered once, and nothing in the daemon complains */
+  {
+    g_autofree char *log = da_test_daemon_log (devaddrd);
+
+    ck_assert_msg (strstr (log, "CRITICAL") == NULL && strstr (log, "WARNING") == NULL, "the daemon's log:\n%s", log);
+  }
 }
 END_TEST
 
@@ -368,6 +375,28 @@ START_TEST (test_limits)
   g_string_free (big, TRUE);
   g_string_free (deep, TRUE);
   g_string_free (pipeline, TRUE);
+}
+END_TEST
+
+/* reads pipelined in one write are answered at once, in the order sent,
+ * and however many there are, without the daemon's stack growing with them */
+START_TEST (test_pipelined_reads_in_order)
+{
+  g_autoptr (GString) pipeline = g_string_new (NULL);
+  const guint n = 3000;
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (pipeline, "{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"%s\"}\n", i,
+                            i % 2 == 0 ? "vm.list" : "server.info");
+  ck_assert (da_test_client_send (client, pipeline->str, pipeline->len));
+  for (guint i = 0; i < n; i++) {
+    g_autofree char *line = da_test_client_read_line (client, 10000);
+    g_autoptr (JsonNode) reply = NULL;
+
+    ck_assert_msg (line != NULL, "answer %u of %u missing", i, n);
+    reply = da_json_parse (line, strlen (line), NULL, NULL, NULL);
+    ck_assert_int_eq (json_object_get_int_member (json_node_get_object (reply), "id"), i);
+  }
 }
 END_TEST
 
@@ -963,8 +992,6 @@ main (void)
   TCase *tc = tcase_create ("daemon");
   TCase *process = tcase_create ("process");
   TCase *unit = tcase_create ("dispatch");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_set_timeout (tc, 120);
@@ -972,6 +999,7 @@ main (void)
   tcase_add_test (tc, test_every_error_reason);
   tcase_add_test (tc, test_jsonrpc_edge_cases);
   tcase_add_test (tc, test_limits);
+  tcase_add_test (tc, test_pipelined_reads_in_order);
   tcase_add_test (tc, test_connections_per_uid);
   tcase_add_test (tc, test_watch_and_expiry);
   tcase_add_test (tc, test_restart_keeps_everything);
@@ -988,9 +1016,5 @@ main (void)
   tcase_add_test (unit, test_openrpc_matches_dispatch);
   tcase_add_test (unit, test_map_error);
   suite_add_tcase (s, unit);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -4,10 +4,15 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 #define WAIT_MS 15000
 
@@ -118,6 +123,60 @@ START_TEST (test_watchdog)
 }
 END_TEST
 
+/* datagrams into the notify socket, as if from the daemon, until its queue
+ * is full: a manager that has stopped reading */
+static guint
+fill_notify_queue (DaTestDaemon *devaddrd)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  guint n = 0;
+
+  g_strlcpy (addr.sun_path, devaddrd->notify_path, sizeof addr.sun_path);
+  while (sendto (fd, "X_FILLER=1", 10, MSG_DONTWAIT, (struct sockaddr *) &addr, sizeof addr) == 10)
+    n++;
+  ck_assert_msg (errno == EAGAIN || errno == EWOULDBLOCK, "filling the notify socket: %s", g_strerror (errno));
+  close (fd);
+  return n;
+}
+
+/* a manager that does not read its notify socket does not stop the daemon:
+ * a status update that finds the queue full is dropped, and STOPPING=1
+ * waits only a moment */
+START_TEST (test_manager_not_reading)
+{
+  g_autoptr (DaTestDaemon) devaddrd = start (NULL);
+  g_autoptr (DaTestClient) client = da_test_client_connect (devaddrd->socket_path, NULL);
+  gint64 window_end, worst = 0, t0;
+  guint n = 0, filled;
+
+  filled = fill_notify_queue (devaddrd);
+  ck_assert_uint_gt (filled, 0);
+  /* changes for longer than STATUS= takes to follow them (a second): each
+   * answer must come at once, also after the update found the queue full */
+  window_end = g_get_monotonic_time () + 2500 * 1000;
+  while (g_get_monotonic_time () < window_end) {
+    g_autofree char *alias = g_strdup_printf ("a%u", n++);
+    g_autofree char *params = g_strdup_printf ("{\"scope\":\"host\",\"type\":\"id\",\"alias\":\"%s\"}", alias);
+    g_autoptr (JsonNode) reply = NULL;
+
+    t0 = g_get_monotonic_time ();
+    reply = da_test_client_call_ok (client, "addr.reserve", params);
+    worst = MAX (worst, g_get_monotonic_time () - t0);
+  }
+  /* a safety bound: a daemon stuck on the socket never answers at all */
+  ck_assert_msg (worst < 2 * G_USEC_PER_SEC, "an answer took %" G_GINT64_FORMAT " us", worst);
+  {
+    g_autoptr (JsonNode) info = da_test_client_call_ok (client, "server.info", NULL);
+
+    ck_assert_int_eq (json_object_get_int_member (json_node_get_object (info), "reservations"), n);
+  }
+  /* still not reading: SIGTERM ends the daemon cleanly all the same */
+  da_test_daemon_send_signal (devaddrd, SIGTERM);
+  ck_assert_int_eq (da_test_daemon_wait (devaddrd), 0);
+}
+END_TEST
+
 /* --verbose messages of the daemon reach stderr (the harness's log), with
  * the daemon's log domain */
 START_TEST (test_log_to_stderr)
@@ -148,17 +207,12 @@ main (void)
 {
   Suite *s = suite_create ("notify");
   TCase *tc = tcase_create ("notify");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_ready_status_stopping);
   tcase_add_test (tc, test_watchdog);
   tcase_add_test (tc, test_log_to_stderr);
+  tcase_add_test (tc, test_manager_not_reading);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }
