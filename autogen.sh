@@ -9,7 +9,7 @@ srcdir=$(cd "$(dirname "$0")" && pwd)
 # Debian 12 packages needed to build, test and document devaddr
 DEPS="build-essential autoconf automake autoconf-archive libtool pkg-config
 libglib2.0-dev libjson-glib-dev libvirt-glib-1.0-dev libxml2-dev libxml2-utils
-libsystemd-dev systemd check scdoc mandoc socat"
+libsystemd-dev systemd check scdoc mandoc socat clang libclang-rt-14-dev"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

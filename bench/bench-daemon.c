@@ -14,9 +14,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,10 +43,10 @@ bench_connect_unix_or_die (const char *path)
 
 /* ---- 1. lookup latency vs echo ---- */
 
-static gpointer
-echo_server (gpointer data)
+/* a blocking echo of one connection accepted on listener */
+static void
+echo_one (int listener)
 {
-  int listener = GPOINTER_TO_INT (data);
   int fd = accept (listener, NULL, NULL);
   char buf[65536];
   ssize_t n;
@@ -53,7 +55,6 @@ echo_server (gpointer data)
     if (write (fd, buf, (size_t) n) != n)
       break;
   close (fd);
-  return NULL;
 }
 
 /* the same echo from a GLib main loop in a process of its own, as the
@@ -89,18 +90,19 @@ run_loop_echo (void)
   return 0;
 }
 
-/* this program again, as the main-loop echo, on a socket already listening */
+/* this program again, as an echo ("loop-echo" or "plain-echo") in a
+ * process of its own, on a socket already listening */
 static GSubprocess *
-start_loop_echo (int listener)
+start_echo_process (int listener, const char *mode)
 {
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr (GError) error = NULL;
   GSubprocess *process;
 
   g_subprocess_launcher_take_fd (launcher, listener, 3);
-  process = g_subprocess_launcher_spawn (launcher, &error, "/proc/self/exe", "loop-echo", NULL);
+  process = g_subprocess_launcher_spawn (launcher, &error, "/proc/self/exe", mode, NULL);
   if (process == NULL)
-    g_error ("loop echo: %s", error->message);
+    g_error ("%s: %s", mode, error->message);
   return process;
 }
 
@@ -146,69 +148,139 @@ listen_unix (const char *path)
   return listener;
 }
 
+/* the thread echo's task id, so that it can be placed on a CPU */
+static volatile pid_t echo_thread_tid;
+
+static gpointer
+echo_server (gpointer data)
+{
+  echo_thread_tid = (pid_t) syscall (SYS_gettid);
+  echo_one (GPOINTER_TO_INT (data));
+  return NULL;
+}
+
+/* the round trips of one placement on CPUs, and what they say */
+typedef struct {
+  int fd[4];       /* process echo, thread echo, main-loop echo, devaddrd */
+  pid_t task[4];   /* the task serving each */
+} LookupRig;
+
+static const char *const rig_names[4] = {
+  "echo (a process)", "echo (a thread of this one)", "echo (a GLib main loop)", "addr.lookup",
+};
+
+/* task on cpu; cpu -1: on any of the first all_cpus */
 static void
-bench_lookup (DaTestDaemon *devaddrd)
+place (pid_t task, int cpu, int all_cpus)
+{
+  cpu_set_t set;
+
+  CPU_ZERO (&set);
+  for (int c = cpu < 0 ? 0 : cpu; c < (cpu < 0 ? all_cpus : cpu + 1); c++)
+    CPU_SET (c, &set);
+  if (sched_setaffinity (task, sizeof set, &set) != 0)
+    g_error ("sched_setaffinity %d: %s", (int) task, g_strerror (errno));
+}
+
+/* the client on client_cpu, all four servers on server_cpu; -1: where
+ * the scheduler puts them */
+static void
+measure_lookup (LookupRig *rig, const char *placement, int client_cpu, int server_cpu, int all_cpus)
 {
   const guint n = 20000;
-  g_autofree gint64 *echo = g_new (gint64, n);
-  g_autofree gint64 *loop_echo = g_new (gint64, n);
-  g_autofree gint64 *lookup = g_new (gint64, n);
-  g_autofree char *echo_path = g_build_filename (devaddrd->dir, "echo.sock", NULL);
-  g_autofree char *loop_path = g_build_filename (devaddrd->dir, "loop-echo.sock", NULL);
   const char *request = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"addr.lookup\",\"params\":{\"vm\":\"bench\",\"alias\":\"net0\"}}\n";
   gsize len = strlen (request);
   char buf[4096];
-  int listener, efd, lfd, dfd;
+  gint64 *t[4];
+  double p50[4], p99[4];
+
+  for (guint k = 0; k < 4; k++) {
+    t[k] = g_new (gint64, n);
+    place (rig->task[k], server_cpu, all_cpus);
+  }
+  place (0, client_cpu, all_cpus);
+  /* warm up all four, then interleave so all see the same machine */
+  for (guint i = 0; i < 1000; i++)
+    for (guint k = 0; k < 4; k++)
+      round_trip (rig->fd[k], request, len, buf, sizeof buf);
+  for (guint i = 0; i < n; i++)
+    for (guint k = 0; k < 4; k++) {
+      t[k][i] = round_trip (rig->fd[k], request, len, buf, sizeof buf);
+      if (k == 3 && i == 0 && strstr (buf, "0000:00:03.0") == NULL)
+        g_error ("unexpected lookup reply: %.200s", buf);
+    }
+  printf ("  %s:\n", placement);
+  for (guint k = 0; k < 4; k++) {
+    p50[k] = bench_percentile (t[k], n, 0.50) / 1000.0;
+    p99[k] = bench_percentile (t[k], n, 0.99) / 1000.0;
+    printf ("    %-28s p50 %6.1f us  p99 %6.1f us\n", rig_names[k], p50[k], p99[k]);
+  }
+  printf ("    ratio to the process echo    p50 %5.2fx   p99 %5.2fx  (goal <= 2.0x)\n",
+          p50[3] / p50[0], p99[3] / p99[0]);
+  printf ("    ratio to the main-loop echo  p50 %5.2fx   p99 %5.2fx\n", p50[3] / p50[2], p99[3] / p99[2]);
+  for (guint k = 0; k < 4; k++)
+    g_free (t[k]);
+}
+
+static void
+bench_lookup (DaTestDaemon *devaddrd)
+{
+  g_autofree char *echo_path = g_build_filename (devaddrd->dir, "echo.sock", NULL);
+  g_autofree char *loop_path = g_build_filename (devaddrd->dir, "loop-echo.sock", NULL);
+  g_autofree char *plain_path = g_build_filename (devaddrd->dir, "plain-echo.sock", NULL);
+  char buf[4096];
+  int listener, cpus[2], ncpus = 0, all_cpus = 0;
+  cpu_set_t mine;
   GThread *thread;
   g_autoptr (GSubprocess) loop_echo_process = NULL;
-  double e50, e99, g50, g99, l50, l99;
+  g_autoptr (GSubprocess) plain_echo_process = NULL;
+  LookupRig rig;
 
-  loop_echo_process = start_loop_echo (listen_unix (loop_path));
+  plain_echo_process = start_echo_process (listen_unix (plain_path), "plain-echo");
+  loop_echo_process = start_echo_process (listen_unix (loop_path), "loop-echo");
   listener = listen_unix (echo_path);
   thread = g_thread_new ("echo", echo_server, GINT_TO_POINTER (listener));
-  efd = bench_connect_unix_or_die (echo_path);
-  lfd = bench_connect_unix_or_die (loop_path);
-  dfd = bench_connect_unix_or_die (devaddrd->socket_path);
+  rig.fd[0] = bench_connect_unix_or_die (plain_path);
+  rig.fd[1] = bench_connect_unix_or_die (echo_path);
+  rig.fd[2] = bench_connect_unix_or_die (loop_path);
+  rig.fd[3] = bench_connect_unix_or_die (devaddrd->socket_path);
   {
     /* one at a time: a round trip reads exactly one reply */
     const char *create = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"vm.create\",\"params\":{\"vm\":\"bench\"}}\n";
     const char *reserve = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"addr.reserve\",\"params\":{\"vm\":\"bench\",\"type\":\"pci\",\"alias\":\"net0\"}}\n";
 
-    round_trip (dfd, create, strlen (create), buf, sizeof buf);
-    round_trip (dfd, reserve, strlen (reserve), buf, sizeof buf);
+    round_trip (rig.fd[3], create, strlen (create), buf, sizeof buf);
+    round_trip (rig.fd[3], reserve, strlen (reserve), buf, sizeof buf);
+    /* the echo thread has run by the time it answers */
+    round_trip (rig.fd[1], create, strlen (create), buf, sizeof buf);
   }
-  /* warm up all three, then interleave so all see the same machine */
-  for (guint i = 0; i < 1000; i++) {
-    round_trip (efd, request, len, buf, sizeof buf);
-    round_trip (lfd, request, len, buf, sizeof buf);
-    round_trip (dfd, request, len, buf, sizeof buf);
-  }
-  for (guint i = 0; i < n; i++) {
-    echo[i] = round_trip (efd, request, len, buf, sizeof buf);
-    loop_echo[i] = round_trip (lfd, request, len, buf, sizeof buf);
-    lookup[i] = round_trip (dfd, request, len, buf, sizeof buf);
-  }
-  if (strstr (buf, "0000:00:03.0") == NULL)
-    g_error ("unexpected lookup reply: %.200s", buf);
-  e50 = bench_percentile (echo, n, 0.50) / 1000.0;
-  e99 = bench_percentile (echo, n, 0.99) / 1000.0;
-  g50 = bench_percentile (loop_echo, n, 0.50) / 1000.0;
-  g99 = bench_percentile (loop_echo, n, 0.99) / 1000.0;
-  l50 = bench_percentile (lookup, n, 0.50) / 1000.0;
-  l99 = bench_percentile (lookup, n, 0.99) / 1000.0;
-  printf ("addr.lookup round trip over a Unix socket (%u each, interleaved):\n", n);
-  printf ("  echo (a thread)            p50 %6.1f us  p99 %6.1f us\n", e50, e99);
-  printf ("  echo (GLib main loop)      p50 %6.1f us  p99 %6.1f us\n", g50, g99);
-  printf ("  addr.lookup                p50 %6.1f us  p99 %6.1f us\n", l50, l99);
-  printf ("  ratio to the echo          p50 %5.2fx   p99 %5.2fx  (goal <= 2.0x)\n", l50 / e50, l99 / e99);
-  printf ("  ratio to the main-loop echo p50 %5.2fx  p99 %5.2fx  (that echo alone is %.2fx the first)\n",
-          l50 / g50, l99 / g99, g50 / e50);
-  close (efd);
-  close (lfd);
-  close (dfd);
+  rig.task[0] = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (plain_echo_process), NULL, 10);
+  rig.task[1] = echo_thread_tid;
+  rig.task[2] = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (loop_echo_process), NULL, 10);
+  rig.task[3] = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (devaddrd->process), NULL, 10);
+
+  if (sched_getaffinity (0, sizeof mine, &mine) != 0)
+    g_error ("sched_getaffinity: %s", g_strerror (errno));
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET (c, &mine)) {
+      if (ncpus < 2)
+        cpus[ncpus++] = c;
+      all_cpus = c + 1;
+    }
+  printf ("addr.lookup round trip over a Unix socket (20000 each, interleaved):\n");
+  /* where the tasks run decides more than what they do: a wake-up across
+   * CPUs, of a CPU gone idle, costs tens of microseconds in a VM; each
+   * placement puts the daemon and its baselines in the same place */
+  measure_lookup (&rig, "client and servers on one CPU", cpus[0], cpus[0], all_cpus);
+  if (ncpus > 1)
+    measure_lookup (&rig, "client on one CPU, servers on another", cpus[0], cpus[1], all_cpus);
+  measure_lookup (&rig, "where the scheduler puts them", -1, -1, all_cpus);
+  for (guint k = 0; k < 4; k++)
+    close (rig.fd[k]);
   g_thread_join (thread);
   close (listener);
   g_subprocess_wait (loop_echo_process, NULL, NULL);
+  g_subprocess_wait (plain_echo_process, NULL, NULL);
 }
 
 /* ---- 2. durable reserves vs fdatasync ---- */
@@ -360,6 +432,7 @@ bench_restart (guint vms, guint per_vm)
   gint64 t0, ready, serving;
   GPid pid;
 
+  devaddrd->quiet = TRUE;
   write_big_state (devaddrd->state_dir, vms, per_vm);
   t0 = g_get_monotonic_time ();
   if (!da_test_daemon_start (devaddrd, &error))
@@ -377,28 +450,45 @@ bench_restart (guint vms, guint per_vm)
   da_test_daemon_stop (devaddrd);
 }
 
+/* bench-daemon [SECONDS]: everything, each reserve run SECONDS long;
+ * bench-daemon lookup | reserve [SECONDS] | restart: one of them, for
+ * profiling it */
 int
 main (int argc, char **argv)
 {
   g_autoptr (DaTestDaemon) devaddrd = NULL;
   g_autoptr (GError) error = NULL;
-  double seconds = argc > 1 ? g_ascii_strtod (argv[1], NULL) : 3.0;
+  const char *only = argc > 1 && !g_ascii_isdigit (argv[1][0]) ? argv[1] : NULL;
+  const char *arg = only != NULL ? (argc > 2 ? argv[2] : NULL) : (argc > 1 ? argv[1] : NULL);
+  double seconds = arg != NULL ? g_ascii_strtod (arg, NULL) : 3.0;
 
-  if (argc > 1 && g_strcmp0 (argv[1], "loop-echo") == 0)
+  if (g_strcmp0 (only, "loop-echo") == 0)
     return run_loop_echo ();
-  /* figures as they come, also into a pipe or a file */
-  setvbuf (stdout, NULL, _IOLBF, 0);
-  devaddrd = da_test_daemon_new (NULL);
-  /* bench-daemon restart: only the restart, for profiling recovery */
-  if (argc > 1 && g_strcmp0 (argv[1], "restart") == 0) {
-    bench_restart (10000, 100);
+  if (g_strcmp0 (only, "plain-echo") == 0) {
+    echo_one (3);
     return 0;
   }
-  if (!da_test_daemon_start (devaddrd, &error))
-    g_error ("%s", error->message);
-  bench_lookup (devaddrd);
-  bench_reserve (devaddrd, seconds);
-  da_test_daemon_stop (devaddrd);
-  bench_restart (10000, 100);
+  if (only != NULL && g_strcmp0 (only, "lookup") != 0 && g_strcmp0 (only, "reserve") != 0 &&
+      g_strcmp0 (only, "restart") != 0) {
+    g_printerr ("usage: bench-daemon [SECONDS] | lookup | reserve [SECONDS] | restart\n");
+    return 2;
+  }
+  /* figures as they come, also into a pipe or a file */
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  if (only == NULL || g_strcmp0 (only, "restart") != 0) {
+    devaddrd = da_test_daemon_new (NULL);
+    /* measured as it runs in production: no debug log */
+    devaddrd->quiet = TRUE;
+    if (!da_test_daemon_start (devaddrd, &error))
+      g_error ("%s", error->message);
+    if (only == NULL || g_strcmp0 (only, "lookup") == 0)
+      bench_lookup (devaddrd);
+    if (only == NULL || g_strcmp0 (only, "reserve") == 0)
+      bench_reserve (devaddrd, seconds);
+    if (da_test_daemon_stop (devaddrd) != 0)
+      g_error ("devaddrd did not stop cleanly");
+  }
+  if (only == NULL || g_strcmp0 (only, "restart") == 0)
+    bench_restart (10000, 100);
   return 0;
 }

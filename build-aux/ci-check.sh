@@ -80,6 +80,9 @@ else
   echo "distcheck: FAILED (see ci-distcheck.out)"; status=1
 fi
 
+# make fuzz runs each target this long (60 s when run by hand)
+FUZZ_SECONDS=${CI_FUZZ_SECONDS:-20}
+export FUZZ_SECONDS
 for t in $(make -s print-ci-suites 2>/dev/null); do
   rm -f "$top/test-suite.log"
   stage "$t" "$top" make "$t"

@@ -7,6 +7,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/da-daemon.h"
+#include "daemon/da-notify.h"
 #include "daemon/da-record.h"
 #include "daemon/da-test-hook.h"
 #include "daemon/rpc/da-connection.h"
@@ -125,6 +126,15 @@ da_daemon_new (DaConfig *config, GError **error)
   daemon->watchers = g_ptr_array_new_with_free_func ((GDestroyNotify) watcher_free);
   g_queue_init (&daemon->commits);
   g_queue_init (&daemon->replies);
+  return daemon;
+}
+
+DaDaemon *
+da_daemon_new_detached (DaConfig *config, DaEngine *engine)
+{
+  DaDaemon *daemon = da_daemon_new (config, NULL);
+
+  daemon->engine = engine;
   return daemon;
 }
 
@@ -589,7 +599,7 @@ server_connections_changed (gpointer user_data)
 static gboolean
 watchdog_fired (gpointer user_data)
 {
-  sd_notify (0, "WATCHDOG=1");
+  da_notify (DA_NOTIFY_NEEDED, "WATCHDOG=1");
   return G_SOURCE_CONTINUE;
 }
 
@@ -601,7 +611,9 @@ watchdog_fired (gpointer user_data)
 static void
 send_status (DaDaemon *daemon, const char *before)
 {
-  sd_notifyf (0, "%sSTATUS=serving %u vms, %" G_GUINT64_FORMAT " reservations", before,
+  /* a status update alone may be dropped when the manager is not reading */
+  da_notify (*before == '\0' ? DA_NOTIFY_DROPPABLE : DA_NOTIFY_NEEDED,
+             "%sSTATUS=serving %u vms, %" G_GUINT64_FORMAT " reservations", before,
               da_engine_get_n_vms (daemon->engine), da_engine_get_n_reservations (daemon->engine));
 }
 
@@ -846,7 +858,7 @@ da_daemon_stop (DaDaemon *daemon)
   if (daemon->server != NULL)
     da_server_stop_listening (daemon->server);
   /* said once nobody new can connect */
-  sd_notifyf (0, "STOPPING=1\nSTATUS=finishing %u commits", g_queue_get_length (&daemon->commits));
+  da_notify (DA_NOTIFY_NEEDED, "STOPPING=1\nSTATUS=finishing %u commits", g_queue_get_length (&daemon->commits));
   /* every queued record becomes durable (or fails) and its callback runs */
   if (daemon->store != NULL)
     da_store_close (daemon->store);
@@ -928,14 +940,14 @@ da_daemon_reload (DaDaemon *daemon, const char *config_path, gboolean required, 
   gboolean ok;
 
   /* systemd shows the unit reloading until READY=1 comes, either way */
-  sd_notifyf (0, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
+  da_notify (DA_NOTIFY_NEEDED, "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
   ok = reload (daemon, config_path, required, error);
   /* logged before READY=1, so that whoever waits for it finds the line */
   if (ok) {
     send_status (daemon, "READY=1\n");
   } else {
     g_warning ("reload failed, keeping the running configuration: %s", (*error)->message);
-    sd_notifyf (0, "READY=1\nSTATUS=reload failed, running configuration kept: %s", (*error)->message);
+    da_notify (DA_NOTIFY_NEEDED, "READY=1\nSTATUS=reload failed, running configuration kept: %s", (*error)->message);
   }
   return ok;
 }
@@ -946,18 +958,20 @@ da_daemon_describe (DaDaemon *daemon)
   JsonObject *info = json_object_new ();
   JsonObject *store = json_object_new ();
   JsonObject *limits = json_object_new ();
-  DaStoreCounters counters;
+  DaStoreCounters counters = { 0 };
 
-  da_store_get_counters (daemon->store, &counters);
+  /* a detached daemon has neither store nor server */
+  if (daemon->store != NULL)
+    da_store_get_counters (daemon->store, &counters);
   json_object_set_string_member (info, "version", PACKAGE_VERSION);
   json_object_set_int_member (info, "protocol", DA_PROTOCOL_VERSION);
   json_object_set_int_member (info, "uptime_s", (g_get_monotonic_time () - daemon->started) / G_USEC_PER_SEC);
   json_object_set_int_member (info, "vms", da_engine_get_n_vms (daemon->engine));
   json_object_set_int_member (info, "reservations", (gint64) da_engine_get_n_reservations (daemon->engine));
-  json_object_set_int_member (info, "connections", da_server_get_n_connections (daemon->server));
+  json_object_set_int_member (info, "connections", daemon->server != NULL ? da_server_get_n_connections (daemon->server) : 0);
   json_object_set_boolean_member (info, "socket_activated", daemon->activated);
 
-  json_object_set_string_member (store, "dir", da_store_get_dir (daemon->store));
+  json_object_set_string_member (store, "dir", daemon->store != NULL ? da_store_get_dir (daemon->store) : "");
   json_object_set_int_member (store, "durable_seq", (gint64) counters.last_durable_seq);
   json_object_set_int_member (store, "records", (gint64) counters.records_written);
   json_object_set_int_member (store, "syncs", (gint64) counters.groups);

@@ -21,6 +21,11 @@ G_BEGIN_DECLS
  */
 
 DaDaemon *da_daemon_new (DaConfig *config, GError **error);
+/* a daemon around an engine, without a store or sockets, for running method
+ * handlers in memory (the method fuzz target): never started, never
+ * dispatches; server.info reports no store and no connections.  Takes the
+ * engine; the config stays the caller's, as for da_daemon_new(). */
+DaDaemon *da_daemon_new_detached (DaConfig *config, DaEngine *engine);
 /* recover the state, take the sockets (inherited or bound), go */
 gboolean da_daemon_start (DaDaemon *daemon, GError **error);
 /* stop accepting, finish what is in flight, flush replies */

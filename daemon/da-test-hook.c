@@ -3,8 +3,8 @@
 
 #include <errno.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
+#include "daemon/da-notify.h"
 #include "daemon/da-test-hook.h"
 
 #define ENV_NAME "DEVADDRD_TEST_SYNC_HOOK"
@@ -35,7 +35,7 @@ on_fault_point (DaStoreFaultPoint point, gpointer user_data)
     else if (strcmp (line, "fail=1") == 0)
       fail = TRUE;
   }
-  sd_notify (0, "X_DEVADDRD_SYNC_HOOK=1");
+  da_notify (DA_NOTIFY_NEEDED, "X_DEVADDRD_SYNC_HOOK=1");
   if (delay_ms > 0)
     g_usleep (MIN (delay_ms, 600000) * 1000);
   return fail ? EIO : 0;

@@ -104,7 +104,8 @@ finish_line (DaFrameReader *reader)
 
   if (len > 0 && reader->buf->data[start + len - 1] == '\r')
     len--;
-  if (is_blank (reader->buf->data + start, len)) {
+  /* an empty line may come before the buffer holds anything at all */
+  if (len == 0 || is_blank (reader->buf->data + start, len)) {
     g_byte_array_set_size (reader->buf, start);
     return;
   }

@@ -6,6 +6,7 @@
 
 #include "da-address-type.h"
 #include "da-alloc-error.h"
+#include "da-util.h"
 
 /*
  * The text form is described by a small template language:
@@ -54,6 +55,7 @@ struct _DaAddressType {
   char **exclusive_tags;
   char **default_tag_names;
   GHashTable *default_tags; /* tag -> set */
+  gboolean dense;           /* every key up to key_max is an address */
 };
 
 /* words a dimension may not be called, since constraints use them */
@@ -196,12 +198,14 @@ parse_field_spec (DaAddressType *type, const char *body, Token *token, const cha
   const char *spec;
   int dim = -1;
 
-  for (guint i = 0; i < type->n_dims; i++)
+  /* "{}" splits into nothing at all */
+  for (guint i = 0; parts[0] != NULL && i < type->n_dims; i++)
     if (strcmp (type->dims[i].name, parts[0]) == 0)
       dim = (int) i;
   if (dim < 0) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
-                 "%s: format of %s names unknown dimension \"%s\"", origin, type->name, parts[0]);
+                 "%s: format of %s names unknown dimension \"%s\"", origin, type->name,
+                 parts[0] != NULL ? parts[0] : "");
     return FALSE;
   }
   token->kind = TOKEN_FIELD;
@@ -223,6 +227,91 @@ parse_field_spec (DaAddressType *type, const char *body, Token *token, const cha
     return FALSE;
   }
   token->hex = spec[0] == 'x';
+  return TRUE;
+}
+
+/* What the text can go on with after the token before index i: every
+ * literal or field that may come next (groups present or absent), or
+ * NULL for the end of the text.  func returns FALSE to stop. */
+typedef gboolean (*NextFunc) (const Token *next, gpointer user_data);
+
+static gboolean
+each_next (const DaAddressType *type, guint i, NextFunc func, gpointer user_data)
+{
+  const Token *token;
+
+  if (i >= type->tokens->len)
+    return func (NULL, user_data);
+  token = &g_array_index (type->tokens, Token, i);
+  switch (token->kind) {
+  case TOKEN_OPEN:
+    /* present: its leading literal; absent: what follows it */
+    return func (&g_array_index (type->tokens, Token, i + 1), user_data)
+           && each_next (type, token->match + 1, func, user_data);
+  case TOKEN_CLOSE:
+    return each_next (type, i + 1, func, user_data);
+  case TOKEN_LITERAL:
+  case TOKEN_FIELD:
+  default:
+    return func (token, user_data);
+  }
+}
+
+typedef struct {
+  const Token *token; /* the field or the group */
+  const Token *lead;  /* a group's leading literal */
+} Ambiguity;
+
+/* a field's digits run on into what follows when that is a field or
+ * starts with a digit the field reads */
+static gboolean
+field_ends (const Token *next, gpointer user_data)
+{
+  Ambiguity *a = user_data;
+
+  if (next == NULL)
+    return TRUE;
+  if (next->kind == TOKEN_FIELD)
+    return FALSE;
+  return !(a->token->hex ? g_ascii_isxdigit (next->literal[0]) : g_ascii_isdigit (next->literal[0]));
+}
+
+/* an absent group must not look present: what follows it may not start
+ * with its leading literal */
+static gboolean
+group_absent_shows (const Token *next, gpointer user_data)
+{
+  Ambiguity *a = user_data;
+
+  return next == NULL || next->kind != TOKEN_LITERAL || !g_str_has_prefix (next->literal, a->lead->literal);
+}
+
+/* Every text the format prints must parse back to the same digits: no
+ * field may be followed by one or by a digit it would read, and no absent
+ * optional group by its own leading literal. */
+static gboolean
+check_unambiguous (const DaAddressType *type, const char *origin, GError **error)
+{
+  for (guint i = 0; i < type->tokens->len; i++) {
+    const Token *token = &g_array_index (type->tokens, Token, i);
+    Ambiguity a = { token, NULL };
+
+    if (token->kind == TOKEN_FIELD && !each_next (type, i + 1, field_ends, &a)) {
+      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                   "%s: in the format of %s, field %s may be followed by a field or a digit it would read: "
+                   "the text would not parse back", origin, type->name, type->dims[token->dim].name);
+      return FALSE;
+    }
+    if (token->kind == TOKEN_OPEN) {
+      a.lead = &g_array_index (type->tokens, Token, i + 1);
+      if (!each_next (type, token->match + 1, group_absent_shows, &a)) {
+        g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
+                     "%s: in the format of %s, what follows the optional group \"%s...\" starts like it: "
+                     "the text would not parse back", origin, type->name, a.lead->literal);
+        return FALSE;
+      }
+    }
+  }
   return TRUE;
 }
 
@@ -316,7 +405,7 @@ parse_format (DaAddressType *type, const char *format, const char *origin, GErro
       return FALSE;
     }
   }
-  return TRUE;
+  return check_unambiguous (type, origin, error);
 }
 
 static gboolean
@@ -338,7 +427,8 @@ read_default_tags (DaAddressType *type, GKeyFile *file, const char *origin, GErr
       return FALSE;
     set = da_range_map_new_set ();
     g_hash_table_replace (type->default_tags, g_strdup (tag), set);
-    specs = g_key_file_get_string_list (file, TYPE_GROUP, keys[i], NULL, NULL);
+    if (!da_key_file_get_string_list (file, origin, TYPE_GROUP, keys[i], FALSE, &specs, error))
+      return FALSE;
     for (guint j = 0; specs != NULL && specs[j] != NULL; j++) {
       if (!da_address_type_add_spec (type, g_strstrip (specs[j]), set, error)) {
         g_prefix_error (error, "%s: %s: ", origin, keys[i]);
@@ -363,8 +453,7 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
 
   g_atomic_ref_count_init (&type->ref);
   type->isolate = -1;
-  type->name = g_key_file_get_string (file, TYPE_GROUP, "Name", error);
-  if (type->name == NULL)
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Name", TRUE, &type->name, error))
     return NULL;
   if (!name_is_identifier (type->name, 32)) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
@@ -372,13 +461,16 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
                  origin, type->name);
     return NULL;
   }
-  type->description = g_key_file_get_string (file, TYPE_GROUP, "Description", NULL);
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Description", FALSE, &type->description, error)
+      || !da_key_file_get_string (file, origin, TYPE_GROUP, "FullMessage", FALSE, &type->full_message, error))
+    return NULL;
   if (type->description == NULL)
     type->description = g_strdup (type->name);
-  type->full_message = g_key_file_get_string (file, TYPE_GROUP, "FullMessage", NULL);
   {
-    g_autofree char *scope = g_key_file_get_string (file, TYPE_GROUP, "Scope", NULL);
+    g_autofree char *scope = NULL;
 
+    if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Scope", FALSE, &scope, error))
+      return NULL;
     if (scope == NULL || g_strcmp0 (scope, "any") == 0)
       type->scope = DA_TYPE_SCOPE_ANY;
     else if (g_strcmp0 (scope, "vm") == 0)
@@ -392,21 +484,32 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
     }
   }
 
-  dims = g_key_file_get_string_list (file, TYPE_GROUP, "Dimensions", NULL, error);
-  if (dims == NULL || !parse_dimensions (type, dims, origin, error))
+  if (!da_key_file_get_string_list (file, origin, TYPE_GROUP, "Dimensions", TRUE, &dims, error)
+      || !parse_dimensions (type, dims, origin, error))
     return NULL;
-  format = g_key_file_get_string (file, TYPE_GROUP, "Format", error);
-  if (format == NULL || !parse_format (type, format, origin, error))
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Format", TRUE, &format, error)
+      || !parse_format (type, format, origin, error))
     return NULL;
   type->format = g_steal_pointer (&format);
+  /* digits of a key up to key_max never pass their maximum: only a minimum
+   * above 0 or an optional group can make a key no address */
+  type->dense = TRUE;
+  for (guint i = 0; i < type->n_dims; i++)
+    if (type->dims[i].min != 0)
+      type->dense = FALSE;
+  for (guint i = 0; i < type->tokens->len; i++)
+    if (g_array_index (type->tokens, Token, i).kind == TOKEN_OPEN)
+      type->dense = FALSE;
 
   da_address_type_full_box (type, &type->dynamic_box);
-  dynamic = g_key_file_get_string (file, TYPE_GROUP, "Dynamic", NULL);
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Dynamic", FALSE, &dynamic, error))
+    return NULL;
   if (dynamic != NULL && !da_address_type_parse_box (type, dynamic, &type->dynamic_box, error)) {
     g_prefix_error (error, "%s: Dynamic: ", origin);
     return NULL;
   }
-  isolate = g_key_file_get_string (file, TYPE_GROUP, "Isolate", NULL);
+  if (!da_key_file_get_string (file, origin, TYPE_GROUP, "Isolate", FALSE, &isolate, error))
+    return NULL;
   if (isolate != NULL) {
     type->isolate = da_address_type_find_dimension (type, isolate);
     if (type->isolate < 0) {
@@ -416,8 +519,10 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
     }
   }
 
-  type->dynamic_tags = g_key_file_get_string_list (file, TYPE_GROUP, "DynamicTags", NULL, NULL);
-  type->dynamic_not_tags = g_key_file_get_string_list (file, TYPE_GROUP, "DynamicNotTags", NULL, NULL);
+  if (!da_key_file_get_string_list (file, origin, TYPE_GROUP, "DynamicTags", FALSE, &type->dynamic_tags, error)
+      || !da_key_file_get_string_list (file, origin, TYPE_GROUP, "DynamicNotTags", FALSE, &type->dynamic_not_tags,
+                                       error))
+    return NULL;
   if (type->dynamic_tags == NULL)
     type->dynamic_tags = g_new0 (char *, 1);
   if (type->dynamic_not_tags == NULL)
@@ -432,7 +537,8 @@ da_address_type_new_from_keyfile (GKeyFile *file, const char *origin, GError **e
   }
 
   type->default_pool = da_range_map_new_set ();
-  pool = g_key_file_get_string_list (file, TYPE_GROUP, "Pool", NULL, NULL);
+  if (!da_key_file_get_string_list (file, origin, TYPE_GROUP, "Pool", FALSE, &pool, error))
+    return NULL;
   for (guint i = 0; pool != NULL && pool[i] != NULL; i++) {
     if (!da_address_type_add_spec (type, g_strstrip (pool[i]), type->default_pool, error)) {
       g_prefix_error (error, "%s: Pool: ", origin);
@@ -805,6 +911,8 @@ da_address_type_validate_key (const DaAddressType *type, guint64 key, GError **e
 {
   guint64 digits[DA_MAX_DIMS];
 
+  if (type->dense && key <= type->key_max)
+    return TRUE;
   if (key > type->key_max)
     return invalid_address (type, NULL, error, "key %" G_GUINT64_FORMAT " is beyond the address space", key);
   da_address_type_decode (type, key, digits);
@@ -1073,6 +1181,9 @@ da_address_type_add_spec (const DaAddressType *type, const char *spec, DaRangeMa
            && da_address_type_add_box (type, &box, set, MAX_POOL_RANGES, error);
   }
   ends = g_strsplit (spec, "-", 2);
+  /* an empty spec (an empty list item) splits into nothing at all */
+  if (ends[0] == NULL)
+    return invalid_address (type, NULL, error, "empty range");
   if (!da_address_type_parse (type, g_strstrip (ends[0]), &start, error))
     return FALSE;
   end = start;

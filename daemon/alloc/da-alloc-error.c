@@ -7,8 +7,37 @@
 
 G_DEFINE_QUARK (da-alloc-error-quark, da_alloc_error)
 
+/* the bytes of the usual name: printable ASCII but '/' and '\\' */
+static const guint8 plain_bytes[256] = {
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+  /* 0x80 and up: UTF-8, checked the slow way */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 gboolean
 da_name_validate (const char *what, const char *name, GError **error)
+{
+  gsize len;
+
+  return da_name_validate_len (what, name, &len, error);
+}
+
+gboolean
+da_name_validate_len (const char *what, const char *name, gsize *length, GError **error)
 {
   gsize len;
 
@@ -20,13 +49,15 @@ da_name_validate (const char *what, const char *name, GError **error)
   {
     const guchar *p = (const guchar *) name;
 
-    while (*p >= 0x20 && *p < 0x7f && *p != '/' && *p != '\\')
+    while (plain_bytes[*p])
       p++;
     len = (gsize) (p - (const guchar *) name);
+    *length = len;
     if (*p == '\0' && len <= DA_NAME_MAX && len > 2)
       return TRUE;
   }
   len = strlen (name);
+  *length = len;
   if (len > DA_NAME_MAX) {
     g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
                  "%s is %" G_GSIZE_FORMAT " bytes long; the limit is %d", what, len, DA_NAME_MAX);

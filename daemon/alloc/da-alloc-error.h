@@ -24,5 +24,7 @@ GQuark da_alloc_error_quark (void);
  * without control characters, '/', '\\', and never "." or "..". */
 #define DA_NAME_MAX 128
 gboolean da_name_validate (const char *what, const char *name, GError **error);
+/* the same, and *len is the name's length in bytes (when valid) */
+gboolean da_name_validate_len (const char *what, const char *name, gsize *len, GError **error);
 
 G_END_DECLS

@@ -143,10 +143,11 @@ static gboolean
 read_pieces (GKeyFile *file, const char *group, GPtrArray *pieces, const char *origin, GError **error)
 {
   g_auto (GStrv) keys = g_key_file_get_keys (file, group, NULL, error);
-  g_auto (GStrv) ranges = g_key_file_get_string_list (file, group, "Ranges", NULL, NULL);
-  g_auto (GStrv) tags = g_key_file_get_string_list (file, group, "Tags", NULL, NULL);
+  g_auto (GStrv) ranges = NULL;
+  g_auto (GStrv) tags = NULL;
 
-  if (keys == NULL)
+  if (keys == NULL || !da_key_file_get_string_list (file, origin, group, "Ranges", FALSE, &ranges, error)
+      || !da_key_file_get_string_list (file, origin, group, "Tags", FALSE, &tags, error))
     return FALSE;
   for (guint i = 0; ranges != NULL && ranges[i] != NULL; i++)
     g_ptr_array_add (pieces, pool_piece_new (g_strstrip (ranges[i]), (const char *const *) tags, TRUE));
@@ -161,7 +162,8 @@ read_pieces (GKeyFile *file, const char *group, GPtrArray *pieces, const char *o
       g_prefix_error (error, "%s: [%s]: ", origin, group);
       return FALSE;
     }
-    specs = g_key_file_get_string_list (file, group, keys[i], NULL, NULL);
+    if (!da_key_file_get_string_list (file, origin, group, keys[i], FALSE, &specs, error))
+      return FALSE;
     for (guint j = 0; specs != NULL && specs[j] != NULL; j++) {
       const char *one[] = { tag, NULL };
 
@@ -202,15 +204,12 @@ load_buses (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **err
       return FALSE;
     model = g_new0 (DaBusModel, 1);
     model->name = g_strdup (name);
-    model->type = g_key_file_get_string (file, groups[i], "Type", NULL);
     model->pieces = g_steal_pointer (&pieces);
     model->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
     g_hash_table_replace (catalog->buses, model->name, model);
-    if (model->type == NULL) {
-      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "%s: [%s] has no Type", origin, groups[i]);
+    if (!da_key_file_get_string (file, origin, groups[i], "Type", TRUE, &model->type, error)
+        || !da_key_file_get_string_list (file, origin, groups[i], "Params", FALSE, &params, error))
       return FALSE;
-    }
-    params = g_key_file_get_string_list (file, groups[i], "Params", NULL, NULL);
     for (guint j = 0; params != NULL && params[j] != NULL; j++) {
       g_auto (GStrv) kv = g_strsplit (g_strstrip (params[j]), "=", 2);
       guint64 value;
@@ -236,25 +235,27 @@ load_template (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **
   tmpl->buses = g_ptr_array_new_with_free_func ((GDestroyNotify) template_bus_free);
   tmpl->pools = g_ptr_array_new_with_free_func ((GDestroyNotify) template_pool_free);
   tmpl->reservations = g_ptr_array_new_with_free_func ((GDestroyNotify) template_reservation_free);
-  tmpl->name = g_key_file_get_string (file, "Template", "Name", error);
-  if (tmpl->name == NULL || !da_name_validate ("template", tmpl->name, error)) {
+  if (!da_key_file_get_string (file, origin, "Template", "Name", TRUE, &tmpl->name, error)
+      || !da_name_validate ("template", tmpl->name, error)) {
     template_free (tmpl);
     return FALSE;
   }
   g_hash_table_replace (catalog->templates, tmpl->name, tmpl);
-  tmpl->description = g_key_file_get_string (file, "Template", "Description", NULL);
-  tmpl->machines = g_key_file_get_string_list (file, "Template", "Machines", NULL, NULL);
+  if (!da_key_file_get_string (file, origin, "Template", "Description", FALSE, &tmpl->description, error)
+      || !da_key_file_get_string_list (file, origin, "Template", "Machines", FALSE, &tmpl->machines, error)
+      || !da_key_file_get_string_list (file, origin, "Template", "Buses", FALSE, &buses, error))
+    return FALSE;
   if (tmpl->machines == NULL)
     tmpl->machines = g_new0 (char *, 1);
 
-  buses = g_key_file_get_string_list (file, "Template", "Buses", NULL, NULL);
   for (guint i = 0; buses != NULL && buses[i] != NULL; i++) {
     g_auto (GStrv) parts = g_strsplit (g_strstrip (buses[i]), ":", 2);
     DaTemplateBus *bus = g_new0 (DaTemplateBus, 1);
 
     g_ptr_array_add (tmpl->buses, bus);
     bus->model = g_strdup (parts[0]);
-    if (parts[1] == NULL || !da_parse_u64 (parts[1], &bus->index)) {
+    /* an empty item ("a;;b") splits into nothing at all */
+    if (parts[0] == NULL || parts[1] == NULL || !da_parse_u64 (parts[1], &bus->index)) {
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID,
                    "%s: bus \"%s\" must be MODEL:INDEX", origin, buses[i]);
       return FALSE;
@@ -280,13 +281,10 @@ load_template (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **
 
       g_ptr_array_add (tmpl->reservations, res);
       res->alias = g_strdup (name);
-      res->type = g_key_file_get_string (file, groups[i], "Type", error);
-      if (res->type == NULL)
+      if (!da_key_file_get_string (file, origin, groups[i], "Type", TRUE, &res->type, error)
+          || !da_key_file_get_string (file, origin, groups[i], "Address", TRUE, &res->address, error)
+          || !da_key_file_get_string (file, origin, groups[i], "Count", FALSE, &count, error))
         return FALSE;
-      res->address = g_key_file_get_string (file, groups[i], "Address", error);
-      if (res->address == NULL)
-        return FALSE;
-      count = g_key_file_get_string (file, groups[i], "Count", NULL);
       res->count = 1;
       if (!da_name_validate ("alias", res->alias, error)
           || (count != NULL && (!da_parse_u64 (count, &res->count) || res->count == 0))) {
@@ -309,11 +307,54 @@ compare_strings (gconstpointer a, gconstpointer b)
   return strcmp (*(char **) a, *(char **) b);
 }
 
-typedef gboolean (*LoadFunc) (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **error);
+/* the kind of a file follows from its directory and suffix */
+static const struct {
+  const char *dir;
+  const char *suffix;
+  gboolean (*load) (DaCatalog *catalog, GKeyFile *file, const char *origin, GError **error);
+} file_kinds[] = {
+  [DA_CATALOG_FILE_TYPE] = { "types", ".type", load_type },
+  [DA_CATALOG_FILE_BUS] = { "buses", ".bus", load_buses },
+  [DA_CATALOG_FILE_TEMPLATE] = { "templates", ".template", load_template },
+};
+
+/**
+ * da_catalog_load_data:
+ * @catalog: a catalog
+ * @kind: what the file holds (its directory and suffix say so on disk)
+ * @data: the file's contents
+ * @len: their length
+ * @origin: the file's name, for messages
+ * @error: why the file was refused
+ *
+ * Adds one catalog file, as da_catalog_load_dir() does for each file it
+ * reads.  Entries replace those of the same name.  Safe on any input: a
+ * fuzzing entry point.  Run da_catalog_validate() once every file is in.
+ */
+gboolean
+da_catalog_load_data (DaCatalog *catalog, DaCatalogFileKind kind, const char *data, gsize len, const char *origin,
+                      GError **error)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+
+  g_return_val_if_fail (kind < G_N_ELEMENTS (file_kinds), FALSE);
+  catalog_changed (catalog);
+  if (len > MAX_CATALOG_FILE) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_LIMIT, "%s is larger than %d bytes", origin, MAX_CATALOG_FILE);
+    return FALSE;
+  }
+  if (!g_key_file_load_from_data (file, data, len, G_KEY_FILE_NONE, error)) {
+    g_prefix_error (error, "%s: ", origin);
+    return FALSE;
+  }
+  return file_kinds[kind].load (catalog, file, origin, error);
+}
 
 static gboolean
-load_files (DaCatalog *catalog, const char *dir, const char *suffix, LoadFunc load, GError **error)
+load_files (DaCatalog *catalog, const char *base, DaCatalogFileKind kind, GError **error)
 {
+  g_autofree char *dir = g_build_filename (base, file_kinds[kind].dir, NULL);
+  const char *suffix = file_kinds[kind].suffix;
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   const char *name;
@@ -332,21 +373,11 @@ load_files (DaCatalog *catalog, const char *dir, const char *suffix, LoadFunc lo
   g_ptr_array_sort (names, compare_strings);
   for (guint i = 0; i < names->len; i++) {
     g_autofree char *path = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
-    g_autoptr (GKeyFile) file = g_key_file_new ();
     g_autofree char *contents = NULL;
     gsize length;
 
-    if (!g_file_get_contents (path, &contents, &length, error))
-      return FALSE;
-    if (length > MAX_CATALOG_FILE) {
-      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_LIMIT, "%s is larger than %d bytes", path, MAX_CATALOG_FILE);
-      return FALSE;
-    }
-    if (!g_key_file_load_from_data (file, contents, length, G_KEY_FILE_NONE, error)) {
-      g_prefix_error (error, "%s: ", path);
-      return FALSE;
-    }
-    if (!load (catalog, file, path, error))
+    if (!g_file_get_contents (path, &contents, &length, error)
+        || !da_catalog_load_data (catalog, kind, contents, length, path, error))
       return FALSE;
   }
   return TRUE;
@@ -355,14 +386,9 @@ load_files (DaCatalog *catalog, const char *dir, const char *suffix, LoadFunc lo
 gboolean
 da_catalog_load_dir (DaCatalog *catalog, const char *dir, GError **error)
 {
-  g_autofree char *types = g_build_filename (dir, "types", NULL);
-  g_autofree char *buses = g_build_filename (dir, "buses", NULL);
-  g_autofree char *templates = g_build_filename (dir, "templates", NULL);
-
-  catalog_changed (catalog);
-  return load_files (catalog, types, ".type", load_type, error)
-         && load_files (catalog, buses, ".bus", load_buses, error)
-         && load_files (catalog, templates, ".template", load_template, error);
+  return load_files (catalog, dir, DA_CATALOG_FILE_TYPE, error)
+         && load_files (catalog, dir, DA_CATALOG_FILE_BUS, error)
+         && load_files (catalog, dir, DA_CATALOG_FILE_TEMPLATE, error);
 }
 
 static gboolean

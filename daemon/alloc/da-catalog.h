@@ -60,10 +60,19 @@ typedef struct {
   GPtrArray *reservations; /* DaTemplateReservation */
 } DaTemplate;
 
+typedef enum {
+  DA_CATALOG_FILE_TYPE,     /* types/NAME.type */
+  DA_CATALOG_FILE_BUS,      /* buses/NAME.bus */
+  DA_CATALOG_FILE_TEMPLATE, /* templates/NAME.template */
+} DaCatalogFileKind;
+
 DaCatalog *da_catalog_new (void);
 /* load every directory in order; missing directories are skipped */
 DaCatalog *da_catalog_load (const char *const *dirs, GError **error);
 gboolean da_catalog_load_dir (DaCatalog *catalog, const char *dir, GError **error);
+/* one file's contents, as da_catalog_load_dir() loads each file */
+gboolean da_catalog_load_data (DaCatalog *catalog, DaCatalogFileKind kind, const char *data, gsize len,
+                               const char *origin, GError **error);
 /* cross-checks: templates name known types and bus models */
 gboolean da_catalog_validate (DaCatalog *catalog, GError **error);
 DaCatalog *da_catalog_ref (DaCatalog *catalog);

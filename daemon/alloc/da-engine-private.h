@@ -55,6 +55,9 @@ struct _DaScope {
   char *template_name;
   GHashTable *pools;    /* type name -> DaPool */
   DaPool *last_pool;    /* the pool found last: requests come in runs of one type */
+  DaPool *biggest_pool; /* the pool most reservations went into, as attaching saw
+                         * it: where a release looks while its reservation is
+                         * on its way (a guess; NULL when gone) */
   DaAliasIndex aliases; /* alias -> DaReservation */
 };
 

@@ -120,6 +120,10 @@ da_change_copy (const DaChange *change)
   return copy;
 }
 
+/* below this many reservations a scope's alias index and maps stay in the
+ * caches, where asking for memory ahead costs more than it saves */
+#define PREFETCH_MIN_RESERVATIONS 4096
+
 /* ------------------------------------------------------------------ */
 /* transactions: changes for the journal, undo entries for rollback */
 
@@ -346,19 +350,27 @@ da_reservation_free (DaEngine *engine, DaReservation *res)
 }
 
 /* put a detached reservation (back) into its pool and scope; hash is
- * its alias's */
-static void
+ * its alias's.  FALSE, and nothing changes, when another reservation
+ * holds some of its keys. */
+static gboolean
 attach_reservation (DaReservation *res, guint32 hash, guint64 count, gint64 deadline)
 {
   DaPool *pool = res->pool;
-  DaEngine *engine = pool->scope->engine;
+  DaScope *scope = pool->scope;
+  DaEngine *engine = scope->engine;
 
-  da_range_map_insert (pool->used, res->start, res->start + (count - 1), res);
-  da_alias_index_insert (&pool->scope->aliases, res->id, hash);
+  if (!da_range_map_insert (pool->used, res->start, res->start + (count - 1), res))
+    return FALSE;
+  da_alias_index_insert (&scope->aliases, res->id, hash, res->start);
   pool->used_keys += count;
   pool->n_reservations++;
   engine->n_reservations++;
-  set_held (engine, res, FALSE, deadline);
+  if (scope->biggest_pool != pool
+      && (scope->biggest_pool == NULL || pool->n_reservations > scope->biggest_pool->n_reservations))
+    scope->biggest_pool = pool;
+  if (res->state == DA_STATE_HELD)
+    set_held (engine, res, FALSE, deadline);
+  return TRUE;
 }
 
 /* returns the run's length, which a long run keeps only in the map;
@@ -641,15 +653,15 @@ prim_pool_remove (DaPool *pool, guint64 start, guint64 end, const char *tag, DaT
   }
 }
 
-/* hash is the alias's */
+/* hash is the alias's, len its length; NULL, and nothing changes, when
+ * another reservation holds some of the keys */
 static DaReservation *
-prim_reserve (DaPool *pool, const char *alias, guint32 hash, guint64 start, guint64 count, DaMode mode,
+prim_reserve (DaPool *pool, const char *alias, gsize len, guint32 hash, guint64 start, guint64 count, DaMode mode,
               DaState state, guint flags, gint64 deadline, gboolean move_cursor, DaTxn *txn)
 {
-  gsize len = strlen (alias);
+  DaSlab *slab = &pool->scope->engine->reservations;
   guint32 id;
-  DaReservation *res = da_slab_alloc (&pool->scope->engine->reservations,
-                                      G_STRUCT_OFFSET (DaReservation, alias) + len + 1, &id);
+  DaReservation *res = da_slab_alloc (slab, G_STRUCT_OFFSET (DaReservation, alias) + len + 1, &id);
   guint64 old_cursor = pool->cursor;
   DaChange *change;
   Undo *undo;
@@ -662,7 +674,10 @@ prim_reserve (DaPool *pool, const char *alias, guint32 hash, guint64 start, guin
   res->state = (guint8) state;
   res->flags = (guint8) flags;
   memcpy (res->alias, alias, len + 1);
-  attach_reservation (res, hash, count, deadline);
+  if (!attach_reservation (res, hash, count, deadline)) {
+    da_slab_free (slab, id);
+    return NULL;
+  }
   if (move_cursor)
     pool->cursor = start + (count - 1) == G_MAXUINT64 ? 0 : start + count;
   if (txn == NULL)
@@ -849,6 +864,8 @@ undo_apply (DaEngine *engine, Undo *undo)
   case UNDO_POOL_CREATED:
     g_return_if_fail (pool != NULL && pool->n_reservations == 0);
     scope->last_pool = NULL;
+    if (scope->biggest_pool == pool)
+      scope->biggest_pool = NULL;
     g_hash_table_remove (scope->pools, undo->type);
     break;
   case UNDO_KEYS_ADDED: {
@@ -907,7 +924,8 @@ undo_apply (DaEngine *engine, Undo *undo)
         da_pool_cool (back->pool, c->range.start, c->range.end, c->until);
       }
     }
-    attach_reservation (back, da_alias_hash (back->alias), undo->count, undo->deadline);
+    if (!attach_reservation (back, da_alias_hash (back->alias), undo->count, undo->deadline))
+      g_warn_if_reached ();
     break;
   }
   default:
@@ -1403,26 +1421,55 @@ check_exclusive_tags (DaPool *pool, const DaConstraint *c, guint64 start, char *
   return TRUE;
 }
 
+/* an exact run that another reservation holds: the conflict, naming it */
+static gboolean
+exact_taken (DaScope *scope, DaPool *pool, const DaRequest *request, DaReservation **holder, GError **error)
+{
+  guint64 last = request->address + (request->constraint.count - 1);
+  DaReservation *in_the_way;
+  DaRange taken;
+  gpointer other;
+  g_autofree char *text = NULL;
+  g_autofree char *at = NULL;
+  g_autofree char *label = NULL;
+
+  if (!da_range_map_next (pool->used, request->address, &taken, &other) || taken.start > last)
+    return FALSE;
+  in_the_way = other;
+  text = da_address_type_format_key (pool->type, request->address);
+  at = da_reservation_format_address (in_the_way);
+  label = scope_label (scope);
+  if (holder != NULL)
+    *holder = in_the_way;
+  g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT,
+               "cannot reserve %s address %s for %s in %s: %s is held by %s (%s)",
+               request->type, text, request->alias, label, at, in_the_way->alias,
+               da_mode_to_string ((DaMode) in_the_way->mode));
+  return TRUE;
+}
+
 DaReservation *
 da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *txn,
                   DaReservation **holder, GError **error)
 {
   const DaConstraint *c = &request->constraint;
-  DaReservation *existing;
+  DaReservation *existing, *res;
   DaAddressType *type;
   DaPool *pool;
   g_autofree char *label = NULL;
   g_autofree char *failure = NULL;
   guint64 start;
   guint32 hash;
+  gsize len;
   DaMode mode;
 
-  if (!da_name_validate ("alias", request->alias, error))
+  if (!da_name_validate_len ("alias", request->alias, &len, error))
     return NULL;
-  hash = da_alias_hash (request->alias);
+  hash = da_alias_hash_len (request->alias, len);
   /* in a large scope the alias's slot and the reservations near an exact
    * address are each a cache miss: ask for both at once */
-  da_alias_index_prefetch (&scope->aliases, hash);
+  if (da_alias_index_size (&scope->aliases) >= PREFETCH_MIN_RESERVATIONS)
+    da_alias_index_prefetch (&scope->aliases, hash);
   /* the pool's own type when it exists: one lookup less per reservation */
   pool = request->type != NULL ? da_scope_get_pool (scope, request->type) : NULL;
   if (pool != NULL && request->has_address)
@@ -1453,9 +1500,6 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
     return NULL;
 
   if (request->has_address) {
-    DaRange taken;
-    gpointer other;
-
     if (!da_address_type_validate_key (type, request->address, error))
       return NULL;
     if (request->address > G_MAXUINT64 - (c->count - 1)) {
@@ -1466,25 +1510,16 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
                    request->type, text, c->count);
       return NULL;
     }
-    if (da_range_map_next (pool->used, request->address, &taken, &other)
-        && taken.start <= request->address + (c->count - 1)) {
-      DaReservation *in_the_way = other;
-      g_autofree char *text = da_address_type_format_key (type, request->address);
-      g_autofree char *at = da_reservation_format_address (in_the_way);
-
-      if (holder != NULL)
-        *holder = in_the_way;
-      label = scope_label (scope);
-      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT,
-                   "cannot reserve %s address %s for %s in %s: %s is held by %s (%s)",
-                   request->type, text, request->alias, label, at, in_the_way->alias,
-                   da_mode_to_string ((DaMode) in_the_way->mode));
-      return NULL;
-    }
+    /* a taken run is a conflict whatever else is wrong with it; whether
+     * it is taken the insertion finds out, so a run that fits costs one
+     * look at the reservations */
     if (!check_exclusive_tags (pool, c, request->address, &failure)
         || !da_pool_check_exact (pool, c, request->address, &failure)) {
-      g_autofree char *text = da_address_type_format_key (type, request->address);
+      g_autofree char *text = NULL;
 
+      if (exact_taken (scope, pool, request, holder, error))
+        return NULL;
+      text = da_address_type_format_key (type, request->address);
       label = scope_label (scope);
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
                    "cannot reserve %s address %s for %s in %s: %s", request->type, text, request->alias, label, failure);
@@ -1504,10 +1539,14 @@ da_scope_reserve (DaScope *scope, const DaRequest *request, gint64 now, DaTxn *t
   }
 
   mode = request->has_mode ? request->mode : request->has_address ? DA_MODE_STATIC : DA_MODE_DYNAMIC;
-  return prim_reserve (pool, request->alias, hash, start, c->count, mode,
-                       request->hold_until > 0 ? DA_STATE_HELD : DA_STATE_ACTIVE,
-                       request->flags, request->hold_until,
-                       !request->has_address && c->policy == DA_POLICY_NEXT_FIT, txn);
+  res = prim_reserve (pool, request->alias, len, hash, start, c->count, mode,
+                      request->hold_until > 0 ? DA_STATE_HELD : DA_STATE_ACTIVE,
+                      request->flags, request->hold_until,
+                      !request->has_address && c->policy == DA_POLICY_NEXT_FIT, txn);
+  /* only an exact run can be taken: a search finds free keys */
+  if (res == NULL && !exact_taken (scope, pool, request, holder, error))
+    g_return_val_if_reached (NULL);
+  return res;
 }
 
 gboolean
@@ -1538,13 +1577,23 @@ da_scope_reserve_batch (DaScope *scope, const DaRequest *requests, guint n_reque
   return ok;
 }
 
-/* *hash (if given) is the alias's */
+/* *hash (if given) is the alias's.  In a large scope the alias's slot is
+ * a cache miss, and so are the reservation and the leaf of the pool's map
+ * holding its address, which the slot keeps: for a release, which needs
+ * both, they are asked for at once, the leaf in the pool most reservations
+ * are in (if the guess is wrong, only the wait is longer). */
 static DaReservation *
-lookup_or_fail (DaScope *scope, const char *alias, guint32 *hash, GError **error)
+lookup_or_fail (DaScope *scope, const char *alias, gboolean releasing, guint32 *hash, GError **error)
 {
   guint32 h = alias != NULL ? da_alias_hash (alias) : 0;
-  DaReservation *res = alias != NULL ? da_alias_index_lookup (&scope->aliases, alias, h, NULL) : NULL;
+  DaReservation *res;
+  guint64 start;
 
+  if (releasing && alias != NULL && scope->biggest_pool != NULL
+      && da_alias_index_size (&scope->aliases) >= PREFETCH_MIN_RESERVATIONS
+      && da_alias_index_peek (&scope->aliases, h, &start))
+    da_range_map_prefetch (scope->biggest_pool->used, start);
+  res = alias != NULL ? da_alias_index_lookup (&scope->aliases, alias, h, NULL) : NULL;
   if (hash != NULL)
     *hash = h;
   if (res == NULL) {
@@ -1559,7 +1608,7 @@ lookup_or_fail (DaScope *scope, const char *alias, guint32 *hash, GError **error
 DaReservation *
 da_scope_commit (DaScope *scope, const char *alias, DaTxn *txn, GError **error)
 {
-  DaReservation *res = lookup_or_fail (scope, alias, NULL, error);
+  DaReservation *res = lookup_or_fail (scope, alias, FALSE, NULL, error);
 
   if (res == NULL)
     return NULL;
@@ -1577,7 +1626,7 @@ da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint6
                   int *state_after, GError **error)
 {
   guint32 hash;
-  DaReservation *res = lookup_or_fail (scope, alias, &hash, error);
+  DaReservation *res = lookup_or_fail (scope, alias, TRUE, &hash, error);
   int after = -1;
 
   if (res == NULL)
@@ -1617,7 +1666,7 @@ da_scope_release (DaScope *scope, const char *alias, DaReleasePhase phase, gint6
 gboolean
 da_scope_drop_builtin (DaScope *scope, const char *alias, gint64 now, DaTxn *txn, GError **error)
 {
-  DaReservation *res = lookup_or_fail (scope, alias, NULL, error);
+  DaReservation *res = lookup_or_fail (scope, alias, FALSE, NULL, error);
 
   if (res == NULL)
     return FALSE;
@@ -1781,8 +1830,8 @@ da_engine_apply (DaEngine *engine, const DaChange *change, GError **error)
       return replay_error (error, change, "bad address, count, state or mode");
     if (da_range_map_intersects (pool->used, change->start, change->start + (change->count - 1)))
       return replay_error (error, change, "the address is taken");
-    prim_reserve (pool, change->alias, da_alias_hash (change->alias), change->start, change->count, change->mode, change->state,
-                  change->flags, change->time, change->cursor, NULL);
+    prim_reserve (pool, change->alias, strlen (change->alias), da_alias_hash (change->alias), change->start, change->count,
+                  change->mode, change->state, change->flags, change->time, change->cursor, NULL);
     return TRUE;
   case DA_CHANGE_STATE:
     if (res == NULL)

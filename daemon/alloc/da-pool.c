@@ -798,8 +798,7 @@ da_pool_allocate (DaPool *pool, const DaConstraint *constraint, gint64 now, guin
    * the first free run of count keys in that run */
   if (constraint->policy == DA_POLICY_FIRST_FIT && constraint->isolate < 0 && constraint->align <= 1
       && constraint->tags[0] == NULL && constraint->not_tags[0] == NULL
-      && da_range_map_n_ranges (pool->ranges) == 1 && da_box_is_full (pool->type, &constraint->box)
-      && da_range_map_first (pool->ranges, &keys, NULL)
+      && da_range_map_get_single (pool->ranges, &keys) && da_box_is_full (pool->type, &constraint->box)
       && MAX (keys.start, constraint->min) <= MIN (keys.end, constraint->max)
       && da_range_map_find_gap_run (pool->used, MAX (keys.start, constraint->min), MIN (keys.end, constraint->max),
                                     constraint->count, &run)) {
@@ -832,15 +831,28 @@ exact_fits (DaPool *pool, const DaConstraint *c, Stage last, guint64 start)
 gboolean
 da_pool_check_exact (DaPool *pool, const DaConstraint *constraint, guint64 start, char **failure)
 {
-  DaConstraint exact = *constraint;
+  DaConstraint exact;
 
-  /* an exact request ignores policy, isolation and cool-down: the caller chose */
-  exact.policy = DA_POLICY_FIRST_FIT;
-  exact.isolate = -1;
-  if (add_overflows (start, exact.count - 1)) {
+  if (add_overflows (start, constraint->count - 1)) {
     *failure = g_strdup ("the run goes past the end of the address space");
     return FALSE;
   }
+  /* the usual exact request asks for no tags, alignment nor box: it fits
+   * when one range of the pool holds the run and the window does */
+  if (constraint->tags[0] == NULL && constraint->not_tags[0] == NULL && constraint->align <= 1
+      && start >= constraint->min && start + (constraint->count - 1) <= constraint->max
+      && da_box_is_full (pool->type, &constraint->box)) {
+    guint64 last = start + (constraint->count - 1);
+    DaRange range;
+
+    if (da_range_map_get_single (pool->ranges, &range) ? range.start <= start && last <= range.end
+        : da_range_map_lookup (pool->ranges, start, &range, NULL) && last <= range.end)
+      return TRUE;
+  }
+  /* an exact request ignores policy, isolation and cool-down: the caller chose */
+  exact = *constraint;
+  exact.policy = DA_POLICY_FIRST_FIT;
+  exact.isolate = -1;
   /* a run that fits costs one search; only a failure goes stage by stage
    * to find the constraint to blame */
   if (exact_fits (pool, &exact, STAGE_WINDOW, start))

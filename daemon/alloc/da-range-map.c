@@ -82,6 +82,32 @@ typedef struct {
   guint64 gap;
 } DaSummary;
 
+/* The way the last look at a map of values took: a gap search that found
+ * its run inside a leaf, and in a large map any descent, with the keys
+ * whose descent takes it too.  The insertion or removal right after a
+ * look at the same place (the search for a free run, the prefetch of a
+ * reservation's address) starts from there instead of descending again,
+ * in a large map through nodes that are cache misses; an insertion at the
+ * run a gap search found also skips the search in the leaf.  Any change of
+ * the map makes it invalid.  Sets, which change rarely, have none, and
+ * maps higher than FINGER_HEIGHT (billions of ranges) do without. */
+#define FINGER_HEIGHT 8
+
+typedef struct {
+  gboolean valid;     /* keys lo..hi descend this way */
+  gboolean gap_valid; /* the way ends at the leaf where a gap search found
+                       * a free run starting at gap_key, before entry gap_pos
+                       * (after the last when gap_last) */
+  gboolean gap_last;
+  guint64 lo;
+  guint64 hi;
+  guint64 gap_key;
+  guint gap_pos;
+  DaInner *node[FINGER_HEIGHT];
+  guint index[FINGER_HEIGHT];
+  DaLeaf *leaf;
+} DaFinger;
+
 struct _DaRangeMap {
   gpointer root; /* a DaLeaf when height == 0, else a DaInner; NULL when empty */
   guint height;
@@ -92,6 +118,8 @@ struct _DaRangeMap {
   guint64 n_keys;
   gsize memory;
   guint64 serial;
+  DaFinger *finger; /* NULL for a set */
+  gboolean large;   /* its nodes took LARGE_MAP_BYTES once */
 };
 
 /* the way from the root to a leaf: node[l] is the inner node at level l
@@ -110,6 +138,38 @@ typedef enum {
 
 /* ---------------------------------------------------------------- nodes */
 
+/* A small map stays in the caches, where asking for memory ahead costs
+ * more instructions than it saves, and so does remembering the way of
+ * every descent (a short one): a map becomes large, for good, once its
+ * nodes take this much */
+#ifndef DA_RANGE_MAP_LARGE_BYTES
+#define DA_RANGE_MAP_LARGE_BYTES (256 * 1024)
+#endif
+#define LARGE_MAP_BYTES DA_RANGE_MAP_LARGE_BYTES
+
+static inline void
+memory_grew (DaRangeMap *map, gsize bytes)
+{
+  map->memory += bytes;
+  if (G_UNLIKELY (!map->large) && map->memory >= LARGE_MAP_BYTES)
+    map->large = TRUE;
+}
+
+static inline gboolean
+map_is_large (const DaRangeMap *map)
+{
+  return map->large;
+}
+
+static inline void
+finger_invalidate (DaRangeMap *map)
+{
+  if (map->finger != NULL) {
+    map->finger->valid = FALSE;
+    map->finger->gap_valid = FALSE;
+  }
+}
+
 static gsize
 leaf_size (const DaRangeMap *map)
 {
@@ -124,7 +184,7 @@ leaf_new (DaRangeMap *map)
   leaf->next = NULL;
   leaf->n = 0;
   leaf->gaps = 0;
-  map->memory += leaf_size (map);
+  memory_grew (map, leaf_size (map));
   return leaf;
 }
 
@@ -141,7 +201,7 @@ inner_new (DaRangeMap *map)
   DaInner *inner = g_new (DaInner, 1);
 
   inner->n = 0;
-  map->memory += sizeof (DaInner);
+  memory_grew (map, sizeof (DaInner));
   return inner;
 }
 
@@ -156,6 +216,8 @@ inner_free (DaRangeMap *map, DaInner *inner)
 static inline void
 leaf_move (const DaRangeMap *map, DaLeaf *dst, guint di, DaLeaf *src, guint si, guint count)
 {
+  if (count == 0)
+    return;
   memmove (LEAF_START (dst) + di, LEAF_START (src) + si, count * sizeof (guint64));
   memmove (LEAF_END (dst) + di, LEAF_END (src) + si, count * sizeof (guint64));
   if (!map->is_set)
@@ -235,20 +297,6 @@ highest_bit (guint64 m)
   while (!(m & (G_GUINT64_CONSTANT (1) << i)))
     i--;
   return i;
-#endif
-}
-
-static inline guint
-bit_count (guint64 m)
-{
-#if defined(__GNUC__) || defined(__clang__)
-  return (guint) __builtin_popcountll (m);
-#else
-  guint n = 0;
-
-  for (; m != 0; m &= m - 1)
-    n++;
-  return n;
 #endif
 }
 
@@ -335,13 +383,17 @@ upper_bound (const guint64 *a, guint n, guint64 key)
 #define LEAF_UPPER(leaf, key) upper_bound (LEAF_START (leaf), (leaf)->n, (key))
 
 /* the child whose keys may contain key: the last one starting at or
- * before it, or the first */
+ * before it, or the first (at once when the second starts after key:
+ * searches from the start of a pool go that way) */
 static inline guint
 inner_child_for (const DaInner *inner, guint64 key)
 {
-  guint i = upper_bound (inner->first, inner->n, key);
+  guint i;
 
-  return i > 0 ? i - 1 : 0;
+  if (inner->first[1] > key)
+    return 0;
+  i = upper_bound (inner->first, inner->n, key);
+  return i - 1;
 }
 
 /* ------------------------------------------------------------ summaries */
@@ -368,15 +420,16 @@ leaf_max_gap (const DaLeaf *leaf)
   const guint64 *start = LEAF_START (leaf);
   const guint64 *end = LEAF_END (leaf);
   guint64 m0 = 1, m1 = 1;
+  guint64 m = leaf->gaps;
 
-  if (bit_count (leaf->gaps) <= 8) {
-    for (guint64 m = leaf->gaps; m != 0; m &= m - 1) {
-      guint i = lowest_bit (m);
-      guint64 d = start[i] - end[i - 1];
+  /* up to eight holes by their bits; past that, every pair */
+  for (guint k = 0; m != 0 && k < 8; k++, m &= m - 1) {
+    guint i = lowest_bit (m);
+    guint64 d = start[i] - end[i - 1];
 
-      m0 = d > m0 ? d : m0;
-    }
-  } else {
+    m0 = d > m0 ? d : m0;
+  }
+  if (m != 0) {
     guint i = 1;
 
     /* start[i] - end[i - 1] is the gap plus one */
@@ -491,13 +544,18 @@ path_propagate (DaPath *path, guint lvl, DaSummary s)
 
     if (p->first[i] == s.first && p->last[i] == s.last && p->gap[i] == s.gap)
       return;
+    /* the root's own summary is kept nowhere */
+    if (lvl == 1) {
+      p->first[i] = s.first;
+      p->last[i] = s.last;
+      p->gap[i] = s.gap;
+      return;
+    }
     removed = inner_gaps_around (p, i);
     p->first[i] = s.first;
     p->last[i] = s.last;
     p->gap[i] = s.gap;
     lvl--;
-    if (lvl == 0)
-      return;
     added = inner_gaps_around (p, i);
     old_max = path->node[lvl - 1]->gap[path->index[lvl - 1]];
     s.first = p->first[0];
@@ -515,23 +573,30 @@ leaf_changed (DaRangeMap *map, DaPath *path, gboolean removed_any, guint64 remov
   DaInner *parent;
   guint64 old_max;
   DaSummary s;
+  guint i;
 
   if (map->height == 0)
     return;
   parent = path->node[map->height - 1];
-  old_max = parent->gap[path->index[map->height - 1]];
+  i = path->index[map->height - 1];
+  old_max = parent->gap[i];
   s.first = LEAF_START (leaf)[0];
   s.last = LEAF_END (leaf)[leaf->n - 1];
   s.gap = new_max_gap (removed_any, removed, added, old_max) ? MAX (old_max, added) : leaf_max_gap (leaf);
-  path_propagate (path, map->height, s);
+  /* most changes inside a leaf leave its summary as it was */
+  if (s.first != parent->first[i] || s.last != parent->last[i] || s.gap != old_max)
+    path_propagate (path, map->height, s);
 }
 
 /* --------------------------------------------------------------- search */
 
-/* Asks for all the cache lines a node will need at once: the binary search
- * would otherwise wait for them one after the other, each a trip to memory
- * in a large map.  Leaves also get their ends (every search reads one) and,
- * before a change moves entries, their values. */
+/* Asks for the cache lines a node's binary search reads, all at once: the
+ * search would otherwise wait for them one after the other, each a trip to
+ * memory in a large map.  Only those: the one end, value or child a search
+ * then reads is one line, and asking for lines that go unread costs memory
+ * bandwidth, which a random operation on a large map is short of (a line
+ * costs about as much as a tenth of a trip). */
+
 static inline void
 prefetch_lines (const void *p, gsize size)
 {
@@ -541,40 +606,73 @@ prefetch_lines (const void *p, gsize size)
 #endif
 }
 
-/* map is only read when values is set */
 static inline void
-prefetch_node (const DaRangeMap *map, gconstpointer node, gboolean is_leaf, gboolean values)
+prefetch_node (gconstpointer node, gboolean is_leaf)
 {
-  if (is_leaf) {
-    const DaLeaf *leaf = node;
-
-    prefetch_lines (leaf, G_STRUCT_OFFSET (DaLeaf, keys) + 2 * LEAF_MAX * sizeof (guint64));
-    if (values && !map->is_set)
-      prefetch_lines (LEAF_VALUE (leaf), LEAF_MAX * sizeof (gpointer));
-  } else {
+  if (is_leaf)
+    prefetch_lines (node, G_STRUCT_OFFSET (DaLeaf, keys) + LEAF_MAX * sizeof (guint64));
+  else
     prefetch_lines (((const DaInner *) node)->first, INNER_MAX * sizeof (guint64));
-  }
 }
 
 static DaLeaf *
 descend (const DaRangeMap *map, guint64 key, DaPath *path)
 {
+  DaFinger *f = map->finger;
   gpointer node = map->root;
+  guint height = map->height;
+  gboolean prefetch = map_is_large (map);
+  guint64 lo = 0, hi = G_MAXUINT64;
 
-  for (guint l = 0; l < map->height; l++) {
-    DaInner *inner = node;
-    guint i = inner_child_for (inner, key);
+  if (f == NULL || !prefetch || height > FINGER_HEIGHT) {
+    for (guint l = 0; l < height; l++) {
+      DaInner *inner = node;
+      guint i = inner_child_for (inner, key);
 
-    if (path != NULL) {
-      path->node[l] = inner;
-      path->index[l] = i;
+      if (path != NULL) {
+        path->node[l] = inner;
+        path->index[l] = i;
+      }
+      node = inner->child[i];
+      if (prefetch)
+        prefetch_node (node, l + 1 == height);
     }
-    node = inner->child[i];
-    prefetch_node (map, node, l + 1 == map->height, path != NULL);
+    if (path != NULL)
+      path->leaf = node;
+    return node;
   }
-  if (path != NULL)
-    path->leaf = node;
-  return node;
+
+  /* the way of the last look, when key takes it; else the descent (asking
+   * for each node's lines in a large map) is remembered */
+  if (!f->valid || key < f->lo || key > f->hi) {
+    for (guint l = 0; l < height; l++) {
+      DaInner *inner = node;
+      guint i = inner_child_for (inner, key);
+
+      if (i > 0)
+        lo = MAX (lo, inner->first[i]);
+      if (i + 1 < inner->n)
+        hi = MIN (hi, inner->first[i + 1] - 1);
+      f->node[l] = inner;
+      f->index[l] = i;
+      node = inner->child[i];
+      if (prefetch)
+        prefetch_node (node, l + 1 == height);
+    }
+    f->leaf = node;
+    f->lo = lo;
+    f->hi = hi;
+    f->valid = TRUE;
+    f->gap_valid = FALSE;
+  }
+  if (path != NULL) {
+    for (guint l = 0; l < height; l++) {
+      path->node[l] = f->node[l];
+      path->index[l] = f->index[l];
+    }
+    path->leaf = f->leaf;
+  }
+  return f->leaf;
 }
 
 /* Points path and pos at the first range with end >= key and returns TRUE;
@@ -583,8 +681,23 @@ descend (const DaRangeMap *map, guint64 key, DaPath *path)
 static gboolean
 locate_next (const DaRangeMap *map, guint64 key, DaPath *path, guint *pos)
 {
-  DaLeaf *leaf = descend (map, key, path);
-  guint i = LEAF_UPPER (leaf, key);
+  const DaFinger *f = map->finger;
+  DaLeaf *leaf;
+  guint i;
+
+  /* where a gap search just found a run starting at key: the entry after
+   * the run's hole */
+  if (f != NULL && f->gap_valid && key == f->gap_key) {
+    for (guint l = 0; l < map->height; l++) {
+      path->node[l] = f->node[l];
+      path->index[l] = f->index[l];
+    }
+    path->leaf = f->leaf;
+    *pos = f->gap_pos;
+    return !f->gap_last;
+  }
+  leaf = descend (map, key, path);
+  i = LEAF_UPPER (leaf, key);
 
   if (i > 0 && LEAF_END (leaf)[i - 1] >= key) {
     *pos = i - 1;
@@ -720,6 +833,7 @@ leaf_insert (DaRangeMap *map, DaPath *path, guint pos, guint64 start, guint64 en
   guint n = leaf->n;
   guint k;
 
+  finger_invalidate (map);
   map->n_ranges++;
   count_add (map, start, end);
   if (n < LEAF_MAX) {
@@ -772,6 +886,7 @@ insert_first (DaRangeMap *map, guint64 start, guint64 end, gpointer value)
 {
   DaLeaf *leaf = leaf_new (map);
 
+  finger_invalidate (map);
   leaf_put (map, leaf, 0, start, end, value);
   leaf->n = 1;
   leaf->gaps = 0;
@@ -790,6 +905,7 @@ leaf_modify (DaRangeMap *map, DaPath *path, guint pos, guint64 start, guint64 en
   gboolean removed_any;
   guint64 removed, added;
 
+  finger_invalidate (map);
   removed_any = leaf_gaps_around (leaf, pos, &removed);
   count_sub (map, LEAF_START (leaf)[pos], LEAF_END (leaf)[pos]);
   count_add (map, start, end);
@@ -939,6 +1055,7 @@ leaf_remove (DaRangeMap *map, DaPath *path, guint pos)
   gboolean removed_any;
   guint64 removed, added = 0;
 
+  finger_invalidate (map);
   map->n_ranges--;
   count_sub (map, LEAF_START (leaf)[pos], LEAF_END (leaf)[pos]);
   removed_any = leaf_gaps_around (leaf, pos, &removed);
@@ -990,6 +1107,8 @@ map_new (gboolean is_set, GDestroyNotify value_free)
 
   map->is_set = is_set;
   map->value_free = value_free;
+  if (!is_set)
+    map->finger = g_new0 (DaFinger, 1);
   return map;
 }
 
@@ -1040,6 +1159,7 @@ da_range_map_clear (DaRangeMap *map)
     map->n_ranges = 0;
     map->n_keys = 0;
     map->serial++;
+    finger_invalidate (map);
     node_free (map, root, height);
   }
 }
@@ -1050,6 +1170,7 @@ da_range_map_free (DaRangeMap *map)
   if (map == NULL)
     return;
   da_range_map_clear (map);
+  g_free (map->finger);
   g_free (map);
 }
 
@@ -1378,6 +1499,19 @@ da_range_map_prev (const DaRangeMap *map, guint64 key, DaRange *range, gpointer 
 }
 
 gboolean
+da_range_map_get_single (const DaRangeMap *map, DaRange *range)
+{
+  const DaLeaf *leaf = map->root;
+
+  /* one range lives in a root leaf */
+  if (map->n_ranges != 1)
+    return FALSE;
+  range->start = LEAF_START (leaf)[0];
+  range->end = LEAF_END (leaf)[0];
+  return TRUE;
+}
+
+gboolean
 da_range_map_first (const DaRangeMap *map, DaRange *range, gpointer *value)
 {
   gpointer node;
@@ -1415,7 +1549,7 @@ da_range_map_prefetch (const DaRangeMap *map, guint64 key)
   g_return_if_fail (map != NULL);
 
   /* the descent asks for each node's lines as it reaches it */
-  if (map->root != NULL)
+  if (map->root != NULL && map_is_large (map))
     descend (map, key, NULL);
 }
 
@@ -1462,13 +1596,26 @@ run_fits_last (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 count, guin
   return TRUE;
 }
 
+/* what a search for the first free run asks, handed down its recursion
+ * as one pointer */
+typedef struct {
+  guint64 lo;
+  guint64 hi;
+  guint64 count;
+  gboolean prefetch;
+  DaFinger *way;  /* where the way down is written, if anywhere */
+  DaRange *found;
+} DaGapQuery;
+
 /* Searches the runs strictly inside a subtree, lowest first.  A child that
  * lies wholly inside [lo, hi] and whose longest run holds count keys cannot
  * fail, so only the children holding lo or hi are searched in vain: the
  * cost is O(height * fanout). */
 static gboolean
-find_first_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 count, DaRange *found)
+find_first_in (gconstpointer node, guint height, guint level, const DaGapQuery *q)
 {
+  guint64 lo = q->lo, hi = q->hi, count = q->count;
+
   COUNT_VISIT ();
   if (height == 0) {
     const DaLeaf *leaf = node;
@@ -1476,15 +1623,24 @@ find_first_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64
     const guint64 *end = LEAF_END (leaf);
     /* the run before entry j ends at start[j] - 1, so it matters from the
      * first entry starting after lo, and up to the first entry whose
-     * predecessor ends at or after hi */
-    guint j = LEAF_UPPER (leaf, lo);
-    guint last = hi == G_MAXUINT64 ? leaf->n : hi == 0 ? 0 : MIN (leaf->n, upper_bound (end, leaf->n, hi - 1) + 1);
-    guint64 m = j >= last ? 0 : leaf->gaps & ~bits_below (j) & bits_below (last);
+     * predecessor ends at or after hi; a search from the start of a pool
+     * mostly begins at a leaf's start */
+    guint j = start[0] > lo ? 0 : leaf->n == 1 || start[1] > lo ? 1 : LEAF_UPPER (leaf, lo);
+    guint64 m = leaf->gaps & ~bits_below (j);
 
     for (; m != 0; m &= m - 1) {
       j = lowest_bit (m);
-      if (start[j] - end[j - 1] - 1 >= count && run_fits_first (end[j - 1] + 1, start[j] - 1, lo, hi, count, found))
+      if (end[j - 1] >= hi)
+        break;
+      if (start[j] - end[j - 1] - 1 >= count && run_fits_first (end[j - 1] + 1, start[j] - 1, lo, hi, count, q->found)) {
+        if (q->way != NULL) {
+          q->way->leaf = (DaLeaf *) leaf;
+          q->way->gap_key = q->found->start;
+          q->way->gap_pos = j;
+          q->way->gap_last = FALSE;
+        }
         return TRUE;
+      }
     }
     return FALSE;
   } else {
@@ -1494,21 +1650,56 @@ find_first_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64
       if (inner->first[i] >= hi)
         break;
       if (inner->gap[i] >= count && inner->last[i] > lo) {
-        prefetch_node (NULL, inner->child[i], height == 1, FALSE);
-        if (find_first_in (inner->child[i], height - 1, lo, hi, count, found))
+        if (q->prefetch)
+          prefetch_node (inner->child[i], height == 1);
+        if (q->way != NULL) {
+          q->way->node[level] = (DaInner *) inner;
+          q->way->index[level] = i;
+        }
+        if (find_first_in (inner->child[i], height - 1, level + 1, q))
           return TRUE;
       }
       if (i + 1 < inner->n && inner->first[i + 1] - inner->last[i] >= 2
-          && run_fits_first (inner->last[i] + 1, inner->first[i + 1] - 1, lo, hi, count, found))
+          && run_fits_first (inner->last[i] + 1, inner->first[i + 1] - 1, lo, hi, count, q->found)) {
+        /* between two children: no leaf holds it */
+        if (q->way != NULL)
+          q->way->leaf = NULL;
         return TRUE;
+      }
     }
     return FALSE;
   }
 }
 
+/* the way a gap search took to a leaf is the way a descent to any key in
+ * that leaf's gaps takes: remember it (with the keys that take it, which
+ * only a large map's descents look at) */
+static void
+finger_from_search (const DaRangeMap *map, DaFinger *f)
+{
+  guint64 lo = 0, hi = G_MAXUINT64;
+
+  f->gap_valid = TRUE;
+  if (!map_is_large (map))
+    return;
+
+  for (guint l = 0; l < map->height; l++) {
+    const DaInner *inner = f->node[l];
+    guint i = f->index[l];
+
+    if (i > 0)
+      lo = MAX (lo, inner->first[i]);
+    if (i + 1 < inner->n)
+      hi = MIN (hi, inner->first[i + 1] - 1);
+  }
+  f->lo = lo;
+  f->hi = hi;
+  f->valid = TRUE;
+}
+
 /* the mirror image: highest first */
 static gboolean
-find_last_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+find_last_in (gconstpointer node, guint height, gboolean prefetch, guint64 lo, guint64 hi, guint64 count, guint64 *found)
 {
   COUNT_VISIT ();
   if (height == 0) {
@@ -1540,8 +1731,9 @@ find_last_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 
       if (inner->last[i] <= lo)
         break;
       if (inner->gap[i] >= count && inner->first[i] < hi) {
-        prefetch_node (NULL, inner->child[i], height == 1, FALSE);
-        if (find_last_in (inner->child[i], height - 1, lo, hi, count, found))
+        if (prefetch)
+          prefetch_node (inner->child[i], height == 1);
+        if (find_last_in (inner->child[i], height - 1, prefetch, lo, hi, count, found))
           return TRUE;
       }
       if (i == 0)
@@ -1565,11 +1757,39 @@ da_range_map_find_gap_run (const DaRangeMap *map, guint64 lo, guint64 hi, guint6
     k.start = lo;
     k.end = G_MAXUINT64;
   } else {
+    DaGapQuery q = { lo, hi, count, map_is_large (map), map->height <= FINGER_HEIGHT ? map->finger : NULL, &k };
+
+    /* the search writes the way it goes over the old one */
+    if (q.way != NULL)
+      q.way->valid = q.way->gap_valid = FALSE;
     bounds (map, &first, &last);
-    if (!(first > 0 && run_fits_first (0, first - 1, lo, hi, count, &k))
-        && !find_first_in (map->root, map->height, lo, hi, count, &k)
-        && !(last < G_MAXUINT64 && run_fits_first (last + 1, G_MAXUINT64, lo, hi, count, &k)))
+    if (first > 0 && run_fits_first (0, first - 1, lo, hi, count, &k)) {
+      /* before every range */
+    } else if (find_first_in (map->root, map->height, 0, &q)) {
+      if (q.way != NULL && q.way->leaf != NULL)
+        finger_from_search (map, q.way);
+    } else if (last < G_MAXUINT64 && run_fits_first (last + 1, G_MAXUINT64, lo, hi, count, &k)) {
+      /* after every range, where a map filled in order appends: the way
+       * down the right edge */
+      if (q.way != NULL) {
+        gpointer node = map->root;
+
+        for (guint l = 0; l < map->height; l++) {
+          DaInner *inner = node;
+
+          q.way->node[l] = inner;
+          q.way->index[l] = inner->n - 1;
+          node = inner->child[inner->n - 1];
+        }
+        q.way->leaf = node;
+        q.way->gap_key = k.start;
+        q.way->gap_pos = ((DaLeaf *) node)->n;
+        q.way->gap_last = TRUE;
+        finger_from_search (map, q.way);
+      }
+    } else {
       return FALSE;
+    }
   }
   if (run != NULL)
     *run = k;
@@ -1602,7 +1822,7 @@ da_range_map_find_gap_last (const DaRangeMap *map, guint64 lo, guint64 hi, guint
   } else {
     bounds (map, &first, &last);
     if (!(last < G_MAXUINT64 && run_fits_last (last + 1, G_MAXUINT64, lo, hi, count, &k))
-        && !find_last_in (map->root, map->height, lo, hi, count, &k)
+        && !find_last_in (map->root, map->height, map_is_large (map), lo, hi, count, &k)
         && !(first > 0 && run_fits_last (0, first - 1, lo, hi, count, &k)))
       return FALSE;
   }
@@ -1624,7 +1844,7 @@ run_clip_max (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 *best)
 }
 
 static void
-largest_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 *best)
+largest_in (gconstpointer node, guint height, gboolean prefetch, guint64 lo, guint64 hi, guint64 *best)
 {
   COUNT_VISIT ();
   if (height == 0) {
@@ -1651,8 +1871,9 @@ largest_in (gconstpointer node, guint height, guint64 lo, guint64 hi, guint64 *b
         if (inner->first[i] >= lo && inner->last[i] <= hi) {
           *best = inner->gap[i];
         } else {
-          prefetch_node (NULL, inner->child[i], height == 1, FALSE);
-          largest_in (inner->child[i], height - 1, lo, hi, best);
+          if (prefetch)
+            prefetch_node (inner->child[i], height == 1);
+          largest_in (inner->child[i], height - 1, prefetch, lo, hi, best);
         }
       }
       if (i + 1 < inner->n && inner->first[i + 1] - inner->last[i] >= 2)
@@ -1677,7 +1898,7 @@ da_range_map_largest_gap (const DaRangeMap *map, guint64 lo, guint64 hi)
     run_clip_max (0, first - 1, lo, hi, &best);
   if (last < G_MAXUINT64)
     run_clip_max (last + 1, G_MAXUINT64, lo, hi, &best);
-  largest_in (map->root, map->height, lo, hi, &best);
+  largest_in (map->root, map->height, map_is_large (map), lo, hi, &best);
   return best;
 }
 

@@ -77,6 +77,8 @@ gboolean da_range_map_next (const DaRangeMap *map, guint64 key, DaRange *range, 
 /* the last range with start <= key (the one containing key, else the previous) */
 gboolean da_range_map_prev (const DaRangeMap *map, guint64 key, DaRange *range, gpointer *value);
 gboolean da_range_map_first (const DaRangeMap *map, DaRange *range, gpointer *value);
+/* the map's only range; FALSE unless it holds exactly one (constant time) */
+gboolean da_range_map_get_single (const DaRangeMap *map, DaRange *range);
 gboolean da_range_map_last (const DaRangeMap *map, DaRange *range, gpointer *value);
 /* start fetching the memory a lookup of key will read, so that the wait
  * overlaps other work; changes nothing */

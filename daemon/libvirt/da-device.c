@@ -146,6 +146,11 @@ read_number (xmlNode *node, const char *name, guint64 max, guint64 *out, GError 
   return TRUE;
 }
 
+/* virDomainDeviceAddressType, less those devaddr assigns and "none" */
+static const char *const other_address_types[] = {
+  "ccid", "spapr-vio", "virtio-s390", "ccw", "virtio-mmio", "isa", "dimm", "unassigned", NULL
+};
+
 static gboolean
 parse_address (xmlNode *node, DaAddr *addr, GError **error)
 {
@@ -211,6 +216,12 @@ parse_address (xmlNode *node, DaAddr *addr, GError **error)
       }
     }
     return TRUE;
+  }
+  /* the other types libvirt knows are kept as written; any other type is
+   * refused, as libvirt's parser refuses it */
+  if (!g_strv_contains (other_address_types, type)) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS, "unknown address type '%s'", type);
+    return FALSE;
   }
   addr->kind = DA_ADDR_OTHER;
   return TRUE;
@@ -476,6 +487,15 @@ da_device_read (DaDomainCtx *ctx, DaDevice *dev, GError **error)
   }
 
   if (address != NULL) {
+    /* libvirt reads the first and drops the others; devaddr keeps the XML
+     * it is given, where a second one would be read the next time */
+    for (xmlNode *other = address->next; other != NULL; other = other->next) {
+      if (other->type == XML_ELEMENT_NODE && strcmp ((const char *) other->name, "address") == 0) {
+        g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS, "<%s> has more than one <address>",
+                     (const char *) node->name);
+        return FALSE;
+      }
+    }
     if (!parse_address (address, &dev->given, error)) {
       g_prefix_error (error, "<%s>: ", (const char *) node->name);
       return FALSE;

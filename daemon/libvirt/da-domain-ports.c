@@ -60,6 +60,21 @@ da_domain_assign_drives (DaDomainCtx *ctx, GError **error)
       return FALSE;
     }
     da_drive_address_from_index (bus, index, &address);
+    /* a long target name ("sdsata") is a drive far beyond any controller
+     * there can be: refuse it before a controller is added for each index
+     * up to it */
+    {
+      DaAddressType *type = da_catalog_get_type (ctx->catalog, da_drive_bus_type (bus));
+      int dim = type != NULL ? da_address_type_find_dimension (type, "controller") : -1;
+
+      if (dim >= 0 && address.controller > da_address_type_get_dimension (type, (guint) dim)->max) {
+        g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
+                     "disk[target=%s] would be on %s controller %u, beyond the last one there can be (%" G_GUINT64_FORMAT
+                     ")", disk->target, disk->model, address.controller,
+                     da_address_type_get_dimension (type, (guint) dim)->max);
+        return FALSE;
+      }
+    }
     disk->addr.kind = DA_ADDR_DRIVE;
     disk->addr.v[0] = address.controller;
     disk->addr.v[1] = address.bus;
@@ -253,6 +268,10 @@ da_domain_assign_virtio_serial (DaDomainCtx *ctx, GError **error)
       /* import adds nothing */
       if (ctx->importing)
         continue;
+      /* an address of another type on a virtio channel is replaced by the
+       * port (virDomainVirtioSerialAddrAssign sets the type) */
+      if (dev->given.kind != DA_ADDR_VIRTIO_SERIAL)
+        dev->fixed = FALSE;
       if (!assign_port (ctx, dev, kind == DA_DEV_CONSOLE, error))
         return FALSE;
     }

@@ -407,13 +407,15 @@ parsed_clear (Parsed *parsed)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Parsed, parsed_clear)
 
-/* whitespace between elements, and in an empty <devices>, so that the
- * output is indented evenly (libxml2 keeps blanks where an element holds
- * nothing else) */
+/* whitespace between elements, and in <devices> and the devices in it
+ * even when they hold nothing else (devaddr adds elements there), so that
+ * the output is indented evenly and the same when it is fed back (libxml2
+ * keeps blanks where an element holds nothing else) */
 static void
-drop_blanks (xmlNode *node)
+drop_blanks (xmlNode *node, gboolean gets_elements)
 {
-  gboolean has_elements = strcmp ((const char *) node->name, "devices") == 0;
+  gboolean is_devices = strcmp ((const char *) node->name, "devices") == 0;
+  gboolean has_elements = gets_elements || is_devices;
   xmlNode *next;
 
   for (xmlNode *child = node->children; child != NULL; child = child->next)
@@ -422,7 +424,7 @@ drop_blanks (xmlNode *node)
   for (xmlNode *child = node->children; child != NULL; child = next) {
     next = child->next;
     if (child->type == XML_ELEMENT_NODE) {
-      drop_blanks (child);
+      drop_blanks (child, is_devices);
     } else if (child->type == XML_TEXT_NODE && has_elements && xmlIsBlankNode (child)) {
       xmlUnlinkNode (child);
       xmlFreeNode (child);
@@ -450,7 +452,8 @@ parse_element (const char *xml, gsize len, const DaDomainOptions *options, const
                  (const char *) root->name, root_name);
     return FALSE;
   }
-  drop_blanks (root);
+  /* a lone device element gets its <address> too */
+  drop_blanks (root, root_name == NULL);
   /* only the root element goes on (gconfig wants it first in the document),
    * without blanks, so that what is added later is indented like the rest */
   text = da_xml_node_to_string (root, FALSE);
@@ -683,7 +686,16 @@ static gboolean
 add_videos (DaDomainCtx *ctx, GError **error)
 {
   g_autoptr (GPtrArray) videos = devices_of (ctx, DA_DEV_VIDEO);
+  guint n_primary = 0;
 
+  /* libvirt refuses more than one primary video when it validates */
+  for (guint i = 0; i < videos->len; i++)
+    if (is_primary_video (g_ptr_array_index (videos, i)))
+      n_primary++;
+  if (n_primary > 1) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID, "Only one primary video device is supported");
+    return FALSE;
+  }
   /* libvirt keeps the primary video first */
   for (guint i = 1; i < videos->len; i++) {
     if (is_primary_video (g_ptr_array_index (videos, i))) {

@@ -522,7 +522,12 @@ da_method_watch (DaMethodContext *ctx, DaParams *params, GError **error)
   if (!da_params_check_members (params, members, error)
       || !da_methods_get_name (params, "vm", "vm name", DA_PARAMS_OPTIONAL, &vm, error))
     return NULL;
-  if (ctx->connection == NULL || !da_daemon_watch (ctx->daemon, ctx->connection, vm, error))
+  /* an internal call has no connection to send notifications to */
+  if (ctx->connection == NULL) {
+    g_set_error_literal (error, DA_RPC_ERROR, DA_RPC_ERROR_INVALID_REQUEST, "watch needs a connection");
+    return NULL;
+  }
+  if (!da_daemon_watch (ctx->daemon, ctx->connection, vm, error))
     return NULL;
   out = json_object_new ();
   json_object_set_boolean_member (out, "watching", TRUE);

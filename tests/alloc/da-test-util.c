@@ -31,24 +31,6 @@ da_test_engine (void)
   return engine;
 }
 
-static void
-dump_line (const DaChange *c, gpointer user_data)
-{
-  g_string_append_printf (user_data, "%s scope=%s tmpl=%s type=%s alias=%s tag=%s %" G_GUINT64_FORMAT
-                          "-%" G_GUINT64_FORMAT " n=%" G_GUINT64_FORMAT " mode=%d state=%d flags=%u time=%" G_GINT64_FORMAT "\n",
-                          da_change_kind_to_string (c->kind), c->scope, c->template_name, c->type, c->alias, c->tag,
-                          c->start, c->end, c->count, c->mode, c->state, c->flags, c->time);
-}
-
-char *
-da_test_dump (DaEngine *engine)
-{
-  GString *out = g_string_new (NULL);
-
-  da_engine_dump (engine, 0, dump_line, out);
-  return g_string_free (out, FALSE);
-}
-
 guint64
 da_test_key_of (DaAddressType *type, const char *text)
 {
@@ -102,18 +84,6 @@ char *
 da_test_address (DaReservation *res)
 {
   return res != NULL ? da_reservation_format_address (res) : g_strdup ("(none)");
-}
-
-int
-da_test_run (Suite *suite)
-{
-  SRunner *runner = srunner_create (suite);
-  int failed;
-
-  srunner_run_all (runner, CK_NORMAL);
-  failed = srunner_ntests_failed (runner);
-  srunner_free (runner);
-  return failed == 0 ? 0 : 1;
 }
 
 void

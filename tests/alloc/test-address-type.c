@@ -6,6 +6,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "da-test-util.h"
+#include "tests/common/da-test-suite.h"
 
 static DaAddressType *
 get_type (DaCatalog *catalog, const char *name)
@@ -386,7 +387,19 @@ START_TEST (test_bad_catalog_files)
     "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3\nFormat={a}[.{b}\n",
     "[Address Type]\nName=../x\nDimensions=a:0-3\nFormat={a}\n",
     "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a:q}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}{}\n",
+    /* formats whose text would not parse back */
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3\nFormat={a}{b}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3\nFormat={a:02x}f{b}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3\nFormat={a}7{b}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3;c:0-3\nFormat={a}[.{b}]{c}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3;b:0-3;c:0-3\nFormat={a}[.{b}].{c}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nPool=1;;2\n",
     "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nPool=9\n",
+    /* values GLib cannot read: a required one, an optional string, an optional list */
+    "[Address Type]\nName=x\\{\nDimensions=a:0-3\nFormat={a}\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nIsolate=a\\{\n",
+    "[Address Type]\nName=x\nDimensions=a:0-3\nFormat={a}\nPool=1;2\\{\n",
     "not a key file",
   };
 
@@ -420,5 +433,5 @@ main (void)
   tcase_add_test (tc, test_type_from_data_file_only);
   tcase_add_test (tc, test_bad_catalog_files);
   suite_add_tcase (s, tc);
-  return da_test_run (s);
+  return da_test_run_suite (s);
 }

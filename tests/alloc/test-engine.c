@@ -6,6 +6,7 @@
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/alloc/da-drive.h"
 #include "da-test-util.h"
+#include "tests/common/da-test-suite.h"
 
 #define NOW 1000000
 
@@ -1184,6 +1185,137 @@ model_fits (DaAddressType *grid, const Model *m, const DaConstraint *c, const ch
   return TRUE;
 }
 
+/* A scope past the size where the engine asks for memory ahead of its
+ * use: exact reserves and releases in two pools of the host (a release in
+ * the smaller one guesses the wrong pool while its reservation is on its
+ * way), conflicts found by the insertion itself, idempotent retries and
+ * releases rolled back, all against a model of alias -> (type, key). */
+typedef struct {
+  guint type;
+  guint64 key;
+} LargeEntry;
+
+static void
+large_reserve (DaScope *host, DaEngine *engine, const char *const *types, GHashTable *model, GHashTable *taken,
+               guint type, const char *alias, guint64 key)
+{
+  g_autofree char *taken_key = g_strdup_printf ("%u:%" G_GUINT64_FORMAT, type, key);
+  const char *holder_alias = g_hash_table_lookup (taken, taken_key);
+  DaReservation *holder = NULL, *res;
+  g_autoptr (GError) error = NULL;
+  DaRequest request;
+
+  memset (&request, 0, sizeof request);
+  request.type = types[type];
+  request.alias = alias;
+  da_constraint_init (&request.constraint, da_catalog_get_type (da_engine_get_catalog (engine), types[type]), FALSE);
+  request.has_address = TRUE;
+  request.address = key;
+  res = da_scope_reserve (host, &request, NOW, NULL, &holder, &error);
+  if (holder_alias != NULL && g_strcmp0 (holder_alias, alias) != 0) {
+    ck_assert_msg (res == NULL, "%s took %s's %s address", alias, holder_alias, types[type]);
+    ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_CONFLICT));
+    ck_assert_str_eq (da_reservation_get_alias (holder), holder_alias);
+    return;
+  }
+  ck_assert_msg (res != NULL, "reserve %s: %s", alias, error ? error->message : "");
+  ck_assert_uint_eq (da_reservation_get_start (res), key);
+  if (holder_alias == NULL) {
+    LargeEntry *e = g_new (LargeEntry, 1);
+
+    e->type = type;
+    e->key = key;
+    g_hash_table_insert (model, g_strdup (alias), e);
+    g_hash_table_insert (taken, g_steal_pointer (&taken_key), g_strdup (alias));
+  }
+}
+
+START_TEST (test_large_scope)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *host = da_engine_get_host (engine);
+  const char *const types[] = { "id", "mac" };
+  const guint64 last_key[] = { G_MAXUINT32, (G_GUINT64_CONSTANT (1) << 48) - 1 };
+  g_autoptr (GHashTable) model = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GHashTable) taken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GPtrArray) live = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  GRand *rand = g_rand_new_with_seed (7);
+  guint next = 0;
+
+  /* keys from a small range, so that conflicts happen */
+  for (guint t = 0; t < 2; t++)
+    ck_assert (da_scope_add_keys (host, types[t], 0, last_key[t], NULL, NULL, &error));
+  for (guint step = 0; step < 40000; step++) {
+    guint op = (guint) g_rand_int_range (rand, 0, 10);
+
+    if (step < 14000 || op < 4) {
+      guint type = g_rand_int_range (rand, 0, 3) == 0 ? 1 : 0;
+      guint64 key = (guint64) g_rand_int_range (rand, 0, 60000) * 7919 % (last_key[type] + 1);
+      g_autofree char *alias = g_strdup_printf ("a%u", next++);
+
+      large_reserve (host, engine, types, model, taken, type, alias, key);
+      if (g_hash_table_contains (model, alias) && g_ptr_array_find_with_equal_func (live, alias, g_str_equal, NULL) == FALSE)
+        g_ptr_array_add (live, g_strdup (alias));
+    } else if (op < 5 && live->len > 0) {
+      /* the same alias again at its address: the reservation it has */
+      const char *alias = g_ptr_array_index (live, (guint) g_rand_int_range (rand, 0, (gint32) live->len));
+      LargeEntry *e = g_hash_table_lookup (model, alias);
+
+      large_reserve (host, engine, types, model, taken, e->type, alias, e->key);
+    } else if (live->len > 0) {
+      guint i = (guint) g_rand_int_range (rand, 0, (gint32) live->len);
+      const char *alias = g_ptr_array_index (live, i);
+      LargeEntry *e = g_hash_table_lookup (model, alias);
+      g_autofree char *taken_key = g_strdup_printf ("%u:%" G_GUINT64_FORMAT, e->type, e->key);
+
+      if (op == 9) {
+        /* released and taken back: all of it comes back */
+        DaTxn *txn = da_txn_new (engine);
+
+        ck_assert (da_scope_release (host, alias, DA_RELEASE_NOW, NOW, txn, NULL, &error));
+        ck_assert_ptr_null (da_scope_lookup (host, alias));
+        da_txn_rollback (txn);
+        ck_assert_ptr_nonnull (da_scope_lookup (host, alias));
+        continue;
+      }
+      ck_assert_msg (da_scope_release (host, alias, DA_RELEASE_NOW, NOW, NULL, NULL, &error), "%s", error ? error->message : "");
+      g_hash_table_remove (taken, taken_key);
+      g_hash_table_remove (model, alias);
+      g_ptr_array_remove_index_fast (live, i);
+    }
+  }
+  ck_assert_uint_gt (g_hash_table_size (model), 8192);
+  ck_assert_uint_eq (da_scope_get_n_reservations (host), g_hash_table_size (model));
+  ck_assert_uint_eq (da_engine_get_n_reservations (engine), g_hash_table_size (model));
+  {
+    GHashTableIter iter;
+    gpointer key, value;
+    guint per_type[2] = { 0, 0 };
+
+    g_hash_table_iter_init (&iter, model);
+    while (g_hash_table_iter_next (&iter, &key, &value)) {
+      LargeEntry *e = value;
+      DaReservation *res = da_scope_lookup (host, key);
+
+      ck_assert_msg (res != NULL, "%s is gone", (char *) key);
+      ck_assert_uint_eq (da_reservation_get_start (res), e->key);
+      ck_assert_str_eq (da_address_type_get_name (da_reservation_get_address_type (res)), types[e->type]);
+      ck_assert_ptr_eq (da_scope_lookup_address (host, types[e->type], e->key), res);
+      per_type[e->type]++;
+    }
+    for (guint t = 0; t < 2; t++) {
+      DaPoolCounts counts;
+
+      da_pool_get_counts (da_scope_get_pool (host, types[t]), &counts);
+      ck_assert_uint_eq (counts.n_reservations, per_type[t]);
+      ck_assert_uint_eq (counts.used, per_type[t]);
+    }
+  }
+  g_rand_free (rand);
+}
+END_TEST
+
 START_TEST (test_search_matches_brute_force)
 {
   const char *const tag_names[] = { "red", "green", "blue" };
@@ -1346,6 +1478,7 @@ main (void)
   tcase_add_test (tc, test_drop_and_restore_builtin);
   tcase_add_test (tc, test_remove_keys);
   tcase_add_test (tc, test_rollback_restores_cooldown);
+  tcase_add_test (tc, test_large_scope);
   suite_add_tcase (s, tc);
-  return da_test_run (s);
+  return da_test_run_suite (s);
 }

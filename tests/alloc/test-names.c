@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/alloc/da-alloc-error.h"
+#include "tests/common/da-test-suite.h"
 
 START_TEST (test_names_accepted)
 {
@@ -41,15 +42,9 @@ main (void)
 {
   Suite *s = suite_create ("names");
   TCase *tc = tcase_create ("validate");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test (tc, test_names_accepted);
   tcase_add_test (tc, test_names_rejected);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

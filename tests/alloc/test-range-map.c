@@ -6,11 +6,17 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/alloc/da-range-map.h"
+#include "tests/common/da-test-suite.h"
 
-/* This file is built twice: against the library, and with the range map
- * compiled in with tiny nodes (DA_RANGE_MAP_LEAF_MAX and friends set), so
- * that the same operations split and merge nodes many levels deep. */
-#ifdef DA_RANGE_MAP_LEAF_MAX
+/* This file is built three times: against the library, and with the range
+ * map compiled in with tiny nodes (DA_RANGE_MAP_LEAF_MAX and friends set),
+ * so that the same operations split and merge nodes many levels deep, once
+ * of them with every map taken as large from its first node on
+ * (DA_RANGE_MAP_LARGE_BYTES=1), so that each look remembers its way and the
+ * change after it starts from there. */
+#if defined(DA_RANGE_MAP_LARGE_BYTES)
+#define VARIANT "tiny nodes, every map large"
+#elif defined(DA_RANGE_MAP_LEAF_MAX)
 #define VARIANT "tiny nodes"
 #else
 #define VARIANT "default nodes"
@@ -620,11 +626,34 @@ run_map (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint 
     random_cells (m, r, &c1, &c2, max_len);
     s = cell_start (m, c1);
     e = cell_end (m, c2);
-    if (choose_insert (step, phase, r)) {
+    if (choose_insert (step, phase, r) && g_rand_int_range (r, 0, 4) == 0) {
+      /* an allocation: the first free run of the length from s, taken
+       * right after the search found it (a large map remembers the way
+       * the search took, and the insertion starts from there) */
+      guint64 len = e - s + 1, k = 0, want = 0;
+      gboolean found = da_range_map_find_gap (map, s, G_MAXUINT64, len, &k);
+
+      EXPECT (found == model_find_gap (m, s, G_MAXUINT64, len, FALSE, &want) && (!found || k == want),
+              CTX "find_gap (%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") before an insertion", CTX_ARGS, s, len);
+      if (found) {
+        gpointer v = value_new (next_id++);
+        Entry entry = { k, k + (len - 1), v };
+        guint at = 0;
+
+        EXPECT (da_range_map_insert (map, k, k + (len - 1), v),
+                CTX "insert [%" G_GUINT64_FORMAT ", +%" G_GUINT64_FORMAT "] where find_gap said", CTX_ARGS, k, len);
+        while (at < m->entries->len && entry_at (m, at)->start < k)
+          at++;
+        g_array_insert_val (m->entries, at, entry);
+      }
+    } else if (choose_insert (step, phase, r)) {
       gpointer v = value_new (next_id++);
       guint at = 0;
       gboolean overlaps = FALSE;
 
+      /* a look at the place first, sometimes, as a reservation does */
+      if (g_rand_boolean (r))
+        da_range_map_prefetch (map, s);
       for (guint i = 0; i < m->entries->len; i++) {
         overlaps |= entry_at (m, i)->start <= e && entry_at (m, i)->end >= s;
         if (entry_at (m, i)->start < s)
@@ -650,6 +679,13 @@ run_map (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint 
       i = model_lookup (m, key);
       if (i >= 0 && entry_at (m, (guint) i)->start != key)
         i = -1;
+      /* a look at the place first, sometimes, as a release does */
+      if (g_rand_boolean (r)) {
+        gpointer value = NULL;
+
+        EXPECT (da_range_map_lookup (map, key, NULL, &value) == (model_lookup (m, key) >= 0),
+                CTX "lookup %" G_GUINT64_FORMAT " before a removal", CTX_ARGS, key);
+      }
       if (g_rand_int_range (r, 0, 4) == 0) {
         gpointer got = da_range_map_steal (map, key);
 
@@ -1250,8 +1286,6 @@ main (void)
   Suite *s = suite_create ("range-map (" VARIANT ")");
   TCase *tc = tcase_create ("edges");
   TCase *tc_diff = tcase_create ("differential");
-  SRunner *sr;
-  int failed;
 
   g_log_set_writer_func (log_writer, NULL, NULL);
 
@@ -1275,9 +1309,5 @@ main (void)
   tcase_add_loop_test (tc_diff, test_differential_large, 0, 2);
   suite_add_tcase (s, tc_diff);
 
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

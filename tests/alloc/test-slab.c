@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/alloc/da-slab.h"
+#include "tests/common/da-test-suite.h"
 
 typedef struct {
   guint8 *mem;
@@ -124,15 +125,9 @@ main (void)
 {
   Suite *s = suite_create ("slab");
   TCase *tc = tcase_create ("slab");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test (tc, test_against_model);
   tcase_add_test (tc, test_memory_follows_records);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -17,6 +17,7 @@
 
 #include "protocol/da-json.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 #define assert_no_error(error) \
   ck_assert_msg ((error) == NULL, "unexpected error: %s", (error) != NULL ? (error)->message : "")
@@ -738,8 +739,6 @@ main (void)
 {
   Suite *s = suite_create ("client-wire");
   TCase *tc = tcase_create ("wire");
-  SRunner *sr;
-  int failed;
 
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   signal (SIGPIPE, SIG_IGN);
@@ -761,9 +760,5 @@ main (void)
   tcase_add_test (tc, test_request_json);
   tcase_add_test (tc, test_enums);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -15,6 +15,7 @@
 #include <devaddr/devaddr.h>
 
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 static DaTestDaemon *daemon_;
 static DevaddrClient *client;
@@ -1292,8 +1293,6 @@ main (void)
 {
   Suite *s = suite_create ("client");
   TCase *tc = tcase_create ("daemon");
-  SRunner *sr;
-  int failed;
 
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   signal (SIGPIPE, SIG_IGN);
@@ -1331,9 +1330,5 @@ main (void)
   tcase_add_test (tc, test_watch_async);
   tcase_add_test (tc, test_domain_methods);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -19,6 +19,8 @@
 
 #include "protocol/da-json.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-program.h"
+#include "tests/common/da-test-suite.h"
 
 static DaTestDaemon *daemon_;
 
@@ -59,39 +61,16 @@ srcdir_file (const char *name)
   return g_build_filename (srcdir != NULL ? srcdir : ".", name, NULL);
 }
 
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_free (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-  g_free (run);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
-
 /* a program with DEVADDR_SOCKET set to the test daemon; stdin from
  * input; env: extra NAME=VALUE pairs, NAME= unsets; program: NULL for
  * devaddrctl */
-static Run *
+static DaTestRun *
 run_program (const char *program, const char *const *env, const char *input, const char *const *args)
 {
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-    G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GSubprocessLauncher) launcher = da_test_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GSubprocess) process = NULL;
-  g_autoptr (GError) error = NULL;
-  Run *run = g_new0 (Run, 1);
 
   g_subprocess_launcher_setenv (launcher, "DEVADDR_SOCKET", daemon_->socket_path, TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "NO_COLOR");
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  g_subprocess_launcher_setenv (launcher, "TZ", "UTC", TRUE);
   for (guint i = 0; env != NULL && env[i] != NULL; i++) {
     g_auto (GStrv) kv = g_strsplit (env[i], "=", 2);
 
@@ -104,15 +83,10 @@ run_program (const char *program, const char *const *env, const char *input, con
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) args[i]);
   g_ptr_array_add (argv, NULL);
-  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, input != NULL ? input : "", NULL, &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  run->status = g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1;
-  return run;
+  return da_test_run_program (launcher, (const char *const *) argv->pdata, input != NULL ? input : "");
 }
 
-static Run *
+static DaTestRun *
 run_full (const char *const *env, const char *input, const char *const *args)
 {
   return run_program (NULL, env, input, args);
@@ -128,10 +102,10 @@ run_full (const char *const *env, const char *input, const char *const *args)
 
 /* must succeed */
 static void
-ok (Run *run)
+ok (DaTestRun *run)
 {
   assert_status (run, 0);
-  run_free (run);
+  da_test_run_free (run);
 }
 
 static JsonNode *
@@ -150,13 +124,13 @@ START_TEST (test_exit_codes)
 {
   g_autofree char *missing = g_build_filename (daemon_->dir, "missing.sock", NULL);
   g_autofree char *socket_opt = g_strdup_printf ("--socket=%s", missing);
-  g_autoptr (Run) usage1 = RUN ("frobnicate");
-  g_autoptr (Run) usage2 = RUN ("vm", "show");
-  g_autoptr (Run) usage3 = RUN ("reserve", "vm1", "pci", "x", "--no-such-option");
-  g_autoptr (Run) usage4 = RUN ("release", "vm1", "x", "--begin", "--confirm");
-  g_autoptr (Run) nothing = RUN ("--json");
-  g_autoptr (Run) not_found = NULL, conflict = NULL, exhausted = NULL, read_only = NULL, unavailable = NULL;
-  g_autoptr (Run) invalid = NULL, bad_file = NULL, bad_constraint = NULL, bad_where = NULL, domain = NULL;
+  g_autoptr (DaTestRun) usage1 = RUN ("frobnicate");
+  g_autoptr (DaTestRun) usage2 = RUN ("vm", "show");
+  g_autoptr (DaTestRun) usage3 = RUN ("reserve", "vm1", "pci", "x", "--no-such-option");
+  g_autoptr (DaTestRun) usage4 = RUN ("release", "vm1", "x", "--begin", "--confirm");
+  g_autoptr (DaTestRun) nothing = RUN ("--json");
+  g_autoptr (DaTestRun) not_found = NULL, conflict = NULL, exhausted = NULL, read_only = NULL, unavailable = NULL;
+  g_autoptr (DaTestRun) invalid = NULL, bad_file = NULL, bad_constraint = NULL, bad_where = NULL, domain = NULL;
   g_autofree char *example = srcdir_file ("examples/domain-pc.xml");
 
   assert_status (usage1, 1);
@@ -203,7 +177,7 @@ START_TEST (test_exit_codes)
   domain = RUN ("assign", "vm1", example);
   assert_status (domain, 4);
   ck_assert (strstr (domain->err, "USB") != NULL);
-  g_clear_pointer (&domain, run_free);
+  g_clear_pointer (&domain, da_test_run_free);
   domain = RUN ("assign", "web", example);
   assert_status (domain, 0);
   ck_assert_msg (strstr (domain->out, "<address type=\"pci\"") != NULL || strstr (domain->out, "<address type='pci'") != NULL,
@@ -213,8 +187,8 @@ END_TEST
 
 START_TEST (test_permission_denied)
 {
-  g_autoptr (Run) create = NULL;
-  g_autoptr (Run) list = NULL;
+  g_autoptr (DaTestRun) create = NULL;
+  g_autoptr (DaTestRun) list = NULL;
   g_autoptr (GError) error = NULL;
 
   if (geteuid () == 0)
@@ -233,7 +207,7 @@ START_TEST (test_permission_denied)
   ck_assert_int_eq (chmod (daemon_->socket_path, 0), 0);
   list = RUN ("vm", "list");
   assert_status (list, 0);
-  run_free (create);
+  da_test_run_free (create);
   create = RUN ("vm", "create", "vm1");
   assert_status (create, 5);
 }
@@ -250,8 +224,8 @@ object_of (JsonNode *node)
 
 START_TEST (test_json)
 {
-  g_autoptr (Run) status = NULL, list = NULL, show = NULL, reserve = NULL, types = NULL, templates = NULL;
-  g_autoptr (Run) lookup = NULL, stats = NULL, all_stats = NULL, map = NULL, release = NULL, batch = NULL;
+  g_autoptr (DaTestRun) status = NULL, list = NULL, show = NULL, reserve = NULL, types = NULL, templates = NULL;
+  g_autoptr (DaTestRun) lookup = NULL, stats = NULL, all_stats = NULL, map = NULL, release = NULL, batch = NULL;
   g_autoptr (JsonNode) n1 = NULL, n2 = NULL, n3 = NULL, n4 = NULL, n5 = NULL, n6 = NULL, n7 = NULL, n8 = NULL;
   g_autoptr (JsonNode) n9 = NULL, n10 = NULL, n11 = NULL, n12 = NULL;
   JsonArray *array;
@@ -335,7 +309,7 @@ END_TEST
 
 START_TEST (test_human)
 {
-  g_autoptr (Run) reserve = NULL, list = NULL, show = NULL, release = NULL, batch = NULL, host = NULL;
+  g_autoptr (DaTestRun) reserve = NULL, list = NULL, show = NULL, release = NULL, batch = NULL, host = NULL;
 
   ok (RUN ("vm", "create", "vm1", "-t", "q35"));
   reserve = RUN ("reserve", "vm1", "pci", "net0", "--where", "slot=2");
@@ -366,7 +340,7 @@ END_TEST
  * and no fewer */
 START_TEST (test_exit_codes_documented)
 {
-  g_autoptr (Run) help = RUN ("--help");
+  g_autoptr (DaTestRun) help = RUN ("--help");
   g_autofree char *page_path = srcdir_file ("man/devaddrctl.1.scd");
   g_autofree char *page = NULL;
   g_auto (GStrv) help_lines = NULL;
@@ -402,9 +376,9 @@ END_TEST
 
 START_TEST (test_vm_without_verb)
 {
-  g_autoptr (Run) alone = RUN ("vm");
-  g_autoptr (Run) with_option = RUN ("vm", "--json");
-  g_autoptr (Run) unknown = RUN ("vm", "frobnicate");
+  g_autoptr (DaTestRun) alone = RUN ("vm");
+  g_autoptr (DaTestRun) with_option = RUN ("vm", "--json");
+  g_autoptr (DaTestRun) unknown = RUN ("vm", "frobnicate");
 
   assert_status (alone, 1);
   ck_assert_str_eq (alone->err, "devaddrctl: vm needs a verb: create, delete, list or show; see devaddrctl --help\n");
@@ -420,7 +394,7 @@ END_TEST
 static gint64
 n_reservations (const char *vm)
 {
-  g_autoptr (Run) list = RUN ("--json", "vm", "list");
+  g_autoptr (DaTestRun) list = RUN ("--json", "vm", "list");
   g_autoptr (JsonNode) node = NULL;
   JsonArray *array;
 
@@ -438,8 +412,8 @@ n_reservations (const char *vm)
 
 START_TEST (test_vm_delete)
 {
-  g_autoptr (Run) deleted = NULL, gone = NULL, again = NULL, usage = NULL, read_only = NULL, json = NULL;
-  g_autoptr (Run) list = NULL, reuse = NULL;
+  g_autoptr (DaTestRun) deleted = NULL, gone = NULL, again = NULL, usage = NULL, read_only = NULL, json = NULL;
+  g_autoptr (DaTestRun) list = NULL, reuse = NULL;
   g_autoptr (JsonNode) node = NULL;
   g_autofree char *expected = NULL;
   gint64 n;
@@ -486,8 +460,8 @@ END_TEST
 /* the tables of the queries, as a person reads them */
 START_TEST (test_human_queries)
 {
-  g_autoptr (Run) status = NULL, types = NULL, templates = NULL, stats = NULL, pci = NULL, empty = NULL;
-  g_autoptr (Run) by_alias = NULL, by_address = NULL, missing = NULL, host = NULL;
+  g_autoptr (DaTestRun) status = NULL, types = NULL, templates = NULL, stats = NULL, pci = NULL, empty = NULL;
+  g_autoptr (DaTestRun) by_alias = NULL, by_address = NULL, missing = NULL, host = NULL;
   g_autofree char *socket_line = g_strdup_printf ("\nsocket        %s\n", daemon_->socket_path);
   g_autofree char *state_line = g_strdup_printf ("\nstate         %s\n", daemon_->state_dir);
   g_autofree char *head = g_strdup_printf ("devaddrd %s, protocol %d\n", PACKAGE_VERSION, DA_PROTOCOL_VERSION);
@@ -560,8 +534,8 @@ END_TEST
 
 START_TEST (test_commit)
 {
-  g_autoptr (Run) committed = NULL, again = NULL, missing = NULL, usage = NULL, host = NULL, read_only = NULL;
-  g_autoptr (Run) held = NULL, show = NULL;
+  g_autoptr (DaTestRun) committed = NULL, again = NULL, missing = NULL, usage = NULL, host = NULL, read_only = NULL;
+  g_autoptr (DaTestRun) held = NULL, show = NULL;
 
   ok (RUN ("vm", "create", "vm1"));
   held = RUN ("reserve", "vm1", "pci", "net1", "--hold", "120");
@@ -608,12 +582,12 @@ START_TEST (test_reserve_xml)
     { "usb", "tab0", "0:2", "<address type='usb' bus='0' port='2'/>\n" },
     { "ccw", "dev0", "fe.0.0001", "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x0001'/>\n" },
   };
-  g_autoptr (Run) mac = NULL;
-  g_autoptr (Run) json_and_xml = NULL;
+  g_autoptr (DaTestRun) mac = NULL;
+  g_autoptr (DaTestRun) json_and_xml = NULL;
 
   ok (RUN ("vm", "create", "vm1"));
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
-    g_autoptr (Run) run = RUN ("reserve", "vm1", cases[i][0], cases[i][1], cases[i][2], "--xml", "--hold", "60");
+    g_autoptr (DaTestRun) run = RUN ("reserve", "vm1", cases[i][0], cases[i][1], cases[i][2], "--xml", "--hold", "60");
 
     assert_status (run, 0);
     ck_assert_str_eq (run->out, cases[i][3]);
@@ -630,7 +604,7 @@ START_TEST (test_assign_create)
 {
   g_autofree char *q35 = srcdir_file ("examples/domain-q35.xml");
   g_autofree char *odd = g_build_filename (daemon_->dir, "odd.xml", NULL);
-  g_autoptr (Run) first = NULL, again = NULL, list = NULL, unknown = NULL, clash = NULL;
+  g_autoptr (DaTestRun) first = NULL, again = NULL, list = NULL, unknown = NULL, clash = NULL;
   g_autofree char *pc = srcdir_file ("examples/domain-pc.xml");
 
   /* the VM is made with the template of the machine type */
@@ -656,7 +630,7 @@ END_TEST
 static char *
 held_by (const char *vm)
 {
-  g_autoptr (Run) show = RUN ("--json", "vm", "show", vm);
+  g_autoptr (DaTestRun) show = RUN ("--json", "vm", "show", vm);
   g_autoptr (JsonNode) node = NULL;
   JsonArray *list;
   GString *out = g_string_new (NULL);
@@ -680,8 +654,8 @@ START_TEST (test_import)
 {
   g_autofree char *pc = srcdir_file ("examples/domain-pc.xml");
   g_autofree char *domain = g_build_filename (daemon_->dir, "domain.xml", NULL);
-  g_autoptr (Run) assign = NULL, human = NULL, json = NULL, refused = NULL, refused_json = NULL;
-  g_autoptr (Run) partial = NULL, partial_json = NULL;
+  g_autoptr (DaTestRun) assign = NULL, human = NULL, json = NULL, refused = NULL, refused_json = NULL;
+  g_autoptr (DaTestRun) partial = NULL, partial_json = NULL;
   g_autoptr (JsonNode) node = NULL;
   g_autofree char *web = NULL, *copy = NULL, *copy_json = NULL, *left = NULL, *left_json = NULL;
   g_autofree char *kept = NULL, *kept_json = NULL;
@@ -817,7 +791,7 @@ populate_pc (void)
 
 START_TEST (test_map_pc)
 {
-  g_autoptr (Run) map = NULL;
+  g_autoptr (DaTestRun) map = NULL;
 
   populate_pc ();
   map = RUN ("map", "vm1");
@@ -829,7 +803,7 @@ END_TEST
 
 START_TEST (test_map_q35)
 {
-  g_autoptr (Run) map = NULL;
+  g_autoptr (DaTestRun) map = NULL;
 
   ok (RUN ("vm", "create", "vm2", "--template", "q35"));
   ok (RUN ("reserve", "vm2", "pci", "net0", "--where", "slot=2"));
@@ -844,7 +818,7 @@ END_TEST
 
 START_TEST (test_map_ganeti)
 {
-  g_autoptr (Run) map = NULL;
+  g_autoptr (DaTestRun) map = NULL;
 
   ok (RUN ("vm", "create", "inst1", "--template", "ganeti"));
   ok (RUN ("reserve", "inst1", "pci", "hotnic-0"));
@@ -864,7 +838,7 @@ START_TEST (test_map_long_names)
   g_autofree char *disk = g_strnfill (128, 'd');
   g_autoptr (GString) accents = g_string_new (NULL);
   g_autoptr (GString) wide = g_string_new (NULL);
-  g_autoptr (Run) map = NULL;
+  g_autoptr (DaTestRun) map = NULL;
 
   for (guint i = 0; i < 64; i++)
     g_string_append (accents, "\u00e9"); /* 2 bytes, 1 column */
@@ -887,9 +861,9 @@ END_TEST
 
 START_TEST (test_color)
 {
-  g_autoptr (Run) plain = NULL;
-  g_autoptr (Run) tty = NULL;
-  g_autoptr (Run) no_color = NULL;
+  g_autoptr (DaTestRun) plain = NULL;
+  g_autoptr (DaTestRun) tty = NULL;
+  g_autoptr (DaTestRun) no_color = NULL;
   g_autofree char *script = g_find_program_in_path ("script");
   g_autofree char *command = NULL;
 
@@ -1005,7 +979,7 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* examples/hotplug.sh with a stand-in for virsh */
 
-static Run *
+static DaTestRun *
 hotplug (const char *alias, int virsh_status)
 {
   g_autofree char *script = srcdir_file ("examples/hotplug.sh");
@@ -1030,7 +1004,7 @@ hotplug (const char *alias, int virsh_status)
 
 START_TEST (test_hotplug_script)
 {
-  g_autoptr (Run) good = NULL, bad = NULL, lookup = NULL, gone = NULL, usage = NULL;
+  g_autoptr (DaTestRun) good = NULL, bad = NULL, lookup = NULL, gone = NULL, usage = NULL;
   g_autofree char *script = srcdir_file ("examples/hotplug.sh");
   g_autofree char *attached_path = g_build_filename (daemon_->dir, "attached.xml", NULL);
   g_autofree char *attached = NULL;
@@ -1125,8 +1099,6 @@ main (void)
 {
   Suite *s = suite_create ("devaddrctl");
   TCase *tc = tcase_create ("cli");
-  SRunner *sr;
-  int failed;
 
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   tcase_add_checked_fixture (tc, setup, teardown);
@@ -1153,9 +1125,5 @@ main (void)
   tcase_add_test (tc, test_hotplug_script);
   tcase_add_test (tc, test_completion);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -12,6 +12,7 @@
 
 #include "protocol/da-json.h"
 #include "protocol/da-limits.h"
+#include "tests/common/da-test-suite.h"
 
 static JsonNode *document;
 static char *page;
@@ -290,8 +291,6 @@ main (void)
 {
   Suite *s = suite_create ("man-protocol");
   TCase *tc = tcase_create ("page");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_add_test (tc, test_methods);
@@ -300,9 +299,5 @@ main (void)
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_limits);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

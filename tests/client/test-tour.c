@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-program.h"
+#include "tests/common/da-test-suite.h"
 #include "tests/common/da-test-user.h"
 
 /* the tour's steps, each a command and the output the README shows for
@@ -153,47 +155,19 @@ read_tour (void)
   return tour;
 }
 
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_free (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-  g_free (run);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
-
 /* a command line of the tour with sh, in the tour directory, after the
  * tour's export line */
-static Run *
+static DaTestRun *
 run_step (const char *env, const char *command)
 {
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GSubprocessLauncher) launcher = da_test_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autofree char *script = g_strdup_printf ("%s\n%s\n", env, command);
   const char *const argv[] = { "/bin/sh", "-c", script, NULL };
-  g_autoptr (GSubprocess) process = NULL;
-  g_autoptr (GError) error = NULL;
-  Run *run = g_new0 (Run, 1);
 
   g_subprocess_launcher_set_cwd (launcher, tour_dir);
   /* the export line says where the daemon is, nothing else may */
   g_subprocess_launcher_unsetenv (launcher, "DEVADDR_SOCKET");
-  g_subprocess_launcher_unsetenv (launcher, "NO_COLOR");
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  g_subprocess_launcher_setenv (launcher, "TZ", "UTC", TRUE);
-  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  run->status = g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : -1;
-  return run;
+  return da_test_run_program (launcher, argv, NULL);
 }
 
 static void
@@ -327,7 +301,7 @@ START_TEST (test_tour)
   for (guint i = 0; i < tour->steps->len; i++) {
     Step *step = g_ptr_array_index (tour->steps, i);
     g_autofree char *sub = subcommand (step->command);
-    g_autoptr (Run) run = run_step (tour->env, step->command);
+    g_autoptr (DaTestRun) run = run_step (tour->env, step->command);
 
     assert_ok (run, step->command);
     check_prints (step->command, run->out);
@@ -368,11 +342,11 @@ START_TEST (test_tour)
   /* "Assigning again changes nothing, and the addresses survive a
    * restart of the daemon" */
   {
-    g_autoptr (Run) again = run_step (tour->env, assign_command);
+    g_autoptr (DaTestRun) again = run_step (tour->env, assign_command);
     g_autofree char *reassigned = NULL;
     g_autoptr (GError) error = NULL;
-    g_autoptr (Run) show = NULL;
-    g_autoptr (Run) show_net1 = NULL;
+    g_autoptr (DaTestRun) show = NULL;
+    g_autoptr (DaTestRun) show_net1 = NULL;
 
     assert_ok (again, assign_command);
     ck_assert (g_file_get_contents (xml_path, &reassigned, NULL, NULL));
@@ -419,8 +393,6 @@ main (void)
   g_autoptr (GError) error = NULL;
   Suite *s = suite_create ("tour");
   TCase *tc = tcase_create ("tour");
-  SRunner *sr;
-  int failed;
 
   if (!da_test_become_unprivileged (needs, &error))
     g_print ("cannot become unprivileged, so this proves less: %s\n", error->message);
@@ -429,9 +401,5 @@ main (void)
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_tour);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

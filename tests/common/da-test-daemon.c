@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,119 +98,20 @@ da_test_notify_has (const char *message, const char *prefix, char **value)
   return FALSE;
 }
 
-/* ------------------------------------------------------------------ */
-/* the notify socket, read all along */
-
-/*
- * A service manager reads its notify socket as messages come.  A socket
- * nobody reads takes max_dgram_qlen (10) datagrams, then sd_notify()
- * blocks the daemon's main loop: a daemon that sends STATUS= once a second
- * stops answering in the middle of any test that runs longer than that
- * without waiting for a message.  A thread takes every datagram off the
- * socket into a queue; the test's calls take them from there, in order.
- * Taking off the socket happens under the lock, so a caller that drains
- * (before a restart) sees everything sent so far, either in the queue or
- * still in the socket.
- */
-struct _DaTestNotifyReader {
-  int fd;
-  int stop[2];
-  GThread *thread;
-  GMutex lock;
-  GCond arrived;
-  GQueue messages; /* char * */
-};
-
-/* with the lock held: the datagrams waiting in the socket into the queue */
-static void
-notify_reader_pull (DaTestNotifyReader *reader)
-{
-  for (;;) {
-    char buf[4096];
-    gssize n = recv (reader->fd, buf, sizeof buf - 1, MSG_DONTWAIT);
-
-    if (n < 0)
-      break;
-    g_queue_push_tail (&reader->messages, g_strndup (buf, (gsize) n));
-    g_cond_broadcast (&reader->arrived);
-  }
-}
-
-static gpointer
-notify_reader_run (gpointer data)
-{
-  DaTestNotifyReader *reader = data;
-
-  for (;;) {
-    struct pollfd pfds[2] = { { reader->fd, POLLIN, 0 }, { reader->stop[0], POLLIN, 0 } };
-
-    if (poll (pfds, 2, -1) < 0 && errno != EINTR)
-      break;
-    if (pfds[1].revents != 0)
-      break;
-    g_mutex_lock (&reader->lock);
-    notify_reader_pull (reader);
-    g_mutex_unlock (&reader->lock);
-  }
-  return NULL;
-}
-
-static DaTestNotifyReader *
-notify_reader_new (int fd)
-{
-  DaTestNotifyReader *reader = g_new0 (DaTestNotifyReader, 1);
-
-  reader->fd = fd;
-  g_assert (pipe (reader->stop) == 0);
-  g_mutex_init (&reader->lock);
-  g_cond_init (&reader->arrived);
-  g_queue_init (&reader->messages);
-  reader->thread = g_thread_new ("notify-reader", notify_reader_run, reader);
-  return reader;
-}
-
-static void
-notify_reader_free (DaTestNotifyReader *reader)
-{
-  if (reader == NULL)
-    return;
-  close (reader->stop[1]);
-  g_thread_join (reader->thread);
-  close (reader->stop[0]);
-  g_queue_clear_full (&reader->messages, g_free);
-  g_mutex_clear (&reader->lock);
-  g_cond_clear (&reader->arrived);
-  g_free (reader);
-}
-
-/* the next message, waiting at most timeout_ms; NULL when none came */
-static char *
-notify_reader_next (DaTestNotifyReader *reader, int timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) MAX (timeout_ms, 0) * 1000;
-  char *message;
-
-  g_mutex_lock (&reader->lock);
-  for (;;) {
-    notify_reader_pull (reader);
-    message = g_queue_pop_head (&reader->messages);
-    if (message != NULL || g_get_monotonic_time () >= deadline)
-      break;
-    g_cond_wait_until (&reader->arrived, &reader->lock, deadline);
-  }
-  g_mutex_unlock (&reader->lock);
-  return message;
-}
-
-/* one message into notify_messages; FALSE when none came in timeout_ms */
+/* one datagram into notify_messages; FALSE when none came in timeout_ms */
 static gboolean
 receive_notify (DaTestDaemon *daemon, int timeout_ms)
 {
-  char *message = notify_reader_next (daemon->notify_reader, timeout_ms);
+  struct pollfd pfd = { g_socket_get_fd (daemon->notify), POLLIN, 0 };
+  char buf[4096];
+  gssize n;
 
-  if (message == NULL)
+  if (poll (&pfd, 1, MAX (timeout_ms, 0)) <= 0)
     return FALSE;
-  g_ptr_array_add (daemon->notify_messages, message);
+  n = g_socket_receive (daemon->notify, buf, sizeof buf - 1, NULL, NULL);
+  if (n < 0)
+    return FALSE;
+  g_ptr_array_add (daemon->notify_messages, g_strndup (buf, (gsize) n));
   return TRUE;
 }
 
@@ -320,11 +220,17 @@ gboolean
 da_test_daemon_ready_sent (DaTestDaemon *daemon)
 {
   for (;;) {
-    g_autofree char *message = notify_reader_next (daemon->notify_reader, 0);
+    struct pollfd pfd = { g_socket_get_fd (daemon->notify), POLLIN, 0 };
+    char buf[4096];
+    gssize n;
 
-    if (message == NULL)
+    if (poll (&pfd, 1, 0) <= 0)
       return FALSE;
-    if (strstr (message, "READY=1") != NULL)
+    n = g_socket_receive (daemon->notify, buf, sizeof buf - 1, NULL, NULL);
+    if (n <= 0)
+      return FALSE;
+    buf[n] = '\0';
+    if (strstr (buf, "READY=1") != NULL)
       return TRUE;
   }
 }
@@ -353,7 +259,6 @@ da_test_daemon_spawn (DaTestDaemon *daemon, GError **error)
     address = g_unix_socket_address_new (daemon->notify_path);
     if (!g_socket_bind (daemon->notify, address, FALSE, error))
       return FALSE;
-    daemon->notify_reader = notify_reader_new (g_socket_get_fd (daemon->notify));
   }
   /* what an earlier daemon said is not this one's */
   while (receive_notify (daemon, 0))
@@ -388,7 +293,8 @@ da_test_daemon_spawn (DaTestDaemon *daemon, GError **error)
   }
   g_ptr_array_add (argv, (gpointer) "--config");
   g_ptr_array_add (argv, daemon->config_path);
-  g_ptr_array_add (argv, (gpointer) "--verbose");
+  if (!daemon->quiet)
+    g_ptr_array_add (argv, (gpointer) "--verbose");
   for (guint i = 0; daemon->extra_args != NULL && daemon->extra_args[i] != NULL; i++)
     g_ptr_array_add (argv, daemon->extra_args[i]);
   g_ptr_array_add (argv, NULL);
@@ -443,7 +349,6 @@ da_test_daemon_free (DaTestDaemon *daemon)
   if (daemon == NULL)
     return;
   da_test_daemon_kill (daemon);
-  g_clear_pointer (&daemon->notify_reader, notify_reader_free);
   g_clear_object (&daemon->notify);
   if (g_getenv ("DA_TEST_KEEP") == NULL)
     da_test_rm_rf (daemon->dir);

@@ -11,8 +11,6 @@ G_BEGIN_DECLS
  * build tree, ready when it says READY=1 on the NOTIFY_SOCKET we give it
  * (no polling for the socket file, no sleeps).
  */
-typedef struct _DaTestNotifyReader DaTestNotifyReader;
-
 typedef struct {
   char *dir;
   char *socket_path;
@@ -25,9 +23,6 @@ typedef struct {
   GSubprocess *process;
   char *notify_path;
   GSocket *notify;
-  /* reads notify all along, as a service manager does: with nobody
-   * reading, the daemon's sd_notify() blocks once ten datagrams wait */
-  DaTestNotifyReader *notify_reader;
   /* every sd_notify message of the running daemon, oldest first */
   GPtrArray *notify_messages;
   guint notify_cursor;       /* da_test_daemon_wait_notify() looks from here */
@@ -35,6 +30,8 @@ typedef struct {
   /* set before starting: give --socket, --ro-socket and --state-dir instead
    * of --local (the config must then name the catalog) */
   gboolean no_local;
+  /* set before starting: without --verbose, as a production daemon runs */
+  gboolean quiet;
 } DaTestDaemon;
 
 DaTestDaemon *da_test_daemon_new (const char *const *extra_args);

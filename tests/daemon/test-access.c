@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 #define GROUP "devaddr-test"
 #define MEMBER "da-test-member"
@@ -164,17 +165,13 @@ main (void)
 {
   Suite *s = suite_create ("access");
   TCase *tc = tcase_create ("access");
-  SRunner *sr;
-  int failed;
+  int status;
 
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_access_control);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
+  status = da_test_run_suite (s);
   if (geteuid () != 0)
     return 77;
-  return failed == 0 ? 0 : 1;
+  return status;
 }

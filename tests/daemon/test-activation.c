@@ -10,6 +10,7 @@
 
 #include "protocol/da-json.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 typedef struct {
   GMainLoop *loop;
@@ -189,19 +190,13 @@ main (void)
 {
   Suite *s = suite_create ("activation");
   TCase *tc = tcase_create ("activation");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_activation_and_idle_exit);
   tcase_add_test (tc, test_no_idle_exit_unless_activated);
   tcase_add_test (tc, test_inherited_socket_must_be_named);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  if (failed != 0)
+  if (da_test_run_suite (s) != 0)
     return 1;
   /* two of the three need it: without it this did not test activation */
   if (!have_socket_activate ()) {

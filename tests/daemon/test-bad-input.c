@@ -48,6 +48,7 @@
 #include "protocol/da-json.h"
 #include "protocol/da-limits.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 /* generous safety bounds: a healthy daemon answers in milliseconds */
 #define REPLY_TIMEOUT_MS 30000
@@ -2143,16 +2144,10 @@ main (void)
 {
   Suite *s = suite_create ("bad-input");
   TCase *tc = tcase_create ("catalogue");
-  SRunner *sr;
-  int failed;
 
   /* well above the 10 s the catalogue takes, 40 s under ASan */
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_catalogue);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

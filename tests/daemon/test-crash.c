@@ -29,6 +29,7 @@
 
 #include "protocol/da-json.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 #include "tests/common/da-test-writers.h"
 
 #define WRITERS 4
@@ -400,15 +401,9 @@ main (void)
 {
   Suite *s = suite_create ("crash");
   TCase *tc = tcase_create ("crash");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout (tc, 900);
   tcase_add_test (tc, test_kill_anywhere);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

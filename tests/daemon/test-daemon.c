@@ -12,6 +12,7 @@
 #include "protocol/da-json.h"
 #include "protocol/da-openrpc.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 static DaTestDaemon *devaddrd;
 static DaTestClient *client;
@@ -313,6 +314,12 @@ START_TEST (test_jsonrpc_edge_cases)
   /* blank lines and \r\n are fine */
   exchange ("\r\n  \n{\"jsonrpc\":\"2.0\",\"method\":\"vm.delete\",\"params\":{\"vm\":\"quiet\"},\"id\":8}\r",
             "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":{\"vm\":\"quiet\",\"released\":6}}");
+  /* a refused request is answered once, and nothing in the daemon complains */
+  {
+    g_autofree char *log = da_test_daemon_log (devaddrd);
+
+    ck_assert_msg (strstr (log, "CRITICAL") == NULL && strstr (log, "WARNING") == NULL, "the daemon's log:\n%s", log);
+  }
 }
 END_TEST
 
@@ -985,8 +992,6 @@ main (void)
   TCase *tc = tcase_create ("daemon");
   TCase *process = tcase_create ("process");
   TCase *unit = tcase_create ("dispatch");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_set_timeout (tc, 120);
@@ -1011,9 +1016,5 @@ main (void)
   tcase_add_test (unit, test_openrpc_matches_dispatch);
   tcase_add_test (unit, test_map_error);
   suite_add_tcase (s, unit);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -29,6 +29,7 @@
 #include "daemon/da-record.h"
 #include "daemon/store/da-store-format.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 #define N_SNAP 100
 #define N_TAIL 40
@@ -896,8 +897,7 @@ main (void)
   TCase *journal = tcase_create ("journal");
   TCase *snapshot = tcase_create ("snapshot");
   const char *seed_env = g_getenv ("DA_DAMAGE_SEED");
-  SRunner *sr;
-  int failed;
+  int exit_status;
 
   golden.seed = seed_env != NULL ? (guint32) g_ascii_strtoull (seed_env, NULL, 10) : g_random_int ();
   g_print ("damage test DA_DAMAGE_SEED=%u\n", golden.seed);
@@ -937,11 +937,8 @@ main (void)
   tcase_add_test (snapshot, test_snapshot_deleted);
   tcase_add_test (snapshot, test_snapshot_tmp_left_behind);
   suite_add_tcase (s, snapshot);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
+  exit_status = da_test_run_suite (s);
   if (g_getenv ("DA_TEST_KEEP") == NULL)
     da_test_rm_rf (golden.top);
-  return failed == 0 ? 0 : 1;
+  return exit_status;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 #include "tests/common/da-test-user.h"
 
 #define NO_GROUP "[daemon]\ngroup=devaddr-test-no-such-group\n"
@@ -98,8 +99,6 @@ main (void)
   g_autoptr (GError) error = NULL;
   Suite *s = suite_create ("local");
   TCase *tc = tcase_create ("local");
-  SRunner *sr;
-  int failed;
 
   if (!da_test_become_unprivileged (needs, &error)) {
     g_print ("root, and cannot become unprivileged: %s\n", error->message);
@@ -111,9 +110,5 @@ main (void)
   tcase_add_test (tc, test_group_without_owner);
   tcase_add_test (tc, test_owner_bad_value);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

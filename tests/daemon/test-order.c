@@ -12,6 +12,7 @@
 
 #include "protocol/da-json.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 #define WAIT_MS 30000
 /* how long the hook holds a sync: time enough for client B's request to be
@@ -207,17 +208,11 @@ main (void)
 {
   Suite *s = suite_create ("order");
   TCase *tc = tcase_create ("order");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_read_waits_for_commit);
   tcase_add_test (tc, test_failed_sync_recomputes_reads);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

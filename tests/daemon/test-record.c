@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/da-record.h"
+#include "tests/common/da-test-suite.h"
 
 static DaChange *
 random_change (GRand *rand)
@@ -122,15 +123,9 @@ main (void)
 {
   Suite *s = suite_create ("record");
   TCase *tc = tcase_create ("record");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test (tc, test_round_trip);
   tcase_add_test (tc, test_rejects_garbage);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -12,6 +12,7 @@
 
 #include "protocol/da-json.h"
 #include "tests/common/da-test-daemon.h"
+#include "tests/common/da-test-suite.h"
 
 #define WAIT_MS 30000
 
@@ -356,16 +357,10 @@ main (void)
 {
   Suite *s = suite_create ("signals");
   TCase *tc = tcase_create ("signals");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_sighup_reload);
   tcase_add_test (tc, test_sigterm_under_load);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

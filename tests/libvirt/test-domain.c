@@ -11,6 +11,8 @@
 #include "daemon/libvirt/da-domain.h"
 #include "daemon/libvirt/da-xml-guard.h"
 #include "tests/alloc/da-test-util.h"
+#include "tests/common/da-test-suite.h"
+#include "tests/libvirt/da-test-domain.h"
 
 /*
  * What can be checked of daemon/libvirt without libvirt: the e2e suite
@@ -66,27 +68,6 @@ assign_ok (DaEngine *engine, const char *vm, const char *xml, DaTxn *txn)
 
   ck_assert_msg (result != NULL, "assign %s: %s", vm, error ? error->message : "");
   return result;
-}
-
-/* one line per reservation of a VM: alias, type, address */
-static char *
-reservations_of (DaEngine *engine, const char *vm, gboolean with_mode)
-{
-  DaScope *scope = da_engine_lookup_vm (engine, vm);
-  g_autoptr (GPtrArray) list = NULL;
-  GString *out = g_string_new (NULL);
-
-  ck_assert_ptr_nonnull (scope);
-  list = da_scope_list_reservations (scope);
-  for (guint i = 0; i < list->len; i++) {
-    DaReservation *res = g_ptr_array_index (list, i);
-    g_autofree char *address = da_reservation_format_address (res);
-
-    g_string_append_printf (out, "%s %s %s%s%s\n", da_reservation_get_alias (res),
-                            da_address_type_get_name (da_reservation_get_address_type (res)), address,
-                            with_mode ? " " : "", with_mode ? da_mode_to_string (da_reservation_get_mode (res)) : "");
-  }
-  return g_string_free (out, FALSE);
 }
 
 /* ---- reading results with XPath ---- */
@@ -260,52 +241,14 @@ START_TEST (test_corpus)
     g_autoptr (DaEngine) engine = da_test_engine ();
     g_autoptr (DaEngine) imported = da_test_engine ();
     g_autoptr (DaDomainResult) first = NULL;
-    g_autoptr (DaDomainResult) again = NULL;
-    g_autoptr (DaDomainResult) fed_back = NULL;
-    g_autoptr (DaDomainResult) import = NULL;
     g_autoptr (GError) error = NULL;
-    g_autofree char *held = NULL;
-    g_autofree char *held_again = NULL;
-    g_autofree char *held_fed_back = NULL;
-    g_autofree char *held_imported = NULL;
-    g_autofree char *dump = NULL;
-    g_autofree char *dump_again = NULL;
-    DaTxn *txn;
 
     first = assign_ok (engine, "vm", xml, NULL);
     check_complete (name, first->xml, g_str_has_prefix (name, "q35"));
     check_statics_kept (name, xml, first->xml);
     ck_assert_uint_gt (first->reservations->len, 0);
-    held = reservations_of (engine, "vm", TRUE);
-
-    /* the same XML again: the same answer, and nothing to journal */
-    dump = da_test_dump (engine);
-    txn = da_txn_new (engine);
-    again = assign_ok (engine, "vm", xml, txn);
-    ck_assert_msg (da_txn_is_empty (txn) || da_txn_get_changes (txn)->len == 0, "%s: a second assign changed %u things",
-                   name, da_txn_get_changes (txn)->len);
-    da_txn_free (txn);
-    dump_again = da_test_dump (engine);
-    ck_assert_str_eq (dump, dump_again);
-    ck_assert_str_eq (first->xml, again->xml);
-    held_again = reservations_of (engine, "vm", TRUE);
-    ck_assert_str_eq (held, held_again);
-
-    /* the answer fed back is its own answer, the addresses now the user's */
-    g_free (held);
-    held = reservations_of (engine, "vm", FALSE);
-    fed_back = assign_ok (engine, "vm", first->xml, NULL);
-    ck_assert_str_eq (first->xml, fed_back->xml);
-    held_fed_back = reservations_of (engine, "vm", FALSE);
-    ck_assert_str_eq (held, held_fed_back);
-
-    /* imported elsewhere, the same reservations and no clash */
-    import = da_domain_import (imported, "vm", first->xml, strlen (first->xml), NULL, NOW, NULL, &error);
-    ck_assert_msg (import != NULL, "%s: import: %s", name, error ? error->message : "");
-    ck_assert_uint_eq (import->conflicts->len, 0);
-    ck_assert_uint_eq (import->added->len, 0);
-    held_imported = reservations_of (imported, "vm", FALSE);
-    ck_assert_msg (strcmp (held, held_imported) == 0, "%s: assigned\n%s\nimported\n%s", name, held, held_imported);
+    ck_assert_msg (da_test_domain_check_assigned (engine, imported, "vm", xml, strlen (xml), first, NULL, NOW, &error),
+                   "%s: %s", name, error->message);
   }
 }
 END_TEST
@@ -1216,5 +1159,5 @@ main (void)
   tcase_add_test (tc, test_attribute_flood);
   tcase_add_test (tc, test_schema);
   suite_add_tcase (s, tc);
-  return da_test_run (s);
+  return da_test_run_suite (s);
 }

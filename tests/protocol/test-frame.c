@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "protocol/da-frame.h"
+#include "tests/common/da-test-suite.h"
 
 /* what a reader produced: frames as strings, a too-large report as "!TOO_LARGE" */
 static void
@@ -278,8 +279,6 @@ main (void)
 {
   Suite *s = suite_create ("frame");
   TCase *tc = tcase_create ("reader");
-  SRunner *sr;
-  int failed;
 
   /* a critical from GLib or json-glib is a bug, even when the test would pass */
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
@@ -296,9 +295,5 @@ main (void)
   tcase_add_test (tc, test_split);
   tcase_add_test (tc, test_unfinished_line);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

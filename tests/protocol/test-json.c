@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "protocol/da-json.h"
+#include "tests/common/da-test-suite.h"
 
 /*
  * The conformance corpus: tests/protocol/json/accept/NAME.json must parse
@@ -467,8 +468,7 @@ main (void)
   TCase *corpus = tcase_create ("corpus");
   TCase *parser = tcase_create ("parser");
   TCase *serializer = tcase_create ("serializer");
-  SRunner *sr;
-  int failed;
+  int status;
 
   /* a critical from GLib or json-glib is a bug, even when the test would pass */
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
@@ -496,11 +496,8 @@ main (void)
   tcase_add_test (serializer, test_round_trip_property);
   suite_add_tcase (s, serializer);
 
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
+  status = da_test_run_suite (s);
   g_ptr_array_unref (accept_files);
   g_ptr_array_unref (reject_files);
-  return failed == 0 ? 0 : 1;
+  return status;
 }

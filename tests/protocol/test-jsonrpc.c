@@ -7,6 +7,7 @@
 
 #include "protocol/da-frame.h"
 #include "protocol/da-jsonrpc.h"
+#include "tests/common/da-test-suite.h"
 
 /*
  * tests/protocol/jsonrpc/NAME.txt hold exchanges in the notation of the
@@ -594,8 +595,7 @@ main (void)
   g_autofree char *dir_path = g_build_filename (srcdir != NULL ? srcdir : ".", "tests", "protocol", "jsonrpc", NULL);
   g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
   const char *name;
-  SRunner *sr;
-  int failed;
+  int status;
 
   /* a critical from GLib or json-glib is a bug, even when the test would pass */
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
@@ -626,10 +626,7 @@ main (void)
   tcase_add_test (errors, test_error_from_json_edge_cases);
   suite_add_tcase (s, errors);
 
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
+  status = da_test_run_suite (s);
   g_ptr_array_unref (exchange_files);
-  return failed == 0 ? 0 : 1;
+  return status;
 }

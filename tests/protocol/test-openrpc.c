@@ -8,6 +8,7 @@
 #include "protocol/da-jsonrpc.h"
 #include "protocol/da-openrpc.h"
 #include "protocol/da-rpc-error.h"
+#include "tests/common/da-test-suite.h"
 
 /* the methods of the protocol, in the order of the document */
 static const char *const expected_methods[] = {
@@ -306,8 +307,6 @@ main (void)
 {
   Suite *s = suite_create ("openrpc");
   TCase *tc = tcase_create ("document");
-  SRunner *sr;
-  int failed;
 
   /* a critical from GLib or json-glib is a bug, even when the test would pass */
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
@@ -321,9 +320,5 @@ main (void)
   tcase_add_test (tc, test_notifications);
   tcase_add_test (tc, test_first_use_from_threads);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

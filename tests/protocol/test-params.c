@@ -7,6 +7,7 @@
 #include "protocol/da-json.h"
 #include "protocol/da-limits.h"
 #include "protocol/da-params.h"
+#include "tests/common/da-test-suite.h"
 
 static DaParams *
 params_of (const char *json)
@@ -424,8 +425,6 @@ main (void)
 {
   Suite *s = suite_create ("params");
   TCase *tc = tcase_create ("getters");
-  SRunner *sr;
-  int failed;
 
   /* a critical from GLib or json-glib is a bug, even when the test would pass */
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
@@ -443,9 +442,5 @@ main (void)
   tcase_add_test (tc, test_scope);
   tcase_add_test (tc, test_custom_errors);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/store/da-crc32c.h"
+#include "tests/common/da-test-suite.h"
 
 /* the textbook bit-at-a-time definition, to check the table-driven one against */
 static guint32
@@ -74,16 +75,10 @@ main (void)
 {
   Suite *s = suite_create ("crc32c");
   TCase *tc = tcase_create ("crc32c");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test (tc, test_crc32c_vectors);
   tcase_add_test (tc, test_crc32c_matches_bitwise);
   tcase_add_test (tc, test_crc32c_chains);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

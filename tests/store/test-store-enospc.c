@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "store-test-util.h"
+#include "tests/common/da-test-suite.h"
 
 #define SEGMENT0 "journal.0000000000000000"
 #define RECORD_LEN 1000
@@ -125,8 +126,7 @@ main (void)
   g_autofree char *mnt = NULL;
   Suite *s;
   TCase *tc;
-  SRunner *sr;
-  int failed;
+  int status;
 
   if (geteuid () != 0) {
     printf ("SKIP: the full-disk test mounts a tmpfs and needs root (the fault-hook tests in test-store cover "
@@ -152,12 +152,9 @@ main (void)
   tcase_add_test (tc, test_enospc_one_at_a_time);
   tcase_add_test (tc, test_enospc_in_flight);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
+  status = da_test_run_suite (s);
 
   umount2 (mnt, MNT_DETACH);
   rmdir (mnt);
-  return failed == 0 ? 0 : 1;
+  return status;
 }

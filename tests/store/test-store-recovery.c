@@ -9,6 +9,7 @@
 
 #include "daemon/store/da-crc32c.h"
 #include "store-test-util.h"
+#include "tests/common/da-test-suite.h"
 
 #define SEGMENT0 "journal.0000000000000000"
 
@@ -860,8 +861,6 @@ main (void)
   TCase *damage = tcase_create ("damage");
   TCase *snapshot = tcase_create ("snapshot");
   TCase *crash = tcase_create ("crash");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test (torn, test_recovery_torn_tail_every_offset);
   tcase_add_test (torn, test_recovery_torn_group);
@@ -892,9 +891,5 @@ main (void)
   tcase_add_test (crash, test_recovery_journal_write_crash);
   suite_add_tcase (s, crash);
 
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store-test-util.h"
+#include "tests/common/da-test-suite.h"
 
 static GPtrArray *
 payload_array (void)
@@ -818,8 +819,6 @@ main (void)
   TCase *append = tcase_create ("append");
   TCase *failure = tcase_create ("failure");
   TCase *snapshot = tcase_create ("snapshot");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test (files, test_store_file_modes);
   tcase_add_test (files, test_store_lock_same_process);
@@ -849,9 +848,5 @@ main (void)
   tcase_add_test (snapshot, test_store_snapshot_builder);
   suite_add_tcase (s, snapshot);
 
-  sr = srunner_create (s);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  return failed == 0 ? 0 : 1;
+  return da_test_run_suite (s);
 }
