@@ -197,12 +197,11 @@ static void
 resize (DaAliasIndex *index, guint32 capacity)
 {
   DaAliasSlot *slots = g_new0 (DaAliasSlot, capacity);
-  const DaAliasSlot *old = index->slots;
-  const DaAliasSlot *old_end = old + index->capacity;
 
-  for (; old < old_end; old++)
-    if (old->id != 0)
-      place (slots, capacity, old);
+  /* by index: a first resize has no slots (NULL) to step through */
+  for (guint32 i = 0; i < index->capacity; i++)
+    if (index->slots[i].id != 0)
+      place (slots, capacity, &index->slots[i]);
   g_free (index->slots);
   index->slots = slots;
   index->capacity = capacity;
