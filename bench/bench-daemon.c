@@ -90,17 +90,100 @@ run_loop_echo (void)
   return 0;
 }
 
-/* this program again, as an echo ("loop-echo" or "plain-echo") in a
- * process of its own, on a socket already listening */
+/* ---- echoes that sync: what a durable answer costs at least ---- */
+
+/* the writer of a sync-echo-thread: one line at a time from the reader */
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  int file;
+  gboolean pending, done, stop;
+  const char *line;
+  gsize len;
+} SyncWriter;
+
+static gpointer
+sync_writer_run (gpointer data)
+{
+  SyncWriter *w = data;
+
+  g_mutex_lock (&w->lock);
+  for (;;) {
+    while (!w->pending && !w->stop)
+      g_cond_wait (&w->cond, &w->lock);
+    if (w->stop)
+      break;
+    if (write (w->file, w->line, w->len) != (ssize_t) w->len || fdatasync (w->file) != 0)
+      g_error ("sync echo: %s", g_strerror (errno));
+    w->pending = FALSE;
+    w->done = TRUE;
+    g_cond_broadcast (&w->cond);
+  }
+  g_mutex_unlock (&w->lock);
+  return NULL;
+}
+
+/* `bench-daemon sync-echo DIR` and `sync-echo-thread DIR`: echo every
+ * read once it is appended to a file in DIR and synced, by the reading
+ * thread itself or, as devaddrd does, by a writer thread of its own */
+static int
+run_sync_echo (const char *dir, gboolean threaded)
+{
+  g_autofree char *path = g_build_filename (dir, threaded ? "sync-echo-thread" : "sync-echo", NULL);
+  int fd = accept (3, NULL, NULL);
+  char buf[65536];
+  ssize_t n;
+  SyncWriter w = { .file = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) };
+  GThread *writer = NULL;
+
+  if (fd < 0 || w.file < 0)
+    return 1;
+  g_mutex_init (&w.lock);
+  g_cond_init (&w.cond);
+  if (threaded)
+    writer = g_thread_new ("writer", sync_writer_run, &w);
+  while ((n = read (fd, buf, sizeof buf)) > 0) {
+    if (threaded) {
+      g_mutex_lock (&w.lock);
+      w.line = buf;
+      w.len = (gsize) n;
+      w.pending = TRUE;
+      w.done = FALSE;
+      g_cond_broadcast (&w.cond);
+      while (!w.done)
+        g_cond_wait (&w.cond, &w.lock);
+      g_mutex_unlock (&w.lock);
+    } else if (write (w.file, buf, (size_t) n) != n || fdatasync (w.file) != 0) {
+      g_error ("sync echo: %s", g_strerror (errno));
+    }
+    if (write (fd, buf, (size_t) n) != n)
+      break;
+  }
+  if (writer != NULL) {
+    g_mutex_lock (&w.lock);
+    w.stop = TRUE;
+    g_cond_broadcast (&w.cond);
+    g_mutex_unlock (&w.lock);
+    g_thread_join (writer);
+  }
+  close (fd);
+  close (w.file);
+  unlink (path);
+  return 0;
+}
+
+/* this program again, as an echo ("loop-echo", "plain-echo", "sync-echo
+ * DIR", "sync-echo-thread DIR") in a process of its own, on a socket
+ * already listening */
 static GSubprocess *
-start_echo_process (int listener, const char *mode)
+start_echo_process (int listener, const char *mode, const char *dir)
 {
   g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr (GError) error = NULL;
   GSubprocess *process;
 
   g_subprocess_launcher_take_fd (launcher, listener, 3);
-  process = g_subprocess_launcher_spawn (launcher, &error, "/proc/self/exe", mode, NULL);
+  process = g_subprocess_launcher_spawn (launcher, &error, "/proc/self/exe", mode, dir, NULL);
   if (process == NULL)
     g_error ("%s: %s", mode, error->message);
   return process;
@@ -236,8 +319,8 @@ bench_lookup (DaTestDaemon *devaddrd)
   g_autoptr (GSubprocess) plain_echo_process = NULL;
   LookupRig rig;
 
-  plain_echo_process = start_echo_process (listen_unix (plain_path), "plain-echo");
-  loop_echo_process = start_echo_process (listen_unix (loop_path), "loop-echo");
+  plain_echo_process = start_echo_process (listen_unix (plain_path), "plain-echo", NULL);
+  loop_echo_process = start_echo_process (listen_unix (loop_path), "loop-echo", NULL);
   listener = listen_unix (echo_path);
   thread = g_thread_new ("echo", echo_server, GINT_TO_POINTER (listener));
   rig.fd[0] = bench_connect_unix_or_die (plain_path);
@@ -324,6 +407,34 @@ store_counts (DaTestDaemon *devaddrd, gint64 *records, gint64 *syncs)
   *syncs = json_object_get_int_member (store, "syncs");
 }
 
+/* round trips per second, for seconds, to a sync echo (mode) that syncs
+ * into dir */
+static double
+sync_echo_rate (const char *dir, const char *mode, double seconds)
+{
+  g_autofree char *path = g_build_filename (dir, "sync-echo.sock", NULL);
+  g_autoptr (GSubprocess) process = NULL;
+  const char *line = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"addr.reserve\",\"params\":{}}\n";
+  char buf[4096];
+  gint64 t0, deadline;
+  guint n = 0;
+  int fd;
+
+  unlink (path);
+  process = start_echo_process (listen_unix (path), mode, dir);
+  fd = bench_connect_unix_or_die (path);
+  t0 = g_get_monotonic_time ();
+  deadline = t0 + (gint64) (seconds * G_USEC_PER_SEC);
+  while (g_get_monotonic_time () < deadline) {
+    round_trip (fd, line, strlen (line), buf, sizeof buf);
+    n++;
+  }
+  close (fd);
+  g_subprocess_wait (process, NULL, NULL);
+  unlink (path);
+  return n / ((g_get_monotonic_time () - t0) / (double) G_USEC_PER_SEC);
+}
+
 static void
 bench_reserve (DaTestDaemon *devaddrd, double seconds)
 {
@@ -356,6 +467,18 @@ bench_reserve (DaTestDaemon *devaddrd, double seconds)
 
       printf ("  %2u client%s %8.0f reserves/s  fdatasync %6.0f/s  ratio %5.2fx  %5.1f reservations per sync\n",
               clients[c], clients[c] == 1 ? " " : "s", rate, sync_rate, rate / sync_rate, per_sync);
+      /* what one client's durable round trip costs at least: to a process
+       * that syncs before it answers, and to one whose writer thread syncs,
+       * as devaddrd's does */
+      if (clients[c] == 1) {
+        double echo = sync_echo_rate (devaddrd->dir, "sync-echo", seconds / 2);
+        double threaded = sync_echo_rate (devaddrd->dir, "sync-echo-thread", seconds / 2);
+
+        printf ("     a process that syncs, then echoes  %8.0f/s  %5.2fx the fdatasync rate; devaddrd %5.2fx it\n",
+                echo, echo / sync_rate, rate / echo);
+        printf ("     the same, syncing in a thread      %8.0f/s  %5.2fx the fdatasync rate; devaddrd %5.2fx it\n",
+                threaded, threaded / sync_rate, rate / threaded);
+      }
     }
   }
   printf ("  goals: >= 0.8x the sync rate with 1 client; >= 32 reservations per sync with 64 clients\n");
@@ -464,6 +587,8 @@ main (int argc, char **argv)
 
   if (g_strcmp0 (only, "loop-echo") == 0)
     return run_loop_echo ();
+  if (g_strcmp0 (only, "sync-echo") == 0 || g_strcmp0 (only, "sync-echo-thread") == 0)
+    return arg != NULL ? run_sync_echo (arg, g_strcmp0 (only, "sync-echo-thread") == 0) : 2;
   if (g_strcmp0 (only, "plain-echo") == 0) {
     echo_one (3);
     return 0;
