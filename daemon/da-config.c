@@ -21,6 +21,7 @@ da_config_new_default (void)
   config->cooldown_us = 60 * G_USEC_PER_SEC;
   config->snapshot_records = 100000;
   config->group_delay_us = 4000;
+  config->journal_preallocate = 4 * 1024 * 1024;
   config->max_frame = 4 * 1024 * 1024;
   config->max_depth = 64;
   config->max_pending = 64;
@@ -156,6 +157,7 @@ da_config_load (DaConfig *config, const char *path, gboolean required, GError **
   config->cooldown_us = (gint64) v * G_USEC_PER_SEC;
   LOAD ("daemon", "snapshot-records", 100, G_MAXUINT32, snapshot_records);
   LOAD ("daemon", "group-commit-delay-us", 0, 100000, group_delay_us);
+  LOAD ("daemon", "journal-preallocate", 0, 1024 * 1024 * 1024, journal_preallocate);
   LOAD ("limits", "frame-bytes", 1024, 256 * 1024 * 1024, max_frame);
   LOAD ("limits", "depth", 4, 1024, max_depth);
   LOAD ("limits", "pending", 1, 65536, max_pending);

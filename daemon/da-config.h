@@ -20,6 +20,7 @@ typedef struct {
   gint64 cooldown_us;        /* released addresses rest this long */
   guint64 snapshot_records;  /* journal records between snapshots */
   gint64 group_delay_us;     /* how long a busy group commit waits for more */
+  guint64 journal_preallocate; /* bytes of zeros kept ahead of the journal's end */
   gboolean accept_data_loss; /* start from a damaged snapshot anyway */
   gsize max_frame;
   guint max_depth;

@@ -769,7 +769,8 @@ da_daemon_start (DaDaemon *daemon, GError **error)
 {
   g_autoptr (DaCatalog) catalog = load_catalog (daemon->config, error);
   DaStoreOptions options = { .accept_data_loss = daemon->config->accept_data_loss,
-                             .group_delay_us = daemon->config->group_delay_us };
+                             .group_delay_us = daemon->config->group_delay_us,
+                             .preallocate_bytes = daemon->config->journal_preallocate };
   g_auto (DaStoreRecovery) report = { 0 };
   g_autoptr (GByteArray) scratch = g_byte_array_sized_new (512);
   Recovery rec = { daemon, scratch, 0, 0 };

@@ -36,7 +36,10 @@
  * A journal segment is the header and then frames written in groups; each
  * group is one write followed by one fdatasync, and its last frame carries
  * COMMIT.  Frames after the last COMMIT were never acknowledged: recovery
- * cuts them with a torn tail.  A new segment starts at every snapshot whose
+ * cuts them with a torn tail.  The segment being written may go on in
+ * zeros, written and synced ahead of its end (journal-preallocate), to a
+ * length that is a multiple of 64 KiB: recovery takes zeros at the end of
+ * such a file for that space, not for a torn tail or damage.  A new segment starts at every snapshot whose
  * sequence is above the active segment's base, so segment N holds the
  * records in (base N, base N+1].
  *

@@ -13,6 +13,8 @@ G_BEGIN_DECLS
 #define DA_STORE_SEGMENT_PREFIX "journal."
 /* "journal." and 16 hex digits */
 #define DA_STORE_SEGMENT_NAME_LEN (sizeof DA_STORE_SEGMENT_PREFIX - 1 + 16)
+/* a segment with zeros kept ahead of its end is this long, a multiple */
+#define DA_STORE_PREALLOC_ALIGN (64 * 1024)
 
 typedef struct {
   guint64 base;
@@ -52,6 +54,11 @@ struct _DaStore {
   GArray *segments; /* DaStoreSegment by base; the last one is the active segment */
   int journal_fd;
   gboolean journal_needs_truncate; /* bytes past the durable size may be on disk */
+  /* the active segment's file size: zeros past its durable size, written
+   * and synced ahead, so that a group's fdatasync overwrites blocks the
+   * file already has and flushes no size or extent change */
+  guint64 journal_allocated;
+  guint64 prealloc_retry_at; /* after a failure: not before the segment is this long */
   GByteArray *group_buf;
   gboolean crashed;                /* the fault hook simulated a crash: no more disk activity */
 

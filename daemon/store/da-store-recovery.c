@@ -430,6 +430,30 @@ segment_rewrite_header (DaStore *store, int fd, guint64 base, guint64 prev_base,
   return TRUE;
 }
 
+/* where the zeros at the end of [from, len) begin, when they are space
+ * the writer kept ahead of the journal's end (journal-preallocate): such a
+ * file ends at a multiple of DA_STORE_PREALLOC_ALIGN.  A torn write that
+ * happens to end there with zeros is reported a few bytes short. */
+static gsize
+zeros_begin (const guint8 *data, gsize from, gsize len)
+{
+  if (len % DA_STORE_PREALLOC_ALIGN != 0)
+    return len;
+  while (len > from && len % 8 != 0 && data[len - 1] == 0)
+    len--;
+  while (len >= from + 8 && len % 8 == 0) {
+    guint64 word;
+
+    memcpy (&word, data + len - 8, 8);
+    if (word != 0)
+      break;
+    len -= 8;
+  }
+  while (len > from && data[len - 1] == 0)
+    len--;
+  return len;
+}
+
 typedef struct {
   DaStoreRecordFunc func;
   gpointer user_data;
@@ -450,7 +474,7 @@ recover_segment (DaStore *store, DaJournalWalk *walk, guint64 base, gboolean las
   DaStoreScan scan;
   guint32 version = 0;
   gboolean header_ok;
-  gsize cut;
+  gsize cut, end;
   int errsv = 0;
 
   if (!mapping_open (store, name, last ? O_RDWR : O_RDONLY, &mapping, &errsv)) {
@@ -473,14 +497,17 @@ recover_segment (DaStore *store, DaJournalWalk *walk, guint64 base, gboolean las
   da_store_scan (mapping.data, mapping.len, header_ok ? DA_STORE_FILE_HEADER_SIZE : 0, MAX (base, walk->last_seq),
                  &scan, mapping_release, &mapping);
 
-  /* frames after the last COMMIT belong to a group that was never synced */
+  /* frames after the last COMMIT belong to a group that was never synced;
+   * zeros after it are the space the writer keeps ahead of the end */
   cut = scan.commit_end;
+  end = zeros_begin (mapping.data, cut, mapping.len);
+  walk->report->bytes -= mapping.len - end;
   if (cut < mapping.len) {
-    if (last) {
-      walk->report->tail_bytes_cut += mapping.len - cut;
+    if (last && cut < end) {
+      walk->report->tail_bytes_cut += end - cut;
       walk->report->tail_records_cut += scan.n_frames - scan.commit_frames;
     }
-    da_store_scan_cut (&scan, cut, scan.commit_seq, scan.commit_frames, mapping.len, !last);
+    da_store_scan_cut (&scan, cut, scan.commit_seq, scan.commit_frames, end, !last);
   }
   for (guint i = 0; i < scan.gaps->len; i++) {
     const DaStoreGap *gap = &g_array_index (scan.gaps, DaStoreGap, i);
@@ -499,10 +526,11 @@ recover_segment (DaStore *store, DaJournalWalk *walk, guint64 base, gboolean las
   }
   if (scan.n_frames > 0)
     walk->last_seq = MAX (walk->last_seq, scan.last_seq);
-  segment.size = mapping.len;
+  segment.size = end;
   mapping_unmap (&mapping);
 
   if (last) {
+    store->journal_allocated = mapping.len;
     /* the torn tail goes, so that appends continue right after the last
      * acknowledged group; a segment cut into its header starts over */
     if (cut < DA_STORE_FILE_HEADER_SIZE && scan.n_frames == 0) {
@@ -510,12 +538,14 @@ recover_segment (DaStore *store, DaJournalWalk *walk, guint64 base, gboolean las
                                    walk->prev_base != G_MAXUINT64 ? walk->prev_base : base, &errsv))
         goto io_failed;
       segment.size = DA_STORE_FILE_HEADER_SIZE;
-    } else if (cut < mapping.len) {
+      store->journal_allocated = DA_STORE_FILE_HEADER_SIZE;
+    } else if (cut < end) {
       if (ftruncate (mapping.fd, (off_t) cut) != 0 || fdatasync (mapping.fd) != 0) {
         errsv = errno;
         goto io_failed;
       }
       segment.size = cut;
+      store->journal_allocated = cut;
     }
     store->journal_fd = mapping.fd;
     mapping.fd = -1;
@@ -600,6 +630,7 @@ da_store_recover (DaStore *store, DaStoreRecordFunc record_func, gpointer user_d
     int errsv = 0;
 
     store->journal_fd = da_store_segment_create (store, segment.base, segment.base, &errsv);
+    store->journal_allocated = DA_STORE_FILE_HEADER_SIZE;
     if (store->journal_fd < 0 || fdatasync (store->journal_fd) != 0 || fsync (store->dir_fd) != 0) {
       g_autofree char *name = da_store_segment_name (segment.base);
 

@@ -487,8 +487,65 @@ writer_truncate_journal (DaStore *store, int *errsv)
     *errsv = errno;
     return FALSE;
   }
+  store->journal_allocated = active->size;
   store->journal_needs_truncate = FALSE;
   return TRUE;
+}
+
+/*
+ * Zeros ahead of the journal's end, written and synced between groups:
+ * an append that extends a file makes its fdatasync flush the new size
+ * and extents through the filesystem's journal as well, one that
+ * overwrites blocks the file has flushes the data alone.  Recovery takes
+ * a tail of zeros after the last group for this space, not for damage;
+ * a clean close and a new segment give it back.  Failing (a full disk)
+ * costs nothing but the speed-up: the space is given back, and asked for
+ * again only a chunk later.
+ */
+static void
+writer_preallocate (DaStore *store)
+{
+  static const guint8 zeros[64 * 1024];
+  guint64 chunk = store->options.preallocate_bytes;
+  DaStoreSegment *active;
+  guint64 from, to;
+  gboolean failed;
+  int errsv = 0;
+
+  g_mutex_lock (&store->mutex);
+  failed = store->counters.failed;
+  g_mutex_unlock (&store->mutex);
+  /* extended by the whole amount once less than a quarter is left; not
+   * while the store is failed, when nothing more is written */
+  if (chunk == 0 || failed || store->crashed || store->journal_fd < 0 || store->journal_needs_truncate || store->segments->len == 0)
+    return;
+  active = da_store_active_segment (store);
+  from = MAX (store->journal_allocated, active->size);
+  if (from >= active->size + chunk / 4 || active->size < store->prealloc_retry_at)
+    return;
+  to = (from + chunk + DA_STORE_PREALLOC_ALIGN - 1) / DA_STORE_PREALLOC_ALIGN * DA_STORE_PREALLOC_ALIGN;
+  for (guint64 at = from; at < to; at += sizeof zeros)
+    if (!da_store_write_all (store->journal_fd, zeros, MIN (sizeof zeros, to - at), at, &errsv))
+      break;
+  if (errsv == 0 && fdatasync (store->journal_fd) != 0)
+    errsv = errno;
+  if (errsv != 0) {
+    g_debug ("store %s: no space ahead of the journal (%s); appending", store->dir, g_strerror (errsv));
+    if (ftruncate (store->journal_fd, (off_t) from) != 0)
+      return;
+    store->prealloc_retry_at = active->size + chunk;
+    return;
+  }
+  store->journal_allocated = to;
+}
+
+/* the active segment's file back to its durable size: what a clean close
+ * leaves, and what a segment no longer written to keeps */
+static void
+journal_give_back (DaStore *store, int fd, guint64 size)
+{
+  if (fd >= 0 && !store->crashed && store->journal_allocated > size && ftruncate (fd, (off_t) size) == 0)
+    store->journal_allocated = size;
 }
 
 static void
@@ -652,8 +709,11 @@ writer_rotate (DaStore *store, guint64 seq, int *errsv, const char **what)
       unlinkat (store->dir_fd, name, 0);
     return FALSE;
   }
+  journal_give_back (store, store->journal_fd, active->size);
   close (store->journal_fd);
   store->journal_fd = fd;
+  store->journal_allocated = DA_STORE_FILE_HEADER_SIZE;
+  store->prealloc_retry_at = 0;
   g_array_append_val (store->segments, segment);
   return TRUE;
 }
@@ -849,6 +909,7 @@ writer_thread (gpointer data)
     g_mutex_unlock (&store->mutex);
 
     writer_process (store, &batch);
+    writer_preallocate (store);
   }
   return NULL;
 }
@@ -1105,8 +1166,11 @@ da_store_close (DaStore *store)
   }
   g_clear_pointer (&store->context, g_main_context_unref);
 
-  if (store->journal_fd >= 0)
+  if (store->journal_fd >= 0) {
+    if (store->segments->len > 0)
+      journal_give_back (store, store->journal_fd, da_store_active_segment (store)->size);
     close (store->journal_fd);
+  }
   store->journal_fd = -1;
   /* closing the last descriptor of the open file description drops the lock */
   if (store->lock_fd >= 0)

@@ -31,6 +31,10 @@ typedef struct {
    * probably on their way; wait up to this long for as many before writing
    * (0: write at once).  A lone writer never waits. */
   gint64 group_delay_us;
+  /* keep this many bytes of synced zeros ahead of the journal's end, so
+   * that a group's sync overwrites blocks the file has instead of growing
+   * it (0: append) */
+  guint64 preallocate_bytes;
 } DaStoreOptions;
 
 /* one stretch of bytes recovery could not use */

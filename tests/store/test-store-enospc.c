@@ -33,8 +33,10 @@ make_filler (void)
   return path;
 }
 
+/* options: journal-preallocate asks for more than the disk has: the
+ * store appends as without it */
 static void
-check_full_disk (guint window)
+check_full_disk (guint window, const DaStoreOptions *options)
 {
   g_autofree char *dir = g_build_filename (mount_point, "state", NULL);
   g_autofree char *filler = make_filler ();
@@ -47,7 +49,7 @@ check_full_disk (guint window)
   DaStoreCounters counters;
   DaStore *store;
 
-  store = test_open_started (dir, NULL, NULL);
+  store = test_open_started (dir, options, NULL);
   /* fill the disk, keeping `window` appends in flight */
   while (first_failure == G_MAXUINT) {
     while (sent->len - c->n_done < window) {
@@ -102,7 +104,7 @@ check_full_disk (guint window)
   da_store_free (store);
 
   /* recovery shows exactly the acknowledged records */
-  store = test_open_recover (dir, NULL, &records, NULL);
+  store = test_open_recover (dir, options, &records, NULL);
   test_assert_payloads (records, acked);
   da_store_free (store);
   test_remove_dir (dir);
@@ -110,13 +112,21 @@ check_full_disk (guint window)
 
 START_TEST (test_enospc_one_at_a_time)
 {
-  check_full_disk (1);
+  check_full_disk (1, NULL);
 }
 END_TEST
 
 START_TEST (test_enospc_in_flight)
 {
-  check_full_disk (8);
+  check_full_disk (8, NULL);
+}
+END_TEST
+
+START_TEST (test_enospc_preallocate)
+{
+  const DaStoreOptions options = { .preallocate_bytes = 256 * 1024 };
+
+  check_full_disk (1, &options);
 }
 END_TEST
 
@@ -151,6 +161,7 @@ main (void)
   tc = tcase_create ("tmpfs");
   tcase_add_test (tc, test_enospc_one_at_a_time);
   tcase_add_test (tc, test_enospc_in_flight);
+  tcase_add_test (tc, test_enospc_preallocate);
   suite_add_tcase (s, tc);
   status = da_test_run_suite (s);
 

@@ -811,6 +811,192 @@ START_TEST (test_store_snapshot_builder)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* zeros kept ahead of the journal's end (journal-preallocate) */
+
+#define SEGMENT0 "journal.0000000000000000"
+#define PREALLOC (256 * 1024)
+
+/* the segment is durable up to journal_bytes and zeros after, to a length
+ * that is a multiple of DA_STORE_PREALLOC_ALIGN, at least a quarter of the
+ * preallocation ahead but for the last group (the writer extends the
+ * zeros after it answered a group) */
+static void
+assert_zeros_ahead (const char *dir, DaStore *store)
+{
+  DaStoreCounters counters;
+  g_autofree guint8 *data = NULL;
+  gsize len;
+
+  da_store_get_counters (store, &counters);
+  data = test_read_file (dir, SEGMENT0, &len);
+  ck_assert_uint_eq (counters.journal_bytes, DA_STORE_FILE_HEADER_SIZE + counters.bytes_written);
+  ck_assert_uint_eq (len % (64 * 1024), 0);
+  ck_assert_uint_ge (len + 2048, counters.journal_bytes + PREALLOC / 4);
+  for (gsize i = counters.journal_bytes; i < len; i++)
+    ck_assert_msg (data[i] == 0, "byte %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " past the journal's end is %u", i,
+                   len, data[i]);
+}
+
+/* appends go into the zeros, which are extended ahead of them; a clean
+ * close gives them back and recovery finds exactly the records */
+START_TEST (test_store_preallocate)
+{
+  const DaStoreOptions options = { .preallocate_bytes = PREALLOC };
+  g_autofree char *dir = test_make_dir ();
+  g_autoptr (GPtrArray) expected = payload_array ();
+  g_autoptr (GPtrArray) records = NULL;
+  g_auto (DaStoreRecovery) report = { 0 };
+  DaStoreCounters counters;
+  gsize first_len = 0;
+  DaStore *store;
+
+  store = test_open_started (dir, &options, NULL);
+  /* each append waits for the one before, and the writer extends the
+   * zeros before it takes the next: after the second they are there */
+  for (guint i = 0; i < 600; i++) {
+    GBytes *payload = test_payload (i, 1000);
+
+    test_append_sync (store, payload);
+    g_ptr_array_add (expected, payload);
+    if (i >= 1)
+      assert_zeros_ahead (dir, store);
+    if (i == 1)
+      first_len = test_file_size (dir, SEGMENT0);
+  }
+  /* 600 kB of records ran past the first 256 KiB: extended since */
+  ck_assert_uint_gt (test_file_size (dir, SEGMENT0), first_len);
+  da_store_get_counters (store, &counters);
+  da_store_free (store);
+  ck_assert_uint_eq (test_file_size (dir, SEGMENT0), counters.journal_bytes);
+
+  store = test_open_recover (dir, &options, &records, &report);
+  test_assert_payloads (records, expected);
+  ck_assert_uint_eq (report.tail_bytes_cut, 0);
+  ck_assert_uint_eq (report.damage->len, 0);
+  da_store_free (store);
+  test_remove_dir (dir);
+}
+END_TEST
+
+/* a crash leaves the zeros: recovery takes them for space, not damage,
+ * and appends continue right after the last record */
+static void
+check_preallocate_crash (DaStoreFaultPoint point, gboolean torn)
+{
+  const DaStoreOptions options = { .preallocate_bytes = PREALLOC };
+  g_autofree char *dir = test_make_dir ();
+  g_autoptr (GPtrArray) expected = payload_array ();
+  g_autoptr (GPtrArray) records = NULL;
+  g_autoptr (GBytes) crashed = test_payload (100, 1000);
+  g_autoptr (TestCompletions) c = test_completions_new ();
+  g_auto (DaStoreRecovery) report = { 0 };
+  gsize len;
+  TestFault fault;
+  DaStore *store;
+
+  store = test_open_started (dir, &options, NULL);
+  for (guint i = 0; i < 10; i++) {
+    GBytes *payload = test_payload (i, 1000);
+
+    test_append_sync (store, payload);
+    g_ptr_array_add (expected, payload);
+  }
+  assert_zeros_ahead (dir, store);
+  len = test_file_size (dir, SEGMENT0);
+  test_fault_init (&fault, point, DA_STORE_FAULT_CRASH, 0, 1, FALSE);
+  da_store_set_fault_hook (store, test_fault_func, &fault);
+  da_store_append (store, crashed, test_done_cb, c);
+  test_fault_wait_hit (&fault);
+  da_store_free (store);
+  test_fault_clear (&fault);
+  ck_assert_uint_eq (c->n_done, 0);
+  /* the crash gave nothing back */
+  ck_assert_uint_eq (test_file_size (dir, SEGMENT0), len);
+
+  /* written whole before the crash at its sync, the group is recovered;
+   * the half written at a crash during its write is a torn tail */
+  if (!torn)
+    g_ptr_array_add (expected, g_bytes_ref (crashed));
+  store = test_open_recover (dir, &options, &records, &report);
+  test_assert_payloads (records, expected);
+  ck_assert_uint_eq (report.damage->len, 0);
+  if (torn) {
+    /* half a frame: no record in it is whole */
+    ck_assert_uint_eq (report.tail_records_cut, 0);
+    ck_assert_uint_gt (report.tail_bytes_cut, 0);
+    ck_assert_uint_le (report.tail_bytes_cut, (DA_STORE_FRAME_HEADER_SIZE + 1000) / 2);
+  } else {
+    ck_assert_uint_eq (report.tail_bytes_cut, 0);
+    /* the space stays the segment's */
+    ck_assert_uint_eq (test_file_size (dir, SEGMENT0), len);
+  }
+  ck_assert (da_store_start (store, NULL, NULL));
+  for (guint i = 200; i < 205; i++) {
+    GBytes *payload = test_payload (i, 1000);
+
+    test_append_sync (store, payload);
+    g_ptr_array_add (expected, payload);
+  }
+  da_store_free (store);
+  g_clear_pointer (&records, g_ptr_array_unref);
+  da_store_recovery_clear (&report);
+  store = test_open_recover (dir, &options, &records, &report);
+  test_assert_payloads (records, expected);
+  ck_assert_uint_eq (report.tail_bytes_cut, 0);
+  ck_assert_uint_eq (report.damage->len, 0);
+  da_store_free (store);
+  test_remove_dir (dir);
+}
+
+START_TEST (test_store_preallocate_crash_at_sync)
+{
+  check_preallocate_crash (DA_STORE_FAULT_JOURNAL_SYNC, FALSE);
+}
+END_TEST
+
+START_TEST (test_store_preallocate_crash_in_write)
+{
+  check_preallocate_crash (DA_STORE_FAULT_JOURNAL_WRITE, TRUE);
+}
+END_TEST
+
+/* a failed group is cut off, and the zeros with it; they come back with
+ * the next appends */
+START_TEST (test_store_preallocate_after_failure)
+{
+  const DaStoreOptions options = { .preallocate_bytes = PREALLOC };
+  g_autofree char *dir = test_make_dir ();
+  g_autoptr (TestCompletions) c = test_completions_new ();
+  g_autoptr (GBytes) a = test_payload (1, 100);
+  g_autoptr (GBytes) b = test_payload (2, 100);
+  g_autoptr (GBytes) d = test_payload (3, 100);
+  g_autoptr (GBytes) e = test_payload (4, 100);
+  DaStoreCounters counters;
+  TestFault fault;
+  DaStore *store;
+
+  store = test_open_started (dir, &options, NULL);
+  test_append_sync (store, a);
+  test_append_sync (store, b);
+  assert_zeros_ahead (dir, store);
+  test_fault_init (&fault, DA_STORE_FAULT_JOURNAL_SYNC, EIO, 0, 1, FALSE);
+  da_store_set_fault_hook (store, test_fault_func, &fault);
+  da_store_append (store, d, test_done_cb, c);
+  test_wait_done (c, 1);
+  assert_store_error (c->errors->pdata[0], DA_STORE_ERROR_UNAVAILABLE, NULL);
+  da_store_get_counters (store, &counters);
+  ck_assert_uint_eq (test_file_size (dir, SEGMENT0), counters.journal_bytes);
+  da_store_clear_failure (store);
+  test_append_sync (store, e);
+  test_append_sync (store, e);
+  assert_zeros_ahead (dir, store);
+  da_store_free (store);
+  test_fault_clear (&fault);
+  test_remove_dir (dir);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -819,6 +1005,7 @@ main (void)
   TCase *append = tcase_create ("append");
   TCase *failure = tcase_create ("failure");
   TCase *snapshot = tcase_create ("snapshot");
+  TCase *preallocate = tcase_create ("preallocate");
 
   tcase_add_test (files, test_store_file_modes);
   tcase_add_test (files, test_store_lock_same_process);
@@ -847,6 +1034,12 @@ main (void)
   tcase_add_test (snapshot, test_store_snapshot_invalid_payload);
   tcase_add_test (snapshot, test_store_snapshot_builder);
   suite_add_tcase (s, snapshot);
+
+  tcase_add_test (preallocate, test_store_preallocate);
+  tcase_add_test (preallocate, test_store_preallocate_crash_at_sync);
+  tcase_add_test (preallocate, test_store_preallocate_crash_in_write);
+  tcase_add_test (preallocate, test_store_preallocate_after_failure);
+  suite_add_tcase (s, preallocate);
 
   return da_test_run_suite (s);
 }
