@@ -50,14 +50,29 @@ bench_connect_unix (const char *path)
 double
 bench_fdatasync_rate (const char *dir, double seconds)
 {
+  return bench_fdatasync_rate_full (dir, seconds, 0);
+}
+
+double
+bench_fdatasync_rate_full (const char *dir, double seconds, gsize zeros_ahead)
+{
   g_autofree char *path = g_build_filename (dir, "sync-probe", NULL);
   int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   char block[64] = { 0 };
-  gint64 t0 = g_get_monotonic_time (), deadline = t0 + (gint64) (seconds * G_USEC_PER_SEC);
+  gint64 t0, deadline;
   guint n = 0;
 
   if (fd < 0)
     g_error ("sync probe %s: %s", path, g_strerror (errno));
+  if (zeros_ahead > 0) {
+    g_autofree char *zeros = g_malloc0 (zeros_ahead);
+
+    if (write (fd, zeros, zeros_ahead) != (ssize_t) zeros_ahead || fsync (fd) != 0
+        || lseek (fd, 0, SEEK_SET) != 0)
+      g_error ("sync probe: %s", g_strerror (errno));
+  }
+  t0 = g_get_monotonic_time ();
+  deadline = t0 + (gint64) (seconds * G_USEC_PER_SEC);
   while (g_get_monotonic_time () < deadline) {
     if (write (fd, block, sizeof block) != sizeof block || fdatasync (fd) != 0)
       g_error ("sync probe: %s", g_strerror (errno));
