@@ -1229,6 +1229,82 @@ devaddr_client_get_vm_finish (DevaddrClient *self, GAsyncResult *res, GError **e
 }
 
 /* ------------------------------------------------------------------ */
+/* host.get */
+
+/**
+ * devaddr_client_get_host_reservations:
+ * @self: a #DevaddrClient
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * The host scope's reservations: MACs, vsock CIDs and the other types
+ * reserved host-wide (`host.get`).
+ *
+ * Returns: (transfer container) (element-type DevaddrReservation): the
+ *   reservations, or %NULL
+ */
+GPtrArray *
+devaddr_client_get_host_reservations (DevaddrClient *self, GCancellable *cancellable, GError **error)
+{
+  g_auto (SyncCall) sync = { NULL, NULL };
+
+  g_return_val_if_fail (DEVADDR_IS_CLIENT (self), NULL);
+  sync_call_init (&sync);
+  devaddr_client_get_host_reservations_async (self, cancellable, sync_call_done, &sync);
+  return devaddr_client_get_host_reservations_finish (self, sync_call_wait (&sync), error);
+}
+
+/**
+ * devaddr_client_get_host_reservations_async:
+ * @self: a #DevaddrClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the reply
+ * @user_data: data for @callback
+ *
+ * Starts devaddr_client_get_host_reservations(); finish with
+ * devaddr_client_get_host_reservations_finish().
+ */
+void
+devaddr_client_get_host_reservations_async (DevaddrClient *self, GCancellable *cancellable,
+                                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (DEVADDR_IS_CLIENT (self));
+  call_start (self, "host.get", params_new (), cancellable, callback, user_data,
+              devaddr_client_get_host_reservations_async);
+}
+
+/**
+ * devaddr_client_get_host_reservations_finish:
+ * @self: a #DevaddrClient
+ * @res: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes devaddr_client_get_host_reservations_async().
+ *
+ * Returns: (transfer container) (element-type DevaddrReservation): the
+ *   reservations, or %NULL
+ */
+GPtrArray *
+devaddr_client_get_host_reservations_finish (DevaddrClient *self, GAsyncResult *res, GError **error)
+{
+  g_autoptr (JsonNode) result = call_finish (self, res, devaddr_client_get_host_reservations_async, error);
+  g_autofree char *path = da_result_path (REPLY, "reservations");
+  JsonObject *obj = NULL;
+  JsonArray *list = NULL;
+  GPtrArray *reservations;
+
+  if (result == NULL)
+    return NULL;
+  if (!da_result_get_object (result, REPLY, &obj, error)
+      || !da_result_member_array (obj, REPLY, "reservations", TRUE, &list, error)
+      || (reservations = da_reservations_new_from_json (list, path, error)) == NULL) {
+    prefix_method (res, error);
+    return NULL;
+  }
+  return reservations;
+}
+
+/* ------------------------------------------------------------------ */
 /* addr.reserve */
 
 /**

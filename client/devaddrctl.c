@@ -476,6 +476,27 @@ cmd_vm_show (Ctl *ctl, int argc, char **argv)
   return EXIT_OK;
 }
 
+static int
+cmd_host_show (Ctl *ctl, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+
+  if (NARGS != 0)
+    return usage_error ("host show", "host show takes no arguments");
+  if (ctl->json)
+    return call_json (ctl, "host.get", NULL);
+  list = devaddr_client_get_host_reservations (ctl->client, NULL, &error);
+  if (list == NULL)
+    return fail (error);
+  printf ("the host scope: %u reservation%s\n", list->len, list->len == 1 ? "" : "s");
+  if (list->len > 0) {
+    printf ("\n");
+    print_reservations (ctl, list);
+  }
+  return EXIT_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* reserve, commit, release, lookup */
 
@@ -1441,6 +1462,7 @@ static const Command commands[] = {
   { "vm delete", "VM", "delete a VM and release all its reservations", cmd_vm_delete, FALSE },
   { "vm list", "", "list the VMs", cmd_vm_list, TRUE },
   { "vm show", "VM", "a VM and its reservations", cmd_vm_show, TRUE },
+  { "host show", "", "the host scope's reservations (MACs, vsock CIDs ...)", cmd_host_show, TRUE },
   { "reserve", "{VM|--host} TYPE ALIAS [ADDRESS]", "reserve an address (--hold, --xml, --batch ...)", cmd_reserve,
     FALSE },
   { "commit", "{VM|--host} ALIAS", "make a held reservation active", cmd_commit, FALSE },

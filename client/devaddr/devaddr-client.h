@@ -107,6 +107,12 @@ void devaddr_client_get_vm_async (DevaddrClient *self, const char *vm, GCancella
                                   GAsyncReadyCallback callback, gpointer user_data);
 DevaddrVm *devaddr_client_get_vm_finish (DevaddrClient *self, GAsyncResult *res, GError **error);
 
+/* host.get */
+GPtrArray *devaddr_client_get_host_reservations (DevaddrClient *self, GCancellable *cancellable, GError **error);
+void devaddr_client_get_host_reservations_async (DevaddrClient *self, GCancellable *cancellable,
+                                                 GAsyncReadyCallback callback, gpointer user_data);
+GPtrArray *devaddr_client_get_host_reservations_finish (DevaddrClient *self, GAsyncResult *res, GError **error);
+
 /* addr.reserve, single form */
 DevaddrReservation *devaddr_client_reserve (DevaddrClient *self, const char *vm, DevaddrReserveRequest *request,
                                             GCancellable *cancellable, GError **error);

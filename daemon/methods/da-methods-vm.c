@@ -110,24 +110,45 @@ da_method_vm_list (DaMethodContext *ctx, DaParams *params, GError **error)
   return node;
 }
 
+/* a VM's reservations, or with vm NULL the host's, as text */
+static JsonNode *
+reservations_result (DaMethodContext *ctx, DaScope *scope, gboolean vm)
+{
+  g_autoptr (GPtrArray) held = da_scope_list_reservations (scope);
+  /* a scope's reservations are most of it: written as text straight away */
+  GString *text = g_string_new ("{");
+
+  if (vm) {
+    g_string_append (text, "\"vm\":");
+    da_json_append_string (text, da_scope_get_name (scope), -1);
+    g_string_append (text, ",\"template\":");
+    da_json_append_string (text, da_scope_get_template (scope), -1);
+    g_string_append_c (text, ',');
+  }
+  g_string_append (text, "\"reservations\":");
+  da_methods_append_reservations (text, held);
+  g_string_append_c (text, '}');
+  return da_methods_text_result (ctx, text);
+}
+
 JsonNode *
 da_method_vm_get (DaMethodContext *ctx, DaParams *params, GError **error)
 {
   static const char *const members[] = { "vm", NULL };
-  g_autoptr (GPtrArray) held = NULL;
-  GString *text;
   DaScope *scope;
 
   if (!da_params_check_members (params, members, error) || (scope = get_vm (ctx, params, error)) == NULL)
     return NULL;
-  held = da_scope_list_reservations (scope);
-  /* a VM's reservations are most of it: written as text straight away */
-  text = g_string_new ("{\"vm\":");
-  da_json_append_string (text, da_scope_get_name (scope), -1);
-  g_string_append (text, ",\"template\":");
-  da_json_append_string (text, da_scope_get_template (scope), -1);
-  g_string_append (text, ",\"reservations\":");
-  da_methods_append_reservations (text, held);
-  g_string_append_c (text, '}');
-  return da_methods_text_result (ctx, text);
+  return reservations_result (ctx, scope, TRUE);
+}
+
+/* the host scope's reservations (MACs, vsock CIDs, VNC ports ...) */
+JsonNode *
+da_method_host_get (DaMethodContext *ctx, DaParams *params, GError **error)
+{
+  static const char *const members[] = { NULL };
+
+  if (!da_params_check_members (params, members, error))
+    return NULL;
+  return reservations_result (ctx, da_engine_get_host (ctx->engine), FALSE);
 }

@@ -19,6 +19,7 @@ static const DaMethod methods[] = {
   { "device.detach", da_method_device_detach, DA_METHOD_MUTATES },
   { "domain.assign", da_method_domain_assign, DA_METHOD_MUTATES },
   { "domain.import", da_method_domain_import, DA_METHOD_MUTATES },
+  { "host.get", da_method_host_get, 0 },
   { "pool.stats", da_method_pool_stats, 0 },
   { "rpc.discover", da_method_rpc_discover, 0 },
   { "server.info", da_method_server_info, 0 },

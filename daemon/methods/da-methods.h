@@ -67,6 +67,7 @@ JsonNode *da_method_vm_create (DaMethodContext *ctx, DaParams *params, GError **
 JsonNode *da_method_vm_delete (DaMethodContext *ctx, DaParams *params, GError **error);
 JsonNode *da_method_vm_list (DaMethodContext *ctx, DaParams *params, GError **error);
 JsonNode *da_method_vm_get (DaMethodContext *ctx, DaParams *params, GError **error);
+JsonNode *da_method_host_get (DaMethodContext *ctx, DaParams *params, GError **error);
 JsonNode *da_method_addr_reserve (DaMethodContext *ctx, DaParams *params, GError **error);
 JsonNode *da_method_addr_commit (DaMethodContext *ctx, DaParams *params, GError **error);
 JsonNode *da_method_addr_release (DaMethodContext *ctx, DaParams *params, GError **error);

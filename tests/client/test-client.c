@@ -607,10 +607,19 @@ START_TEST (test_host_scope)
   g_autoptr (DevaddrReservation) mac = reserve (NULL, "mac", "vm1-net0", NULL);
   g_autoptr (DevaddrReservation) found = NULL;
   g_autoptr (DevaddrPoolStats) stats = NULL;
+  g_autoptr (GPtrArray) held = NULL;
+  g_autoptr (GPtrArray) none = NULL;
   DevaddrCounts counts;
   DevaddrState state;
 
   ck_assert (g_str_has_prefix (devaddr_reservation_get_address (mac), "52:54:00:"));
+  /* the host's reservations, and no VM's */
+  held = devaddr_client_get_host_reservations (client, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (held->len, 1);
+  ck_assert_str_eq (devaddr_reservation_get_alias (g_ptr_array_index (held, 0)), "vm1-net0");
+  ck_assert_str_eq (devaddr_reservation_get_address (g_ptr_array_index (held, 0)),
+                    devaddr_reservation_get_address (mac));
   found = devaddr_client_lookup (client, NULL, "vm1-net0", NULL, &error);
   assert_no_error (error);
   ck_assert_str_eq (devaddr_reservation_get_address (found), devaddr_reservation_get_address (mac));
@@ -620,6 +629,9 @@ START_TEST (test_host_scope)
   ck_assert_uint_eq (counts.used, 1);
   ck_assert (devaddr_client_release (client, NULL, "vm1-net0", DEVADDR_RELEASE_NOW, &state, NULL, &error));
   assert_no_error (error);
+  none = devaddr_client_get_host_reservations (client, NULL, &error);
+  assert_no_error (error);
+  ck_assert_uint_eq (none->len, 0);
 }
 END_TEST
 

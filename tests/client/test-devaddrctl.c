@@ -310,6 +310,7 @@ END_TEST
 START_TEST (test_human)
 {
   g_autoptr (DaTestRun) reserve = NULL, list = NULL, show = NULL, release = NULL, batch = NULL, host = NULL;
+  g_autoptr (DaTestRun) empty = NULL, host_show = NULL;
 
   ok (RUN ("vm", "create", "vm1", "-t", "q35"));
   reserve = RUN ("reserve", "vm1", "pci", "net0", "--where", "slot=2");
@@ -330,9 +331,17 @@ START_TEST (test_human)
                      "-", "--xml");
   assert_status (batch, 0);
   ck_assert_str_eq (batch->out, "<address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x0'/>\n");
+  empty = RUN ("host", "show");
+  assert_status (empty, 0);
+  ck_assert_str_eq (empty->out, "the host scope: 0 reservations\n");
   host = RUN ("reserve", "--host", "vsock-cid", "vm1-vsock");
   assert_status (host, 0);
   ck_assert (strstr (host->out, "vm1-vsock") != NULL);
+  host_show = RUN ("host", "show");
+  assert_status (host_show, 0);
+  ck_assert_str_eq (host_show->out, "the host scope: 1 reservation\n\n"
+                                    "ALIAS      TYPE       ADDRESS  STATE   MODE     NOTE\n"
+                                    "vm1-vsock  vsock-cid  3        active  dynamic\n");
 }
 END_TEST
 
@@ -1070,11 +1079,12 @@ complete (const char *const *words)
 START_TEST (test_completion)
 {
   g_autofree char *commands = NULL, *verbs = NULL, *vms = NULL, *aliases = NULL, *types = NULL, *options = NULL;
-  g_autofree char *templates = NULL;
+  g_autofree char *templates = NULL, *host_aliases = NULL, *host_verbs = NULL;
 
   ok (RUN ("vm", "create", "vm1"));
   ok (RUN ("vm", "create", "vm2", "-t", "q35"));
   ok (RUN ("reserve", "vm1", "pci", "net0"));
+  ok (RUN ("reserve", "--host", "mac", "vm1-nic"));
   commands = complete ((const char *const[]) { "devaddrctl", "", NULL });
   if (commands == NULL)
     return; /* no bash */
@@ -1085,6 +1095,10 @@ START_TEST (test_completion)
   ck_assert_str_eq (vms, "vm1\nvm2\n");
   aliases = complete ((const char *const[]) { "devaddrctl", "release", "vm1", "n", NULL });
   ck_assert_str_eq (aliases, "net0\n");
+  host_aliases = complete ((const char *const[]) { "devaddrctl", "release", "--host", "", NULL });
+  ck_assert_str_eq (host_aliases, "vm1-nic\n");
+  host_verbs = complete ((const char *const[]) { "devaddrctl", "host", "", NULL });
+  ck_assert_str_eq (host_verbs, "show\n");
   types = complete ((const char *const[]) { "devaddrctl", "reserve", "vm1", "drive-", NULL });
   ck_assert_str_eq (types, "drive-fdc\ndrive-ide\ndrive-sata\ndrive-scsi\n");
   options = complete ((const char *const[]) { "devaddrctl", "release", "vm1", "net0", "--c", NULL });

@@ -794,6 +794,7 @@ static const Base bases[] = {
   { "vm.create", "{\"vm\":\"bi-pc\",\"template\":\"pc\"}", TRUE },
   { "vm.delete", "{\"vm\":\"bi-q35\"}", FALSE },
   { "vm.get", "{\"vm\":\"bi-pc\"}", TRUE },
+  { "host.get", "{}", TRUE },
   { "vm.list", "{}", TRUE },
   { "watch", "{\"vm\":\"bi-pc\"}", TRUE },
 };

@@ -93,6 +93,7 @@ START_TEST (test_every_method)
   g_autoptr (JsonObject) begin = ok_object ("addr.release", "{\"vm\":\"vm1\",\"alias\":\"hot\",\"phase\":\"begin\"}");
   g_autoptr (JsonObject) confirm = ok_object ("addr.release", "{\"vm\":\"vm1\",\"alias\":\"hot\",\"phase\":\"confirm\"}");
   g_autoptr (JsonObject) vm = ok_object ("vm.get", "{\"vm\":\"vm1\"}");
+  g_autoptr (JsonObject) host = ok_object ("host.get", NULL);
   g_autoptr (JsonNode) list = da_test_client_call_ok (client, "vm.list", NULL);
   g_autoptr (JsonNode) types = da_test_client_call_ok (client, "types.list", NULL);
   g_autoptr (JsonNode) templates = da_test_client_call_ok (client, "templates.list", NULL);
@@ -125,6 +126,13 @@ START_TEST (test_every_method)
   ck_assert_str_eq (json_object_get_string_member (begin, "state"), "releasing");
   ck_assert_str_eq (json_object_get_string_member (confirm, "state"), "released");
   ck_assert_uint_eq (json_array_get_length (json_object_get_array_member (vm, "reservations")), 9);
+  /* the host's alone: its one MAC, none of the VMs' */
+  reservations = json_object_get_array_member (host, "reservations");
+  ck_assert_uint_eq (json_array_get_length (reservations), 1);
+  ck_assert_str_eq (json_object_get_string_member (json_array_get_object_element (reservations, 0), "alias"), "vm1-net0");
+  ck_assert_str_eq (json_object_get_string_member (json_array_get_object_element (reservations, 0), "address"),
+                    json_object_get_string_member (mac, "address"));
+  ck_assert_uint_eq (json_object_get_size (host), 1);
   ck_assert_uint_eq (json_array_get_length (json_node_get_array (list)), 2);
   ck_assert_uint_ge (json_array_get_length (json_node_get_array (types)), 15);
   ck_assert_uint_ge (json_array_get_length (json_node_get_array (templates)), 3);
@@ -201,6 +209,7 @@ START_TEST (test_every_error_reason)
   /* what can never be a name is invalid params wherever a name goes, not
    * something that was not found; the message starts with the path */
   assert_code ("vm.get", "{\"vm\":\"a/b\"}", -32602, "params.vm: ");
+  assert_code ("host.get", "{\"vm\":\"vm1\"}", -32602, "vm");
   assert_code ("vm.delete", "{\"vm\":\"..\"}", -32602, "params.vm: ");
   assert_code ("vm.create", "{\"vm\":\"x\",\"template\":\"../pc\"}", -32602, "params.template: ");
   assert_code ("vm.create", "{\"vm\":\"vm1\",\"template\":\"a\\\\b\"}", -32602, "params.template: ");

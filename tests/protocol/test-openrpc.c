@@ -13,7 +13,7 @@
 /* the methods of the protocol, in the order of the document */
 static const char *const expected_methods[] = {
   "server.info", "rpc.discover", "types.list", "templates.list",
-  "vm.create", "vm.delete", "vm.list", "vm.get",
+  "vm.create", "vm.delete", "vm.list", "vm.get", "host.get",
   "addr.reserve", "addr.commit", "addr.release", "addr.lookup",
   "pool.stats", "watch",
   "domain.assign", "domain.import", "device.attach", "device.detach",
@@ -37,6 +37,7 @@ static const char *const expected_params[][12] = {
   { "vm.delete", "!vm", NULL },
   { "vm.list", NULL },
   { "vm.get", "!vm", NULL },
+  { "host.get", NULL },
   { "addr.reserve", "vm", "scope", "type", "alias", "address", "constraint", "mode", "hold_s", "requests", NULL },
   { "addr.commit", "vm", "scope", "!alias", NULL },
   { "addr.release", "vm", "scope", "!alias", "phase", NULL },
