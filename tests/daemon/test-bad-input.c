@@ -8,7 +8,7 @@
  *   - the connection stays usable: the state digest below is requested on
  *     the same connection right after, and must be its next answer; one
  *     more request after that proves no answer nobody asked for comes;
- *   - the state is unchanged: that digest (vm.list, vm.get of every VM,
+ *   - the state is unchanged: that digest (vm.list, host.get, vm.get of every VM,
  *     addr.lookup of every alias, pool.stats of every pool in use and the
  *     counters of server.info) is identical to the one taken before the
  *     first row;
@@ -1449,6 +1449,7 @@ digest_plan (Conn *conn)
   digest->frame = g_string_new ("[");
   digest_add (digest, "vm.list", "vm.list", NULL);
   digest_add (digest, "server.info", "server.info", NULL);
+  digest_add (digest, "host.get", "host.get", NULL);
   for (guint i = 0; i < json_array_get_length (vms); i++) {
     const char *vm = json_object_get_string_member (json_array_get_object_element (vms, i), "vm");
     g_autofree char *vm_params = g_strdup_printf ("{\"vm\":\"%s\"}", vm);
