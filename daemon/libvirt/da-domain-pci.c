@@ -404,6 +404,18 @@ static_fits (DaDomainCtx *ctx, DaDevice *dev, guint flags, guint64 key, GError *
   return TRUE;
 }
 
+gboolean
+da_pci_check_domain (const DaDevice *dev, GError **error)
+{
+  if (dev->addr.v[0] != 0) {
+    g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
+                 "%s (%s): invalid PCI address, only PCI domain 0 is available", dev->key,
+                 dev->alias != NULL ? dev->alias : "no alias yet");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 reserve_statics (PciRun *run, GError **error)
 {
@@ -418,11 +430,8 @@ reserve_statics (PciRun *run, GError **error)
 
     if (!dev->fixed || dev->addr.kind != DA_ADDR_PCI || dev->builtin != NULL || dev->kind == DA_DEV_OTHER)
       continue;
-    if (dev->addr.v[0] != 0) {
-      g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
-                   "%s (%s): invalid PCI address, only PCI domain 0 is available", dev->key, dev->alias);
+    if (!da_pci_check_domain (dev, error))
       return FALSE;
-    }
     /* on import, a bus nobody provides is not in the pool: the engine says so */
     if (run->buses != NULL && bus >= run->buses->len) {
       if (!run->dry) {

@@ -193,6 +193,8 @@ gboolean da_domain_assign_pci (DaDomainCtx *ctx, GError **error);
 void da_pci_tags_for (guint flags, const char **tags);
 gboolean da_pci_slot_in_use (DaDomainCtx *ctx, guint bus, guint slot);
 guint64 da_pci_key (DaDomainCtx *ctx, guint bus, guint slot, guint function);
+/* FALSE, with invalid-address, when a fixed PCI address is not in domain 0 */
+gboolean da_pci_check_domain (const DaDevice *dev, GError **error);
 
 /* ---- da-domain-ports.c ---- */
 

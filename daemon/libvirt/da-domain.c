@@ -1466,6 +1466,8 @@ attach_pci (DaDomainCtx *ctx, DaDevice *dev, GError **error)
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS, "%s needs a PCI address", dev->key);
       return FALSE;
     }
+    if (!da_pci_check_domain (dev, error))
+      return FALSE;
     if (dev->addr.v[3] != 0) {
       g_set_error (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS,
                    "%s: only PCI addresses with function 0 can be hotplugged", dev->key);

@@ -745,6 +745,19 @@ START_TEST (test_attach_detach)
       g_clear_error (&error);
     }
   }
+  /* only domain 0 exists, as for domain.assign: not domain 0x10 reserved
+   * as domain 0 (found by fuzz-domain: the detach did not find it) */
+  {
+    const char *other = "<interface type='user'><model type='e1000'/>"
+                        "<address type='pci' domain='0x0010' bus='0x00' slot='0x0a' function='0x0'/></interface>";
+    guint before = da_scope_get_n_reservations (da_engine_lookup_vm (engine, "pc"));
+
+    ck_assert_ptr_null (da_device_attach (engine, "pc", other, strlen (other), NULL, NOW, NULL, &error));
+    ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_INVALID_ADDRESS));
+    ck_assert_msg (strstr (error->message, "only PCI domain 0") != NULL, "%s", error->message);
+    g_clear_error (&error);
+    ck_assert_uint_eq (da_scope_get_n_reservations (da_engine_lookup_vm (engine, "pc")), before);
+  }
   ck_assert_ptr_null (da_device_attach (engine, "nosuchvm", nic, strlen (nic), NULL, NOW, NULL, &error));
   ck_assert (g_error_matches (error, DA_ALLOC_ERROR, DA_ALLOC_ERROR_NOT_FOUND));
 }
