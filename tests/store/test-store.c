@@ -838,6 +838,18 @@ assert_zeros_ahead (const char *dir, DaStore *store)
       ck_abort_msg ("byte %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " past the journal's end is %u", i, len, data[i]);
 }
 
+/* appends of records from..to-1, 1000 bytes each, each waited for; into expected */
+static void
+append_each (DaStore *store, GPtrArray *expected, guint from, guint to)
+{
+  for (guint i = from; i < to; i++) {
+    GBytes *payload = test_payload (i, 1000);
+
+    test_append_sync (store, payload);
+    g_ptr_array_add (expected, payload);
+  }
+}
+
 /* appends go into the zeros, which are extended ahead of them; a clean
  * close gives them back and recovery finds exactly the records */
 START_TEST (test_store_preallocate)
@@ -855,10 +867,7 @@ START_TEST (test_store_preallocate)
   /* each append waits for the one before, and the writer extends the
    * zeros before it takes the next: after the second they are there */
   for (guint i = 0; i < 400; i++) {
-    GBytes *payload = test_payload (i, 1000);
-
-    test_append_sync (store, payload);
-    g_ptr_array_add (expected, payload);
+    append_each (store, expected, i, i + 1);
     if (i == 1 || (i > 0 && i % 20 == 0))
       assert_zeros_ahead (dir, store);
     if (i == 1)
@@ -896,12 +905,7 @@ check_preallocate_crash (DaStoreFaultPoint point, gboolean torn)
   DaStore *store;
 
   store = test_open_started (dir, &options, NULL);
-  for (guint i = 0; i < 10; i++) {
-    GBytes *payload = test_payload (i, 1000);
-
-    test_append_sync (store, payload);
-    g_ptr_array_add (expected, payload);
-  }
+  append_each (store, expected, 0, 10);
   assert_zeros_ahead (dir, store);
   len = test_file_size (dir, SEGMENT0);
   test_fault_init (&fault, point, DA_STORE_FAULT_CRASH, 0, 1, FALSE);
@@ -932,12 +936,7 @@ check_preallocate_crash (DaStoreFaultPoint point, gboolean torn)
     ck_assert_uint_eq (test_file_size (dir, SEGMENT0), len);
   }
   ck_assert (da_store_start (store, NULL, NULL));
-  for (guint i = 200; i < 205; i++) {
-    GBytes *payload = test_payload (i, 1000);
-
-    test_append_sync (store, payload);
-    g_ptr_array_add (expected, payload);
-  }
+  append_each (store, expected, 200, 205);
   da_store_free (store);
   g_clear_pointer (&records, g_ptr_array_unref);
   da_store_recovery_clear (&report);
