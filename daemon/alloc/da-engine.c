@@ -1714,12 +1714,15 @@ da_scope_restore_builtin (DaScope *scope, const char *alias, DaTxn *txn, DaReser
 void
 da_constraint_init (DaConstraint *constraint, const DaAddressType *type, gboolean dynamic)
 {
-  memset (constraint, 0, sizeof (*constraint));
+  /* field by field: every request starts here, and most types have no
+   * default tags, so the tag lists are only cleared */
   constraint->count = 1;
   constraint->align = 1;
   constraint->min = 0;
   constraint->max = da_address_type_get_key_max (type);
   constraint->policy = DA_POLICY_FIRST_FIT;
+  memset (constraint->tags, 0, sizeof constraint->tags);
+  memset (constraint->not_tags, 0, sizeof constraint->not_tags);
   if (dynamic) {
     const char *const *tags = da_address_type_get_dynamic_tags (type);
     const char *const *not_tags = da_address_type_get_dynamic_not_tags (type);
