@@ -370,3 +370,23 @@ test_assert_payloads (GPtrArray *records, GPtrArray *expected)
                    i, record->seq);
   }
 }
+
+void
+test_assert_recovers (const char *dir, const DaStoreOptions *options, GPtrArray *expected, DaStoreRecovery *report)
+{
+  g_autoptr (GPtrArray) records = NULL;
+  DaStore *store = test_open_recover (dir, options, &records, report);
+
+  test_assert_payloads (records, expected);
+  da_store_free (store);
+}
+
+void
+test_assert_recovers_clean (const char *dir, const DaStoreOptions *options, GPtrArray *expected)
+{
+  g_auto (DaStoreRecovery) report = { 0 };
+
+  test_assert_recovers (dir, options, expected, &report);
+  ck_assert_uint_eq (report.tail_bytes_cut, 0);
+  ck_assert_uint_eq (report.damage->len, 0);
+}

@@ -84,6 +84,12 @@ GArray *test_frame_offsets (const guint8 *data, gsize len, gsize start);
 
 /* compare recovered records with expected payloads in order */
 void test_assert_payloads (GPtrArray *records, GPtrArray *expected);
+/* open dir with recovery, check the records against expected, close it;
+ * report (if given) says what recovery found */
+void test_assert_recovers (const char *dir, const DaStoreOptions *options, GPtrArray *expected,
+                           DaStoreRecovery *report);
+/* the same, and recovery found neither a torn tail nor damage */
+void test_assert_recovers_clean (const char *dir, const DaStoreOptions *options, GPtrArray *expected);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestCompletions, test_completions_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestRecord, test_record_free)

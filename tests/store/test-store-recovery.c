@@ -65,16 +65,6 @@ snapshot_sync (DaStore *store, GPtrArray *state)
 }
 
 static void
-assert_recovers (const char *dir, const DaStoreOptions *options, GPtrArray *expected, DaStoreRecovery *report)
-{
-  g_autoptr (GPtrArray) records = NULL;
-  DaStore *store = test_open_recover (dir, options, &records, report);
-
-  test_assert_payloads (records, expected);
-  da_store_free (store);
-}
-
-static void
 assert_refused (const char *dir, gint code, const char *fragment)
 {
   g_autoptr (GPtrArray) records = NULL;
@@ -121,7 +111,7 @@ START_TEST (test_recovery_torn_tail_every_offset)
       kept_end = g_array_index (offsets, gsize, n);
     want = prefix (expected, n);
     test_write_file (work, SEGMENT0, data, cut);
-    assert_recovers (work, NULL, want, &report);
+    test_assert_recovers (work, NULL, want, &report);
     ck_assert_uint_eq (report.damage->len, 0);
     ck_assert_uint_eq (report.tail_records_cut, 0);
     if (cut >= DA_STORE_FILE_HEADER_SIZE)
@@ -139,7 +129,7 @@ START_TEST (test_recovery_torn_tail_every_offset)
     store = test_open_started (work, NULL, NULL);
     append_acked (store, want, 100, 2, 33);
     da_store_free (store);
-    assert_recovers (work, NULL, want, NULL);
+    test_assert_recovers (work, NULL, want, NULL);
   }
   test_remove_dir (work);
   test_remove_dir (dir);
@@ -192,7 +182,7 @@ START_TEST (test_recovery_torn_group)
       if (g_array_index (offsets, gsize, i + 1) <= cut)
         whole++;
     test_write_file (work, SEGMENT0, data, cut);
-    assert_recovers (work, NULL, want, &report);
+    test_assert_recovers (work, NULL, want, &report);
     ck_assert_uint_eq (report.tail_records_cut, whole);
     ck_assert_uint_eq (report.tail_bytes_cut, cut - g_array_index (offsets, gsize, 1));
   }
@@ -279,7 +269,7 @@ START_TEST (test_recovery_failed_group_not_replayed)
   ck_assert_uint_eq (c->n_done, 1);
   ck_assert (c->errors->pdata[0] == NULL);
 
-  assert_recovers (dir, NULL, expected, &report);
+  test_assert_recovers (dir, NULL, expected, &report);
   ck_assert_uint_eq (report.tail_records_cut, 1);
   ck_assert_uint_eq (report.tail_bytes_cut, 3 * (DA_STORE_FRAME_HEADER_SIZE + 60) / 2);
   g_mutex_clear (&h.mutex);
@@ -321,7 +311,7 @@ START_TEST (test_recovery_bit_flips)
     data[pos] ^= (guint8) (1u << (pos % 8));
     test_write_file (work, SEGMENT0, data, len);
     data[pos] ^= (guint8) (1u << (pos % 8));
-    assert_recovers (work, NULL, want, &report);
+    test_assert_recovers (work, NULL, want, &report);
     ck_assert_uint_eq (report.damage->len, 1);
     damage = &g_array_index (report.damage, DaStoreDamage, 0);
     ck_assert_str_eq (damage->file, SEGMENT0);
@@ -365,7 +355,7 @@ START_TEST (test_recovery_damaged_stretch)
   for (guint i = 0; i < 20; i++)
     if (i < 5 || i > 9)
       g_ptr_array_add (want, g_bytes_ref (expected->pdata[i]));
-  assert_recovers (dir, NULL, want, &report);
+  test_assert_recovers (dir, NULL, want, &report);
   ck_assert_uint_eq (report.damage->len, 1);
   damage = &g_array_index (report.damage, DaStoreDamage, 0);
   ck_assert_uint_eq (damage->offset, g_array_index (offsets, gsize, 5));
@@ -422,7 +412,7 @@ START_TEST (test_recovery_damage_in_older_segment)
   gsize len;
 
   make_three_segments (dir, expected);
-  assert_recovers (dir, NULL, expected, &report);
+  test_assert_recovers (dir, NULL, expected, &report);
   ck_assert_uint_eq (report.segments, 3);
   da_store_recovery_clear (&report);
 
@@ -437,7 +427,7 @@ START_TEST (test_recovery_damage_in_older_segment)
   for (guint i = 0; i < 15; i++)
     if (i != 6)
       g_ptr_array_add (want, g_bytes_ref (expected->pdata[i]));
-  assert_recovers (dir, NULL, want, &report);
+  test_assert_recovers (dir, NULL, want, &report);
   ck_assert_uint_eq (report.damage->len, 2);
   damage = &g_array_index (report.damage, DaStoreDamage, 0);
   ck_assert_str_eq (damage->file, name);
@@ -468,7 +458,7 @@ START_TEST (test_recovery_missing_segment)
   for (guint i = 0; i < 15; i++)
     if (i < 5 || i >= 10)
       g_ptr_array_add (want, g_bytes_ref (expected->pdata[i]));
-  assert_recovers (dir, &lossy, want, &report);
+  test_assert_recovers (dir, &lossy, want, &report);
   ck_assert_uint_eq (report.damage->len, 1);
 
   /* and without the first segment there is a hole below the journal */
@@ -547,7 +537,7 @@ START_TEST (test_recovery_removes_snapshot_tmp)
   append_acked (store, expected, 0, 3, 10);
   da_store_free (store);
   test_write_file (dir, "snapshot.tmp", (const guint8 *) "DEVADDRS half a snapshot", 24);
-  assert_recovers (dir, NULL, expected, &report);
+  test_assert_recovers (dir, NULL, expected, &report);
   ck_assert (report.removed_snapshot_tmp);
   ck_assert (!test_file_exists (dir, "snapshot.tmp"));
   test_remove_dir (dir);
@@ -621,7 +611,7 @@ check_damaged_snapshot (SnapshotDamage kind, const char *message, guint expect_s
   for (guint i = 0; i < 110; i++)
     if (i >= 100 || (kind == DAMAGE_RECORD ? i != 49 : i < expect_snapshot_records))
       g_ptr_array_add (want, g_bytes_ref (expected->pdata[i]));
-  assert_recovers (dir, &lossy, want, &report);
+  test_assert_recovers (dir, &lossy, want, &report);
   ck_assert_uint_eq (report.snapshot_records, expect_snapshot_records);
   ck_assert_uint_eq (report.snapshot_records_lost, expect_lost);
   ck_assert_uint_eq (report.journal_records, 10);
@@ -681,7 +671,7 @@ START_TEST (test_recovery_snapshot_missing)
   assert_refused (dir, DA_STORE_ERROR_CORRUPT, "there is no snapshot");
   for (guint i = 100; i < 110; i++)
     g_ptr_array_add (want, g_bytes_ref (expected->pdata[i]));
-  assert_recovers (dir, &lossy, want, NULL);
+  test_assert_recovers (dir, &lossy, want, NULL);
   test_remove_dir (dir);
 }
 END_TEST
@@ -701,13 +691,13 @@ START_TEST (test_recovery_snapshot_segment_missing)
   ck_assert (unlink (path) == 0);
   assert_refused (dir, DA_STORE_ERROR_CORRUPT, "journal.0000000000000064 is missing");
   g_ptr_array_set_size (expected, 100);
-  assert_recovers (dir, &lossy, expected, &report);
+  test_assert_recovers (dir, &lossy, expected, &report);
   ck_assert_uint_eq (report.damage->len, 1);
   ck_assert_str_eq (g_array_index (report.damage, DaStoreDamage, 0).file, "journal.0000000000000064");
   ck_assert_uint_eq (g_array_index (report.damage, DaStoreDamage, 0).seq_before, 100);
   /* recovery made the segment again: the next start is a normal one */
   ck_assert (g_file_test (path, G_FILE_TEST_EXISTS));
-  assert_recovers (dir, NULL, expected, NULL);
+  test_assert_recovers (dir, NULL, expected, NULL);
   test_remove_dir (dir);
 }
 END_TEST
@@ -791,7 +781,7 @@ check_snapshot_step (DaStoreFaultPoint point, int action)
   ck_assert_uint_eq (g_atomic_int_get (&fault.hits), 1);
   test_fault_clear (&fault);
 
-  assert_recovers (dir, NULL, expected, &report);
+  test_assert_recovers (dir, NULL, expected, &report);
   ck_assert_msg (report.damage->len == 0, "%s: damage after a crash", step);
   if (action == DA_STORE_FAULT_CRASH)
     ck_assert_uint_eq (report.removed_snapshot_tmp,
@@ -807,7 +797,7 @@ check_snapshot_step (DaStoreFaultPoint point, int action)
   da_store_free (store);
   segments = test_list_segments (dir);
   ck_assert_uint_eq (segments->len, 1);
-  assert_recovers (dir, NULL, expected, NULL);
+  test_assert_recovers (dir, NULL, expected, NULL);
   test_remove_dir (dir);
 }
 
@@ -846,7 +836,7 @@ START_TEST (test_recovery_journal_write_crash)
   test_fault_wait_hit (&fault);
   da_store_free (store);
   ck_assert_uint_eq (c->n_done, 0);
-  assert_recovers (dir, NULL, expected, &report);
+  test_assert_recovers (dir, NULL, expected, &report);
   ck_assert_uint_gt (report.tail_bytes_cut, 0);
   test_fault_clear (&fault);
   test_remove_dir (dir);

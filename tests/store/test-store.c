@@ -857,8 +857,6 @@ START_TEST (test_store_preallocate)
   const DaStoreOptions options = { .preallocate_bytes = PREALLOC };
   g_autofree char *dir = test_make_dir ();
   g_autoptr (GPtrArray) expected = payload_array ();
-  g_autoptr (GPtrArray) records = NULL;
-  g_auto (DaStoreRecovery) report = { 0 };
   DaStoreCounters counters;
   gsize first_len = 0;
   DaStore *store;
@@ -878,12 +876,7 @@ START_TEST (test_store_preallocate)
   da_store_get_counters (store, &counters);
   da_store_free (store);
   ck_assert_uint_eq (test_file_size (dir, SEGMENT0), counters.journal_bytes);
-
-  store = test_open_recover (dir, &options, &records, &report);
-  test_assert_payloads (records, expected);
-  ck_assert_uint_eq (report.tail_bytes_cut, 0);
-  ck_assert_uint_eq (report.damage->len, 0);
-  da_store_free (store);
+  test_assert_recovers_clean (dir, &options, expected);
   test_remove_dir (dir);
 }
 END_TEST
@@ -938,13 +931,7 @@ check_preallocate_crash (DaStoreFaultPoint point, gboolean torn)
   ck_assert (da_store_start (store, NULL, NULL));
   append_each (store, expected, 200, 205);
   da_store_free (store);
-  g_clear_pointer (&records, g_ptr_array_unref);
-  da_store_recovery_clear (&report);
-  store = test_open_recover (dir, &options, &records, &report);
-  test_assert_payloads (records, expected);
-  ck_assert_uint_eq (report.tail_bytes_cut, 0);
-  ck_assert_uint_eq (report.damage->len, 0);
-  da_store_free (store);
+  test_assert_recovers_clean (dir, &options, expected);
   test_remove_dir (dir);
 }
 
