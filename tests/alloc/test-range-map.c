@@ -603,37 +603,88 @@ run_set (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint 
   model_free (m);
 }
 
+/* a window for the dense form: most changes fall inside it, the others
+ * move the map to the tree until the window is set again */
+typedef struct {
+  guint64 lo;
+  guint64 hi;
+  guint inside;   /* percent of the changes inside the window */
+  guint rewindow; /* steps between calls of set_window */
+} Window;
+
 /* map mode: inserts succeed unless they overlap, remove and steal go by
  * the exact start, and value_free runs exactly for removed values */
 static void
 run_map (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint max_len, guint verify_every,
-         guint n_queries)
+         guint n_queries, const Window *w)
 {
   g_autoptr (GRand) r = g_rand_new_with_seed (seed);
   g_autoptr (DaRangeMap) map = da_range_map_new (value_free_counted);
   Model *m = model_new (FALSE, n_low, n_high);
   guint next_id = 1;
   guint peak = 0;
+  guint w_first = G_MAXUINT, w_last = 0;
+  guint n_dense = 0, n_moved = 0;
 
-  ctx_what = "map";
+  ctx_what = w != NULL ? "windowed map" : "map";
   ctx_seed = seed;
   n_freed = 0;
+  if (w != NULL) {
+    /* the cells wholly inside the window */
+    for (guint c = 0; c < m->n_cells; c++) {
+      if (cell_start (m, c) >= w->lo && cell_end (m, c) <= w->hi) {
+        w_first = MIN (w_first, c);
+        w_last = MAX (w_last, c);
+      }
+    }
+    g_assert (w_first <= w_last);
+    da_range_map_set_window (map, w->lo, w->hi);
+  }
   for (guint step = 0; step < steps; step++) {
     guint c1, c2;
     guint64 s, e;
+    gboolean was_dense = da_range_map_is_dense (map);
+    /* where an allocation may go */
+    guint64 alloc_hi = G_MAXUINT64;
 
     ctx_step = step;
     random_cells (m, r, &c1, &c2, max_len);
+    if (w != NULL && (guint) g_rand_int_range (r, 0, 100) < w->inside) {
+      c2 = MIN (w_first + (c1 % (w_last - w_first + 1)) + (c2 - c1), w_last);
+      c1 = w_first + (c1 % (w_last - w_first + 1));
+      alloc_hi = cell_end (m, w_last);
+    }
     s = cell_start (m, c1);
     e = cell_end (m, c2);
+    if (w != NULL && step % w->rewindow == w->rewindow - 1) {
+      /* mostly without the ranges outside the window first, so that the
+       * map can go back to bitmaps */
+      if (g_rand_int_range (r, 0, 4) > 0) {
+        for (guint i = m->entries->len; i > 0; i--) {
+          const Entry *x = entry_at (m, i - 1);
+
+          if (x->start < w->lo || x->end > w->hi) {
+            EXPECT (da_range_map_remove (map, x->start, x->end), CTX "remove %" G_GUINT64_FORMAT, CTX_ARGS, x->start);
+            g_array_remove_index (m->entries, i - 1);
+          }
+        }
+      }
+      /* sometimes no window at all, which makes a tree */
+      if (g_rand_int_range (r, 0, 5) == 0)
+        da_range_map_set_window (map, 1, 0);
+      else
+        da_range_map_set_window (map, w->lo, w->hi);
+      verify (map, m, r, 4);
+      was_dense = da_range_map_is_dense (map);
+    }
     if (choose_insert (step, phase, r) && g_rand_int_range (r, 0, 4) == 0) {
       /* an allocation: the first free run of the length from s, taken
        * right after the search found it (a large map remembers the way
        * the search took, and the insertion starts from there) */
       guint64 len = e - s + 1, k = 0, want = 0;
-      gboolean found = da_range_map_find_gap (map, s, G_MAXUINT64, len, &k);
+      gboolean found = da_range_map_find_gap (map, s, alloc_hi, len, &k);
 
-      EXPECT (found == model_find_gap (m, s, G_MAXUINT64, len, FALSE, &want) && (!found || k == want),
+      EXPECT (found == model_find_gap (m, s, alloc_hi, len, FALSE, &want) && (!found || k == want),
               CTX "find_gap (%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") before an insertion", CTX_ARGS, s, len);
       if (found) {
         gpointer v = value_new (next_id++);
@@ -705,6 +756,8 @@ run_map (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint 
         g_array_remove_index (m->entries, (guint) i);
     }
     peak = MAX (peak, m->entries->len);
+    n_dense += da_range_map_is_dense (map);
+    n_moved += was_dense && !da_range_map_is_dense (map);
     if (step % verify_every == 0 || step + 1 == steps) {
       verify (map, m, r, n_queries);
     } else {
@@ -729,7 +782,13 @@ run_map (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint 
     ck_assert_uint_eq (n_freed, before + m->entries->len);
   }
   if (g_getenv ("DA_TEST_VERBOSE") != NULL)
-    g_printerr ("map seed %u: at most %u ranges\n", seed, peak);
+    g_printerr ("map seed %u: at most %u ranges, %u of %u steps dense, %u moves to the tree\n", seed, peak,
+                n_dense, steps, n_moved);
+  /* the run tried both forms and the way between them */
+  if (w != NULL) {
+    ck_assert_msg (n_dense >= steps / 10, "seed %u: %u of %u steps dense", seed, n_dense, steps);
+    ck_assert_msg (n_moved > 0, "seed %u: never moved to the tree", seed);
+  }
   model_free (m);
 }
 
@@ -745,7 +804,26 @@ START_TEST (test_differential_map)
 {
   guint seed = 2000 + (guint) _i;
 
-  run_map (seed, 4000, 700, 1024, 1024, 40, 1, 12);
+  run_map (seed, 4000, 700, 1024, 1024, 40, 1, 12, NULL);
+}
+END_TEST
+
+/* the same in the dense form: windows of several sizes and places, at
+ * both edges of the key space, on word boundaries and off them */
+static const Window windows[] = {
+  { 0, 1023, 99, 150 },
+  { G_MAXUINT64 - 1023, G_MAXUINT64, 99, 150 },
+  { 300, 811, 99, 100 },
+  { 5, 200, 99, 120 },
+  { G_MAXUINT64 - 99, G_MAXUINT64, 99, 120 },
+  { 0, 4095, 99, 200 },
+  { 960, 1023, 97, 80 },
+  { 1, 64, 98, 100 },
+};
+
+START_TEST (test_differential_dense)
+{
+  run_map (5000 + (guint) _i, 4000, 700, 1024, 1024, 40, 1, 12, &windows[_i]);
 }
 END_TEST
 
@@ -754,7 +832,7 @@ END_TEST
 START_TEST (test_differential_large)
 {
   run_set (3000 + (guint) _i, 16000, 4000, 65536, 1024, 29, 8);
-  run_map (4000 + (guint) _i, 45000, 15000, 65536, 1024, 2, 29, 8);
+  run_map (4000 + (guint) _i, 45000, 15000, 65536, 1024, 2, 29, 8, NULL);
 }
 END_TEST
 
@@ -1307,6 +1385,7 @@ main (void)
   tcase_add_loop_test (tc_diff, test_differential_set, 0, 12);
   tcase_add_loop_test (tc_diff, test_differential_map, 0, 12);
   tcase_add_loop_test (tc_diff, test_differential_large, 0, 2);
+  tcase_add_loop_test (tc_diff, test_differential_dense, 0, G_N_ELEMENTS (windows));
   suite_add_tcase (s, tc_diff);
 
   return da_test_run_suite (s);
