@@ -23,6 +23,10 @@
  * nodes full, which leaves the leftmost and rightmost node of each level
  * possibly smaller (one entry for a leaf, two children for an inner node).
  * Removal always rebalances a node that drops below MIN.
+ *
+ * A map of values whose ranges lie in a small window keeps no tree but
+ * bitmaps over the window (the dense form, below); every function answers
+ * the same in either form.
  */
 
 /* node sizes; the tests also build this file with tiny nodes so that
@@ -106,7 +110,16 @@ typedef struct {
   DaInner *node[FINGER_HEIGHT];
   guint index[FINGER_HEIGHT];
   DaLeaf *leaf;
+  /* every key below floor is covered: a search for the first free key
+   * (first fit from the start of a pool filled in order) starts there
+   * instead of walking the full nodes before it.  An insertion at floor
+   * raises it past the range, a removal below it lowers it to the range's
+   * start and a search for one free key from at or below it moves it to
+   * the key found.  Unlike the way, a change does not invalidate it. */
+  guint64 floor;
 } DaFinger;
+
+typedef struct _DaDense DaDense;
 
 struct _DaRangeMap {
   gpointer root; /* a DaLeaf when height == 0, else a DaInner; NULL when empty */
@@ -120,6 +133,12 @@ struct _DaRangeMap {
   guint64 serial;
   DaFinger *finger; /* NULL for a set */
   gboolean large;   /* its nodes took LARGE_MAP_BYTES once */
+  /* the dense form: windowed while the ranges are kept as bitmaps over
+   * [window_lo, window_hi], which dense holds unless the map is empty */
+  gboolean windowed;
+  guint64 window_lo;
+  guint64 window_hi;
+  DaDense *dense;
 };
 
 /* the way from the root to a leaf: node[l] is the inner node at level l
@@ -744,6 +763,26 @@ bounds (const DaRangeMap *map, guint64 *first, guint64 *last)
 
 /* ------------------------------------------------------------ insertion */
 
+/* a map of values got [start, end]: it covers the floor only when it
+ * starts there, since it overlaps nothing */
+static inline void
+floor_inserted (DaRangeMap *map, guint64 start, guint64 end)
+{
+  DaFinger *f = map->finger;
+
+  if (f != NULL && start <= f->floor && end < G_MAXUINT64)
+    f->floor = MAX (f->floor, end + 1);
+}
+
+static inline void
+floor_removed (DaRangeMap *map, guint64 start)
+{
+  DaFinger *f = map->finger;
+
+  if (f != NULL && start < f->floor)
+    f->floor = start;
+}
+
 static inline void
 count_add (DaRangeMap *map, guint64 start, guint64 end)
 {
@@ -917,6 +956,429 @@ leaf_modify (DaRangeMap *map, DaPath *path, guint pos, guint64 start, guint64 en
   leaf_changed (map, path, removed_any, removed, added);
 }
 
+/* ---------------------------------------------------------------- dense */
+
+/* A map of values whose ranges lie in a window of at most
+ * DA_RANGE_MAP_DENSE_KEYS keys keeps them as two bitmaps over the window:
+ * covered (every key of a range) and starts (the first key of each).  The
+ * range starting at bit s ends just before the first later bit that is a
+ * start or uncovered, so touching ranges stay apart.  Values are kept by
+ * the bit of their start in blocks of 64, one per bitmap word, that exist
+ * while their word holds a start.  Keys outside the window are uncovered,
+ * and bits past the window's end are clear in both bitmaps.  The bitmaps
+ * exist while the map holds a range, so an empty map takes nothing. */
+struct _DaDense {
+  guint64 lo;   /* the window's first key */
+  guint n_bits; /* keys in the window */
+  guint n_words;
+  /* covered[n_words], starts[n_words], then gpointer *values[n_words] */
+  guint64 words[];
+};
+
+#define DENSE_COVERED(d) ((d)->words)
+#define DENSE_STARTS(d) ((d)->words + (d)->n_words)
+#define DENSE_VALUES(d) ((gpointer **) ((d)->words + 2 * (d)->n_words))
+#define DENSE_BLOCK_BYTES (64 * sizeof (gpointer))
+#define DENSE_TOP(d) ((d)->lo + ((d)->n_bits - 1))
+/* no bit */
+#define NO_BIT G_MAXUINT
+
+G_STATIC_ASSERT (DA_RANGE_MAP_DENSE_KEYS % 64 == 0);
+
+static inline guint64
+bit_of (guint b)
+{
+  return G_GUINT64_CONSTANT (1) << (b % 64);
+}
+
+/* the first set bit at or after from, or NO_BIT */
+static inline guint
+bits_next_set (const guint64 *w, guint n_words, guint from)
+{
+  guint i = from / 64;
+  guint64 m;
+
+  if (i >= n_words)
+    return NO_BIT;
+  m = w[i] & ~bits_below (from % 64);
+  while (m == 0) {
+    if (++i == n_words)
+      return NO_BIT;
+    m = w[i];
+  }
+  return i * 64 + lowest_bit (m);
+}
+
+/* the first clear bit at or after from; n_words * 64 when there is none */
+static inline guint
+bits_next_clear (const guint64 *w, guint n_words, guint from)
+{
+  guint i = from / 64;
+  guint64 m;
+
+  if (i >= n_words)
+    return n_words * 64;
+  m = ~w[i] & ~bits_below (from % 64);
+  while (m == 0) {
+    if (++i == n_words)
+      return n_words * 64;
+    m = ~w[i];
+  }
+  return i * 64 + lowest_bit (m);
+}
+
+/* the last set bit at or before upto, or NO_BIT */
+static inline guint
+bits_prev_set (const guint64 *w, guint upto)
+{
+  guint i = upto / 64;
+  guint64 m = w[i] & bits_below (upto % 64 + 1);
+
+  while (m == 0) {
+    if (i-- == 0)
+      return NO_BIT;
+    m = w[i];
+  }
+  return i * 64 + highest_bit (m);
+}
+
+/* the last clear bit at or before upto, or NO_BIT */
+static inline guint
+bits_prev_clear (const guint64 *w, guint upto)
+{
+  guint i = upto / 64;
+  guint64 m = ~w[i] & bits_below (upto % 64 + 1);
+
+  while (m == 0) {
+    if (i-- == 0)
+      return NO_BIT;
+    m = ~w[i];
+  }
+  return i * 64 + highest_bit (m);
+}
+
+/* sets (on) or clears bits a..b */
+static inline void
+bits_fill (guint64 *w, guint a, guint b, gboolean on)
+{
+  guint i = a / 64, j = b / 64;
+  guint64 head = ~bits_below (a % 64);
+  guint64 tail = bits_below (b % 64 + 1);
+
+  if (i == j) {
+    head &= tail;
+    tail = 0;
+  }
+  w[i] = on ? w[i] | head : w[i] & ~head;
+  for (guint k = i + 1; k < j; k++)
+    w[k] = on ? G_MAXUINT64 : 0;
+  if (tail != 0)
+    w[j] = on ? w[j] | tail : w[j] & ~tail;
+}
+
+static inline gsize
+dense_size (guint n_words)
+{
+  return G_STRUCT_OFFSET (DaDense, words) + n_words * (2 * sizeof (guint64) + sizeof (gpointer));
+}
+
+static DaDense *
+dense_new (DaRangeMap *map)
+{
+  guint n_bits = (guint) (map->window_hi - map->window_lo) + 1;
+  guint n_words = (n_bits + 63) / 64;
+  DaDense *d = g_malloc0 (dense_size (n_words));
+
+  d->lo = map->window_lo;
+  d->n_bits = n_bits;
+  d->n_words = n_words;
+  map->memory += dense_size (n_words);
+  return d;
+}
+
+/* frees the bitmaps and blocks, and the values when free_values */
+static void
+dense_free (DaRangeMap *map, DaDense *d, gboolean free_values)
+{
+  const guint64 *starts = DENSE_STARTS (d);
+  gpointer **values = DENSE_VALUES (d);
+
+  for (guint i = 0; i < d->n_words; i++) {
+    if (values[i] == NULL)
+      continue;
+    if (free_values && map->value_free != NULL) {
+      for (guint64 m = starts[i]; m != 0; m &= m - 1)
+        map->value_free (values[i][lowest_bit (m)]);
+    }
+    g_free (values[i]);
+    map->memory -= DENSE_BLOCK_BYTES;
+  }
+  map->memory -= dense_size (d->n_words);
+  g_free (d);
+}
+
+/* the last bit of the range starting at bit s */
+static inline guint
+dense_end (const DaDense *d, guint s)
+{
+  const guint64 *covered = DENSE_COVERED (d);
+  const guint64 *starts = DENSE_STARTS (d);
+  guint i = s / 64;
+  guint64 m = (starts[i] | ~covered[i]) & ~bits_below (s % 64 + 1);
+
+  while (m == 0) {
+    if (++i == d->n_words)
+      return d->n_bits - 1;
+    m = starts[i] | ~covered[i];
+  }
+  return i * 64 + lowest_bit (m) - 1;
+}
+
+static inline void
+dense_get (const DaDense *d, guint s, DaRange *range, gpointer *value)
+{
+  if (range != NULL) {
+    range->start = d->lo + s;
+    range->end = d->lo + dense_end (d, s);
+  }
+  if (value != NULL)
+    *value = DENSE_VALUES (d)[s / 64][s % 64];
+}
+
+static inline gboolean
+dense_covers (const DaDense *d, guint b)
+{
+  return (DENSE_COVERED (d)[b / 64] & bit_of (b)) != 0;
+}
+
+/* whether any key of [start, end] is covered */
+static gboolean
+dense_intersects (const DaDense *d, guint64 start, guint64 end)
+{
+  guint a, b;
+
+  if (d == NULL || end < d->lo || start > DENSE_TOP (d))
+    return FALSE;
+  a = start < d->lo ? 0 : (guint) (start - d->lo);
+  b = end > DENSE_TOP (d) ? d->n_bits - 1 : (guint) (end - d->lo);
+  return bits_next_set (DENSE_COVERED (d), d->n_words, a) <= b;
+}
+
+/* [start, end] lies in the window */
+static gboolean
+dense_insert (DaRangeMap *map, guint64 start, guint64 end, gpointer value)
+{
+  DaDense *d = map->dense;
+  guint a, b, i;
+  guint64 *covered;
+  gpointer *block;
+
+  if (d == NULL)
+    d = map->dense = dense_new (map);
+  covered = DENSE_COVERED (d);
+  a = (guint) (start - d->lo);
+  b = (guint) (end - d->lo);
+  i = a / 64;
+  if (i == b / 64) {
+    /* within one word, as nearly every reservation */
+    guint64 mask = ~bits_below (a % 64) & bits_below (b % 64 + 1);
+
+    if (covered[i] & mask)
+      return FALSE;
+    covered[i] |= mask;
+  } else {
+    if (bits_next_set (covered, d->n_words, a) <= b)
+      return FALSE;
+    bits_fill (covered, a, b, TRUE);
+  }
+  DENSE_STARTS (d)[i] |= bit_of (a);
+  block = DENSE_VALUES (d)[i];
+  if (block == NULL) {
+    block = DENSE_VALUES (d)[i] = g_malloc0 (DENSE_BLOCK_BYTES);
+    map->memory += DENSE_BLOCK_BYTES;
+  }
+  block[a % 64] = value;
+  map->n_ranges++;
+  count_add (map, start, end);
+  map->serial++;
+  return TRUE;
+}
+
+/* removes the range starting exactly at start */
+static gboolean
+dense_remove_exact (DaRangeMap *map, guint64 start, gpointer *value)
+{
+  DaDense *d = map->dense;
+  guint a, b, i;
+  guint64 *starts;
+  gpointer *block;
+
+  if (d == NULL || start < d->lo || start > DENSE_TOP (d))
+    return FALSE;
+  a = (guint) (start - d->lo);
+  i = a / 64;
+  starts = DENSE_STARTS (d);
+  if (!(starts[i] & bit_of (a)))
+    return FALSE;
+  b = dense_end (d, a);
+  bits_fill (DENSE_COVERED (d), a, b, FALSE);
+  starts[i] &= ~bit_of (a);
+  block = DENSE_VALUES (d)[i];
+  if (value != NULL)
+    *value = block[a % 64];
+  if (starts[i] == 0) {
+    g_free (block);
+    DENSE_VALUES (d)[i] = NULL;
+    map->memory -= DENSE_BLOCK_BYTES;
+  }
+  map->n_ranges--;
+  count_sub (map, start, d->lo + b);
+  map->serial++;
+  if (map->n_ranges == 0) {
+    map->dense = NULL;
+    dense_free (map, d, FALSE);
+  }
+  return TRUE;
+}
+
+static gboolean
+dense_lookup (const DaDense *d, guint64 key, DaRange *range, gpointer *value)
+{
+  guint b;
+
+  if (key < d->lo || key > DENSE_TOP (d))
+    return FALSE;
+  b = (guint) (key - d->lo);
+  if (!dense_covers (d, b))
+    return FALSE;
+  dense_get (d, bits_prev_set (DENSE_STARTS (d), b), range, value);
+  return TRUE;
+}
+
+/* the bit of the first range with end >= key, or NO_BIT */
+static guint
+dense_next (const DaDense *d, guint64 key)
+{
+  guint b;
+
+  if (key > DENSE_TOP (d))
+    return NO_BIT;
+  b = key < d->lo ? 0 : (guint) (key - d->lo);
+  if (dense_covers (d, b))
+    return bits_prev_set (DENSE_STARTS (d), b);
+  /* the first covered bit after an uncovered one starts a range */
+  return bits_next_set (DENSE_COVERED (d), d->n_words, b);
+}
+
+/* the bit of the last range with start <= key, or NO_BIT */
+static guint
+dense_prev (const DaDense *d, guint64 key)
+{
+  if (key < d->lo)
+    return NO_BIT;
+  return bits_prev_set (DENSE_STARTS (d), key > DENSE_TOP (d) ? d->n_bits - 1 : (guint) (key - d->lo));
+}
+
+/* ------------------------------------------------------- changing form */
+
+typedef struct {
+  guint64 start;
+  guint64 end;
+  gpointer value;
+} DaEntry;
+
+static void node_free (DaRangeMap *map, gpointer node, guint height, gboolean free_values);
+
+/* every range of map with its value, in order, leaving the map empty
+ * without freeing any value */
+static GArray *
+map_take_entries (DaRangeMap *map)
+{
+  GArray *entries = g_array_sized_new (FALSE, FALSE, sizeof (DaEntry), map->n_ranges);
+  DaRangeMapIter iter;
+  DaRange range;
+  DaEntry e;
+
+  da_range_map_iter_init (&iter, map, 0);
+  while (da_range_map_iter_next (&iter, &range, &e.value)) {
+    e.start = range.start;
+    e.end = range.end;
+    g_array_append_val (entries, e);
+  }
+  if (map->dense != NULL)
+    dense_free (map, map->dense, FALSE);
+  else if (map->root != NULL)
+    node_free (map, map->root, map->height, FALSE);
+  map->dense = NULL;
+  map->root = NULL;
+  map->height = 0;
+  map->n_ranges = 0;
+  map->n_keys = 0;
+  map->serial++;
+  finger_invalidate (map);
+  map->finger->floor = 0;
+  return entries;
+}
+
+/* inserts them in order into the map in its form now */
+static void
+map_put_entries (DaRangeMap *map, GArray *entries)
+{
+  for (guint i = 0; i < entries->len; i++) {
+    const DaEntry *e = &g_array_index (entries, DaEntry, i);
+    gboolean ok = da_range_map_insert (map, e->start, e->end, e->value);
+
+    g_assert (ok);
+  }
+}
+
+/* the bitmaps become a tree for good (until the next window) */
+static void
+dense_to_tree (DaRangeMap *map)
+{
+  g_autoptr (GArray) entries = map_take_entries (map);
+
+  map->windowed = FALSE;
+  map_put_entries (map, entries);
+}
+
+void
+da_range_map_set_window (DaRangeMap *map, guint64 lo, guint64 hi)
+{
+  g_autoptr (GArray) entries = NULL;
+  gboolean fits;
+
+  g_return_if_fail (map != NULL);
+
+  if (map->is_set)
+    return;
+  fits = lo <= hi && hi - lo < DA_RANGE_MAP_DENSE_KEYS;
+  if (fits && map->n_ranges > 0) {
+    DaRange first, last;
+
+    da_range_map_first (map, &first, NULL);
+    da_range_map_last (map, &last, NULL);
+    fits = first.start >= lo && last.end <= hi;
+  }
+  if (fits ? map->windowed && map->window_lo == lo && map->window_hi == hi : !map->windowed)
+    return;
+  if (map->n_ranges > 0)
+    entries = map_take_entries (map);
+  map->windowed = fits;
+  map->window_lo = lo;
+  map->window_hi = hi;
+  map->serial++;
+  if (entries != NULL)
+    map_put_entries (map, entries);
+}
+
+gboolean
+da_range_map_is_dense (const DaRangeMap *map)
+{
+  g_return_val_if_fail (map != NULL, FALSE);
+  return map->windowed;
+}
+
 /* -------------------------------------------------------------- removal */
 
 /* moves entries between two neighbours so that the left one holds want */
@@ -1086,6 +1548,8 @@ remove_exact (DaRangeMap *map, guint64 start, gpointer *value)
   DaLeaf *leaf;
   guint i;
 
+  if (map->dense != NULL)
+    return dense_remove_exact (map, start, value);
   if (map->root == NULL)
     return FALSE;
   leaf = descend (map, start, &path);
@@ -1094,6 +1558,7 @@ remove_exact (DaRangeMap *map, guint64 start, gpointer *value)
     return FALSE;
   leaf_get (map, leaf, i - 1, NULL, value);
   leaf_remove (map, &path, i - 1);
+  floor_removed (map, start);
   map->serial++;
   return TRUE;
 }
@@ -1125,12 +1590,12 @@ da_range_map_new_set (void)
 }
 
 static void
-node_free (DaRangeMap *map, gpointer node, guint height)
+node_free (DaRangeMap *map, gpointer node, guint height, gboolean free_values)
 {
   if (height == 0) {
     DaLeaf *leaf = node;
 
-    if (map->value_free != NULL) {
+    if (free_values && map->value_free != NULL) {
       for (guint i = 0; i < leaf->n; i++)
         map->value_free (LEAF_VALUE (leaf)[i]);
     }
@@ -1139,7 +1604,7 @@ node_free (DaRangeMap *map, gpointer node, guint height)
     DaInner *inner = node;
 
     for (guint i = 0; i < inner->n; i++)
-      node_free (map, inner->child[i], height - 1);
+      node_free (map, inner->child[i], height - 1, free_values);
     inner_free (map, inner);
   }
 }
@@ -1149,18 +1614,25 @@ da_range_map_clear (DaRangeMap *map)
 {
   g_return_if_fail (map != NULL);
 
-  if (map->root != NULL) {
+  if (map->root != NULL || map->dense != NULL) {
     gpointer root = map->root;
     guint height = map->height;
+    DaDense *dense = map->dense;
 
     /* detach first so that a value_free looking at the map sees it empty */
     map->root = NULL;
+    map->dense = NULL;
     map->height = 0;
     map->n_ranges = 0;
     map->n_keys = 0;
     map->serial++;
     finger_invalidate (map);
-    node_free (map, root, height);
+    if (map->finger != NULL)
+      map->finger->floor = 0;
+    if (dense != NULL)
+      dense_free (map, dense, TRUE);
+    else
+      node_free (map, root, height, TRUE);
   }
 }
 
@@ -1207,6 +1679,27 @@ node_copy (DaRangeMap *dst, const DaRangeMap *src, gpointer node, guint height, 
   }
 }
 
+static DaDense *
+dense_copy (DaRangeMap *dst, const DaDense *from, GCopyFunc value_copy, gpointer user_data)
+{
+  DaDense *d = dense_new (dst);
+  gpointer **values = DENSE_VALUES (d);
+  const guint64 *starts = DENSE_STARTS (from);
+
+  memcpy (d->words, from->words, 2 * from->n_words * sizeof (guint64));
+  for (guint i = 0; i < d->n_words; i++) {
+    if (DENSE_VALUES (from)[i] == NULL)
+      continue;
+    values[i] = g_memdup2 (DENSE_VALUES (from)[i], DENSE_BLOCK_BYTES);
+    dst->memory += DENSE_BLOCK_BYTES;
+    if (value_copy != NULL) {
+      for (guint64 m = starts[i]; m != 0; m &= m - 1)
+        values[i][lowest_bit (m)] = value_copy (values[i][lowest_bit (m)], user_data);
+    }
+  }
+  return d;
+}
+
 DaRangeMap *
 da_range_map_copy_full (const DaRangeMap *map, GCopyFunc value_copy, gpointer user_data)
 {
@@ -1221,6 +1714,13 @@ da_range_map_copy_full (const DaRangeMap *map, GCopyFunc value_copy, gpointer us
   copy->height = map->height;
   copy->n_ranges = map->n_ranges;
   copy->n_keys = map->n_keys;
+  if (map->finger != NULL)
+    copy->finger->floor = map->finger->floor;
+  copy->windowed = map->windowed;
+  copy->window_lo = map->window_lo;
+  copy->window_hi = map->window_hi;
+  if (map->dense != NULL)
+    copy->dense = dense_copy (copy, map->dense, value_copy, user_data);
   return copy;
 }
 
@@ -1330,8 +1830,17 @@ da_range_map_insert (DaRangeMap *map, guint64 start, guint64 end, gpointer value
 
   if (start > end)
     return FALSE;
+  if (map->windowed) {
+    if (start >= map->window_lo && end <= map->window_hi)
+      return dense_insert (map, start, end, value);
+    /* a failed insertion changes nothing, not even the form */
+    if (dense_intersects (map->dense, start, end))
+      return FALSE;
+    dense_to_tree (map);
+  }
   if (map->root == NULL) {
     insert_first (map, start, end, map->is_set ? NULL : value);
+    floor_inserted (map, start, end);
     map->serial++;
     return TRUE;
   }
@@ -1343,6 +1852,7 @@ da_range_map_insert (DaRangeMap *map, guint64 start, guint64 end, gpointer value
   if (map->n_ranges == G_MAXUINT)
     return FALSE;
   leaf_insert (map, &path, pos, start, end, value);
+  floor_inserted (map, start, end);
   map->serial++;
   return TRUE;
 }
@@ -1430,6 +1940,8 @@ da_range_map_lookup (const DaRangeMap *map, guint64 key, DaRange *range, gpointe
 
   g_return_val_if_fail (map != NULL, FALSE);
 
+  if (map->dense != NULL)
+    return dense_lookup (map->dense, key, range, value);
   if (map->root == NULL)
     return FALSE;
   leaf = descend (map, key, NULL);
@@ -1472,6 +1984,14 @@ da_range_map_next (const DaRangeMap *map, guint64 key, DaRange *range, gpointer 
 
   g_return_val_if_fail (map != NULL, FALSE);
 
+  if (map->dense != NULL) {
+    guint s = dense_next (map->dense, key);
+
+    if (s == NO_BIT)
+      return FALSE;
+    dense_get (map->dense, s, range, value);
+    return TRUE;
+  }
   if (!find_next (map, key, &leaf, &i))
     return FALSE;
   leaf_get (map, leaf, i, range, value);
@@ -1486,6 +2006,14 @@ da_range_map_prev (const DaRangeMap *map, guint64 key, DaRange *range, gpointer 
 
   g_return_val_if_fail (map != NULL, FALSE);
 
+  if (map->dense != NULL) {
+    guint s = dense_prev (map->dense, key);
+
+    if (s == NO_BIT)
+      return FALSE;
+    dense_get (map->dense, s, range, value);
+    return TRUE;
+  }
   if (map->root == NULL)
     return FALSE;
   /* the leaf reached holds the last range starting at or before key,
@@ -1506,6 +2034,8 @@ da_range_map_get_single (const DaRangeMap *map, DaRange *range)
   /* one range lives in a root leaf */
   if (map->n_ranges != 1)
     return FALSE;
+  if (map->dense != NULL)
+    return da_range_map_first (map, range, NULL);
   range->start = LEAF_START (leaf)[0];
   range->end = LEAF_END (leaf)[0];
   return TRUE;
@@ -1518,6 +2048,10 @@ da_range_map_first (const DaRangeMap *map, DaRange *range, gpointer *value)
 
   g_return_val_if_fail (map != NULL, FALSE);
 
+  if (map->dense != NULL) {
+    dense_get (map->dense, bits_next_set (DENSE_STARTS (map->dense), map->dense->n_words, 0), range, value);
+    return TRUE;
+  }
   if (map->root == NULL)
     return FALSE;
   node = map->root;
@@ -1534,6 +2068,10 @@ da_range_map_last (const DaRangeMap *map, DaRange *range, gpointer *value)
 
   g_return_val_if_fail (map != NULL, FALSE);
 
+  if (map->dense != NULL) {
+    dense_get (map->dense, bits_prev_set (DENSE_STARTS (map->dense), map->dense->n_bits - 1), range, value);
+    return TRUE;
+  }
   if (map->root == NULL)
     return FALSE;
   node = map->root;
@@ -1561,6 +2099,8 @@ da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 end)
 
   g_return_val_if_fail (map != NULL, FALSE);
 
+  if (map->dense != NULL)
+    return start <= end && dense_intersects (map->dense, start, end);
   if (start > end || !find_next (map, start, &leaf, &i))
     return FALSE;
   return LEAF_START (leaf)[i] <= end;
@@ -1743,6 +2283,123 @@ find_last_in (gconstpointer node, guint height, gboolean prefetch, guint64 lo, g
   }
 }
 
+/* the length of [a, b] clipped to [lo, hi]; never called with a run that
+ * could be all 2^64 keys */
+static inline void
+run_clip_max (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 *best)
+{
+  guint64 s = MAX (a, lo);
+  guint64 e = MIN (b, hi);
+
+  if (s <= e && e - s + 1 > *best)
+    *best = e - s + 1;
+}
+
+/* The dense form's searches go over the uncovered runs of the whole key
+ * space in order: a run holding the window's first key begins at key 0
+ * and one holding its last key ends at G_MAXUINT64, since the keys outside
+ * the window are uncovered. */
+
+static gboolean
+dense_find_gap_run (const DaDense *d, guint64 lo, guint64 hi, guint64 count, DaRange *run)
+{
+  const guint64 *covered = DENSE_COVERED (d);
+  guint64 top = DENSE_TOP (d);
+  guint b = 0;
+
+  if (lo > top)
+    return run_fits_first (lo, G_MAXUINT64, lo, hi, count, run);
+  if (lo >= d->lo)
+    b = (guint) (lo - d->lo);
+  else if ((covered[0] & 1) && run_fits_first (0, d->lo - 1, lo, hi, count, run))
+    return TRUE;
+  for (;;) {
+    guint f = bits_next_clear (covered, d->n_words, b);
+    guint c;
+    guint64 a;
+
+    if (f >= d->n_bits)
+      return top < G_MAXUINT64 && run_fits_first (top + 1, G_MAXUINT64, lo, hi, count, run);
+    a = f == 0 ? 0 : d->lo + f;
+    if (a > hi)
+      return FALSE;
+    c = bits_next_set (covered, d->n_words, f);
+    if (run_fits_first (a, c == NO_BIT ? G_MAXUINT64 : d->lo + (c - 1), lo, hi, count, run))
+      return TRUE;
+    if (c == NO_BIT)
+      return FALSE;
+    b = c;
+  }
+}
+
+static gboolean
+dense_find_gap_last (const DaDense *d, guint64 lo, guint64 hi, guint64 count, guint64 *found)
+{
+  const guint64 *covered = DENSE_COVERED (d);
+  guint64 top = DENSE_TOP (d);
+  guint b;
+
+  if (hi < d->lo)
+    return run_fits_last (0, d->lo - 1, lo, hi, count, found);
+  b = hi > top ? d->n_bits - 1 : (guint) (hi - d->lo);
+  if (hi > top && dense_covers (d, d->n_bits - 1) && run_fits_last (top + 1, G_MAXUINT64, lo, hi, count, found))
+    return TRUE;
+  for (;;) {
+    guint f = bits_prev_clear (covered, b);
+    guint c;
+    guint64 e;
+
+    if (f == NO_BIT)
+      return d->lo > 0 && run_fits_last (0, d->lo - 1, lo, hi, count, found);
+    e = f == d->n_bits - 1 ? G_MAXUINT64 : d->lo + f;
+    if (e < lo)
+      return FALSE;
+    c = f == 0 ? NO_BIT : bits_prev_set (covered, f - 1);
+    if (run_fits_last (c == NO_BIT ? 0 : d->lo + c + 1, e, lo, hi, count, found))
+      return TRUE;
+    if (c == NO_BIT)
+      return FALSE;
+    b = c;
+  }
+}
+
+static guint64
+dense_largest_gap (const DaDense *d, guint64 lo, guint64 hi)
+{
+  const guint64 *covered = DENSE_COVERED (d);
+  guint64 top = DENSE_TOP (d);
+  guint64 best = 0;
+  guint b = 0;
+
+  if (lo > top) {
+    run_clip_max (top + 1, G_MAXUINT64, lo, hi, &best);
+    return best;
+  }
+  if (lo >= d->lo)
+    b = (guint) (lo - d->lo);
+  else if (covered[0] & 1)
+    run_clip_max (0, d->lo - 1, lo, hi, &best);
+  for (;;) {
+    guint f = bits_next_clear (covered, d->n_words, b);
+    guint c;
+    guint64 a;
+
+    if (f >= d->n_bits) {
+      if (top < G_MAXUINT64)
+        run_clip_max (top + 1, G_MAXUINT64, lo, hi, &best);
+      return best;
+    }
+    a = f == 0 ? 0 : d->lo + f;
+    if (a > hi)
+      return best;
+    c = bits_next_set (covered, d->n_words, f);
+    run_clip_max (a, c == NO_BIT ? G_MAXUINT64 : d->lo + (c - 1), lo, hi, &best);
+    if (c == NO_BIT)
+      return best;
+    b = c;
+  }
+}
+
 gboolean
 da_range_map_find_gap_run (const DaRangeMap *map, guint64 lo, guint64 hi, guint64 count, DaRange *run)
 {
@@ -1753,22 +2410,34 @@ da_range_map_find_gap_run (const DaRangeMap *map, guint64 lo, guint64 hi, guint6
 
   if (count == 0 || lo > hi || hi - lo < count - 1)
     return FALSE;
-  if (map->root == NULL) {
+  if (map->dense != NULL) {
+    if (!dense_find_gap_run (map->dense, lo, hi, count, &k))
+      return FALSE;
+  } else if (map->root == NULL) {
     k.start = lo;
     k.end = G_MAXUINT64;
   } else {
-    DaGapQuery q = { lo, hi, count, map_is_large (map), map->height <= FINGER_HEIGHT ? map->finger : NULL, &k };
+    DaFinger *f = map->finger;
+    guint64 from = lo;
+    DaGapQuery q = { lo, hi, count, map_is_large (map), map->height <= FINGER_HEIGHT ? f : NULL, &k };
+
+    /* no run starts below the floor */
+    if (f != NULL && f->floor > lo) {
+      if (f->floor > hi || hi - f->floor < count - 1)
+        return FALSE;
+      from = q.lo = f->floor;
+    }
 
     /* the search writes the way it goes over the old one */
     if (q.way != NULL)
       q.way->valid = q.way->gap_valid = FALSE;
     bounds (map, &first, &last);
-    if (first > 0 && run_fits_first (0, first - 1, lo, hi, count, &k)) {
+    if (first > 0 && run_fits_first (0, first - 1, from, hi, count, &k)) {
       /* before every range */
     } else if (find_first_in (map->root, map->height, 0, &q)) {
       if (q.way != NULL && q.way->leaf != NULL)
         finger_from_search (map, q.way);
-    } else if (last < G_MAXUINT64 && run_fits_first (last + 1, G_MAXUINT64, lo, hi, count, &k)) {
+    } else if (last < G_MAXUINT64 && run_fits_first (last + 1, G_MAXUINT64, from, hi, count, &k)) {
       /* after every range, where a map filled in order appends: the way
        * down the right edge */
       if (q.way != NULL) {
@@ -1790,6 +2459,9 @@ da_range_map_find_gap_run (const DaRangeMap *map, guint64 lo, guint64 hi, guint6
     } else {
       return FALSE;
     }
+    /* the keys from the floor up to the first free one are covered */
+    if (f != NULL && count == 1 && lo <= f->floor)
+      f->floor = k.start;
   }
   if (run != NULL)
     *run = k;
@@ -1817,7 +2489,10 @@ da_range_map_find_gap_last (const DaRangeMap *map, guint64 lo, guint64 hi, guint
 
   if (count == 0 || lo > hi || hi - lo < count - 1)
     return FALSE;
-  if (map->root == NULL) {
+  if (map->dense != NULL) {
+    if (!dense_find_gap_last (map->dense, lo, hi, count, &k))
+      return FALSE;
+  } else if (map->root == NULL) {
     k = hi - (count - 1);
   } else {
     bounds (map, &first, &last);
@@ -1829,18 +2504,6 @@ da_range_map_find_gap_last (const DaRangeMap *map, guint64 lo, guint64 hi, guint
   if (found != NULL)
     *found = k;
   return TRUE;
-}
-
-/* the length of [a, b] clipped to [lo, hi]; never called with a run that
- * could be all 2^64 keys */
-static inline void
-run_clip_max (guint64 a, guint64 b, guint64 lo, guint64 hi, guint64 *best)
-{
-  guint64 s = MAX (a, lo);
-  guint64 e = MIN (b, hi);
-
-  if (s <= e && e - s + 1 > *best)
-    *best = e - s + 1;
 }
 
 static void
@@ -1891,6 +2554,8 @@ da_range_map_largest_gap (const DaRangeMap *map, guint64 lo, guint64 hi)
 
   if (lo > hi)
     return 0;
+  if (map->dense != NULL)
+    return dense_largest_gap (map->dense, lo, hi);
   if (map->root == NULL)
     return hi - lo == G_MAXUINT64 ? G_MAXUINT64 : hi - lo + 1;
   bounds (map, &first, &last);
@@ -1913,8 +2578,13 @@ da_range_map_iter_init (DaRangeMapIter *iter, const DaRangeMap *map, guint64 fro
   g_return_if_fail (iter != NULL);
   g_return_if_fail (map != NULL);
 
-  if (!find_next (map, from, &leaf, &i))
+  if (map->dense != NULL) {
+    /* the leaf is the bitmaps and the index the next range's start bit */
+    i = dense_next (map->dense, from);
+    leaf = i == NO_BIT ? NULL : (gpointer) map->dense;
+  } else if (!find_next (map, from, &leaf, &i)) {
     leaf = NULL;
+  }
   iter->map = map;
   iter->leaf = (gpointer) leaf;
   iter->index = i;
@@ -1933,6 +2603,16 @@ da_range_map_iter_next (DaRangeMapIter *iter, DaRange *range, gpointer *value)
   leaf = iter->leaf;
   if (leaf == NULL)
     return FALSE;
+  if (iter->map->dense != NULL) {
+    const DaDense *d = iter->map->dense;
+    guint next = bits_next_set (DENSE_STARTS (d), d->n_words, iter->index + 1);
+
+    dense_get (d, iter->index, range, value);
+    iter->index = next;
+    if (next == NO_BIT)
+      iter->leaf = NULL;
+    return TRUE;
+  }
   leaf_get (iter->map, leaf, iter->index, range, value);
   if (++iter->index == leaf->n) {
     iter->leaf = leaf->next;
@@ -1952,6 +2632,11 @@ typedef struct {
   gboolean have_prev;
   guint64 prev_end;
   const DaLeaf *prev_leaf;
+  /* [0, covered_to) is covered (all keys when all_covered), as far as
+   * the ranges seen so far tell */
+  guint64 covered_to;
+  gboolean prefix_open;
+  gboolean all_covered;
 } DaCheck;
 
 #define CHECK_FAIL(c, ...) \
@@ -1990,6 +2675,12 @@ check_node (DaCheck *c, gconstpointer node, guint height, guint depth, gboolean 
                     c->prev_end, s);
       c->have_prev = TRUE;
       c->prev_end = e;
+      if (c->prefix_open && s == c->covered_to) {
+        c->all_covered = e == G_MAXUINT64;
+        c->covered_to = e + 1;
+      } else {
+        c->prefix_open = FALSE;
+      }
       c->n_ranges++;
       c->n_keys += e - s + 1;
     }
@@ -2022,14 +2713,96 @@ check_node (DaCheck *c, gconstpointer node, guint height, guint depth, gboolean 
   }
 }
 
+static guint
+popcount64 (guint64 m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  return (guint) __builtin_popcountll (m);
+#else
+  guint n = 0;
+
+  for (; m != 0; m &= m - 1)
+    n++;
+  return n;
+#endif
+}
+
+static gboolean
+check_dense (DaCheck *c)
+{
+  const DaRangeMap *map = c->map;
+  const DaDense *d = map->dense;
+  const guint64 *covered, *starts;
+  guint64 n_keys = 0;
+  guint n_ranges = 0;
+  gsize memory;
+
+  if (!map->windowed)
+    CHECK_FAIL (c, "bitmaps without a window");
+  if (map->root != NULL || map->height != 0)
+    CHECK_FAIL (c, "a map kept as bitmaps has a tree of height %u", map->height);
+  if (map->window_lo > map->window_hi || map->window_hi - map->window_lo >= DA_RANGE_MAP_DENSE_KEYS)
+    CHECK_FAIL (c, "window [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT "] is too large for bitmaps", map->window_lo,
+                map->window_hi);
+  if (d == NULL) {
+    if (map->n_ranges != 0 || map->n_keys != 0 || map->memory != 0)
+      CHECK_FAIL (c, "empty bitmaps with %u ranges, %" G_GUINT64_FORMAT " keys, %" G_GSIZE_FORMAT " bytes",
+                  map->n_ranges, map->n_keys, map->memory);
+    return TRUE;
+  }
+  if (d->lo != map->window_lo || DENSE_TOP (d) != map->window_hi || d->n_words != (d->n_bits + 63) / 64)
+    CHECK_FAIL (c, "bitmaps of %u bits in %u words from %" G_GUINT64_FORMAT " for the window [%" G_GUINT64_FORMAT
+                ", %" G_GUINT64_FORMAT "]", d->n_bits, d->n_words, d->lo, map->window_lo, map->window_hi);
+  covered = DENSE_COVERED (d);
+  starts = DENSE_STARTS (d);
+  memory = dense_size (d->n_words);
+  for (guint i = 0; i < d->n_words; i++) {
+    guint64 outside = i + 1 == d->n_words ? ~bits_below (d->n_bits - 64 * i) : 0;
+    /* the first key of every covered run starts a range */
+    guint64 heads = covered[i] & ~((covered[i] << 1) | (i > 0 ? covered[i - 1] >> 63 : 0));
+
+    if ((covered[i] | starts[i]) & outside)
+      CHECK_FAIL (c, "bits past the window's end in word %u", i);
+    if (starts[i] & ~covered[i])
+      CHECK_FAIL (c, "word %u has starts %" G_GINT64_MODIFIER "x outside the covered keys %" G_GINT64_MODIFIER "x",
+                  i, starts[i], covered[i]);
+    if (heads & ~starts[i])
+      CHECK_FAIL (c, "word %u has covered runs beginning at %" G_GINT64_MODIFIER "x without a start", i,
+                  heads & ~starts[i]);
+    if ((starts[i] != 0) != (DENSE_VALUES (d)[i] != NULL))
+      CHECK_FAIL (c, "word %u has starts %" G_GINT64_MODIFIER "x and %s block of values", i, starts[i],
+                  DENSE_VALUES (d)[i] != NULL ? "a" : "no");
+    if (DENSE_VALUES (d)[i] != NULL)
+      memory += DENSE_BLOCK_BYTES;
+    n_ranges += popcount64 (starts[i]);
+    n_keys += popcount64 (covered[i]);
+  }
+  if (n_ranges == 0)
+    CHECK_FAIL (c, "bitmaps without a range");
+  if (n_ranges != map->n_ranges)
+    CHECK_FAIL (c, "%u ranges counted, %u recorded", n_ranges, map->n_ranges);
+  if (n_keys != map->n_keys)
+    CHECK_FAIL (c, "%" G_GUINT64_FORMAT " keys counted, %" G_GUINT64_FORMAT " recorded", n_keys, map->n_keys);
+  if (memory != map->memory)
+    CHECK_FAIL (c, "%" G_GSIZE_FORMAT " bytes of bitmaps and blocks found, %" G_GSIZE_FORMAT " recorded", memory,
+                map->memory);
+  return TRUE;
+}
+
 gboolean
 da_range_map_check (const DaRangeMap *map, GError **error)
 {
-  DaCheck c = { .map = map, .error = error };
+  DaCheck c = { .map = map, .error = error, .prefix_open = TRUE };
   DaSummary s;
 
   g_return_val_if_fail (map != NULL, FALSE);
 
+  if (map->dense != NULL || map->windowed)
+    return check_dense (&c);
+  if (map->is_set && map->finger != NULL)
+    CHECK_FAIL (&c, "a set has a finger");
+  if (map->finger != NULL && map->finger->floor != 0 && map->root == NULL)
+    CHECK_FAIL (&c, "empty map with the floor at %" G_GUINT64_FORMAT, map->finger->floor);
   if (map->root == NULL) {
     if (map->height != 0 || map->n_ranges != 0 || map->n_keys != 0 || map->memory != 0)
       CHECK_FAIL (&c, "empty map with height %u, %u ranges, %" G_GUINT64_FORMAT " keys, %" G_GSIZE_FORMAT " bytes",
@@ -2048,5 +2821,8 @@ da_range_map_check (const DaRangeMap *map, GError **error)
     CHECK_FAIL (&c, "%" G_GUINT64_FORMAT " keys counted (mod 2^64), %" G_GUINT64_FORMAT " recorded", c.n_keys, map->n_keys);
   if (c.memory != map->memory)
     CHECK_FAIL (&c, "%" G_GSIZE_FORMAT " bytes of nodes found, %" G_GSIZE_FORMAT " recorded", c.memory, map->memory);
+  if (map->finger != NULL && !c.all_covered && map->finger->floor > c.covered_to)
+    CHECK_FAIL (&c, "floor %" G_GUINT64_FORMAT " above the free key %" G_GUINT64_FORMAT, map->finger->floor,
+                c.covered_to);
   return TRUE;
 }

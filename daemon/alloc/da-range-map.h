@@ -17,7 +17,8 @@ G_BEGIN_DECLS
  * overlapping insertions merge into one range and removal splits ranges.
  * That is a range set; its values are always NULL.
  *
- * Memory grows with the number of ranges only.
+ * Memory grows with the number of ranges only; a map of values whose keys
+ * lie in a small window (da_range_map_set_window()) keeps bitmaps instead.
  */
 
 typedef struct {
@@ -103,6 +104,21 @@ guint64 da_range_map_largest_gap (const DaRangeMap *map, guint64 lo, guint64 hi)
  * The map must not change while an iterator is in use. */
 void da_range_map_iter_init (DaRangeMapIter *iter, const DaRangeMap *map, guint64 from);
 gboolean da_range_map_iter_next (DaRangeMapIter *iter, DaRange *range, gpointer *value);
+
+/* The keys a map of values keeps as bitmaps: a window of at most this many. */
+#define DA_RANGE_MAP_DENSE_KEYS 4096
+
+/* A hint that the ranges of map will lie in [lo, hi].  While hi - lo <
+ * DA_RANGE_MAP_DENSE_KEYS and every range lies inside the window, the map
+ * keeps them as bitmaps (constant-time word scans) instead of a tree; an
+ * insertion outside the window moves it to the tree for good, until the
+ * next call.  A call whose window does not hold every range present, is too
+ * large, or has lo > hi leaves the map a tree.  Only for maps of values (a
+ * set ignores it).  Changes no answer of any function, but the map counts
+ * as changed for a live iterator when its form changes. */
+void da_range_map_set_window (DaRangeMap *map, guint64 lo, guint64 hi);
+/* whether the map keeps its ranges as bitmaps now */
+gboolean da_range_map_is_dense (const DaRangeMap *map);
 
 /* internal consistency check for tests: ordering, disjointness, coalescing
  * of sets, node fill and every inner summary; FALSE with a message */

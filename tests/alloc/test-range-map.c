@@ -603,37 +603,88 @@ run_set (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint 
   model_free (m);
 }
 
+/* a window for the dense form: most changes fall inside it, the others
+ * move the map to the tree until the window is set again */
+typedef struct {
+  guint64 lo;
+  guint64 hi;
+  guint inside;   /* percent of the changes inside the window */
+  guint rewindow; /* steps between calls of set_window */
+} Window;
+
 /* map mode: inserts succeed unless they overlap, remove and steal go by
  * the exact start, and value_free runs exactly for removed values */
 static void
 run_map (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint max_len, guint verify_every,
-         guint n_queries)
+         guint n_queries, const Window *w)
 {
   g_autoptr (GRand) r = g_rand_new_with_seed (seed);
   g_autoptr (DaRangeMap) map = da_range_map_new (value_free_counted);
   Model *m = model_new (FALSE, n_low, n_high);
   guint next_id = 1;
   guint peak = 0;
+  guint w_first = G_MAXUINT, w_last = 0;
+  guint n_dense = 0, n_moved = 0;
 
-  ctx_what = "map";
+  ctx_what = w != NULL ? "windowed map" : "map";
   ctx_seed = seed;
   n_freed = 0;
+  if (w != NULL) {
+    /* the cells wholly inside the window */
+    for (guint c = 0; c < m->n_cells; c++) {
+      if (cell_start (m, c) >= w->lo && cell_end (m, c) <= w->hi) {
+        w_first = MIN (w_first, c);
+        w_last = MAX (w_last, c);
+      }
+    }
+    g_assert (w_first <= w_last);
+    da_range_map_set_window (map, w->lo, w->hi);
+  }
   for (guint step = 0; step < steps; step++) {
     guint c1, c2;
     guint64 s, e;
+    gboolean was_dense = da_range_map_is_dense (map);
+    /* where an allocation may go */
+    guint64 alloc_hi = G_MAXUINT64;
 
     ctx_step = step;
     random_cells (m, r, &c1, &c2, max_len);
+    if (w != NULL && (guint) g_rand_int_range (r, 0, 100) < w->inside) {
+      c2 = MIN (w_first + (c1 % (w_last - w_first + 1)) + (c2 - c1), w_last);
+      c1 = w_first + (c1 % (w_last - w_first + 1));
+      alloc_hi = cell_end (m, w_last);
+    }
     s = cell_start (m, c1);
     e = cell_end (m, c2);
+    if (w != NULL && step % w->rewindow == w->rewindow - 1) {
+      /* mostly without the ranges outside the window first, so that the
+       * map can go back to bitmaps */
+      if (g_rand_int_range (r, 0, 4) > 0) {
+        for (guint i = m->entries->len; i > 0; i--) {
+          const Entry *x = entry_at (m, i - 1);
+
+          if (x->start < w->lo || x->end > w->hi) {
+            EXPECT (da_range_map_remove (map, x->start, x->end), CTX "remove %" G_GUINT64_FORMAT, CTX_ARGS, x->start);
+            g_array_remove_index (m->entries, i - 1);
+          }
+        }
+      }
+      /* sometimes no window at all, which makes a tree */
+      if (g_rand_int_range (r, 0, 5) == 0)
+        da_range_map_set_window (map, 1, 0);
+      else
+        da_range_map_set_window (map, w->lo, w->hi);
+      verify (map, m, r, 4);
+      was_dense = da_range_map_is_dense (map);
+    }
     if (choose_insert (step, phase, r) && g_rand_int_range (r, 0, 4) == 0) {
       /* an allocation: the first free run of the length from s, taken
        * right after the search found it (a large map remembers the way
        * the search took, and the insertion starts from there) */
       guint64 len = e - s + 1, k = 0, want = 0;
-      gboolean found = da_range_map_find_gap (map, s, G_MAXUINT64, len, &k);
+      gboolean found = da_range_map_find_gap (map, s, alloc_hi, len, &k);
 
-      EXPECT (found == model_find_gap (m, s, G_MAXUINT64, len, FALSE, &want) && (!found || k == want),
+      EXPECT (found == model_find_gap (m, s, alloc_hi, len, FALSE, &want) && (!found || k == want),
               CTX "find_gap (%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") before an insertion", CTX_ARGS, s, len);
       if (found) {
         gpointer v = value_new (next_id++);
@@ -705,6 +756,8 @@ run_map (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint 
         g_array_remove_index (m->entries, (guint) i);
     }
     peak = MAX (peak, m->entries->len);
+    n_dense += da_range_map_is_dense (map);
+    n_moved += was_dense && !da_range_map_is_dense (map);
     if (step % verify_every == 0 || step + 1 == steps) {
       verify (map, m, r, n_queries);
     } else {
@@ -729,7 +782,13 @@ run_map (guint seed, guint steps, guint phase, guint n_low, guint n_high, guint 
     ck_assert_uint_eq (n_freed, before + m->entries->len);
   }
   if (g_getenv ("DA_TEST_VERBOSE") != NULL)
-    g_printerr ("map seed %u: at most %u ranges\n", seed, peak);
+    g_printerr ("map seed %u: at most %u ranges, %u of %u steps dense, %u moves to the tree\n", seed, peak,
+                n_dense, steps, n_moved);
+  /* the run tried both forms and the way between them */
+  if (w != NULL) {
+    ck_assert_msg (n_dense >= steps / 10, "seed %u: %u of %u steps dense", seed, n_dense, steps);
+    ck_assert_msg (n_moved > 0, "seed %u: never moved to the tree", seed);
+  }
   model_free (m);
 }
 
@@ -745,7 +804,26 @@ START_TEST (test_differential_map)
 {
   guint seed = 2000 + (guint) _i;
 
-  run_map (seed, 4000, 700, 1024, 1024, 40, 1, 12);
+  run_map (seed, 4000, 700, 1024, 1024, 40, 1, 12, NULL);
+}
+END_TEST
+
+/* the same in the dense form: windows of several sizes and places, at
+ * both edges of the key space, on word boundaries and off them */
+static const Window windows[] = {
+  { 0, 1023, 99, 150 },
+  { G_MAXUINT64 - 1023, G_MAXUINT64, 99, 150 },
+  { 300, 811, 99, 100 },
+  { 5, 200, 99, 120 },
+  { G_MAXUINT64 - 99, G_MAXUINT64, 99, 120 },
+  { 0, 4095, 99, 200 },
+  { 960, 1023, 97, 80 },
+  { 1, 64, 98, 100 },
+};
+
+START_TEST (test_differential_dense)
+{
+  run_map (5000 + (guint) _i, 4000, 700, 1024, 1024, 40, 1, 12, &windows[_i]);
 }
 END_TEST
 
@@ -754,7 +832,7 @@ END_TEST
 START_TEST (test_differential_large)
 {
   run_set (3000 + (guint) _i, 16000, 4000, 65536, 1024, 29, 8);
-  run_map (4000 + (guint) _i, 45000, 15000, 65536, 1024, 2, 29, 8);
+  run_map (4000 + (guint) _i, 45000, 15000, 65536, 1024, 2, 29, 8, NULL);
 }
 END_TEST
 
@@ -1161,6 +1239,226 @@ START_TEST (test_sequential_edges)
 }
 END_TEST
 
+/* windows filled to their last key, at both edges of the key space and of
+ * the largest size, set before the filling or after it; each form and
+ * each move between them is compared with the model */
+static const struct {
+  guint64 lo;
+  guint64 hi;
+  guint64 width; /* of each range */
+  gboolean window_first;
+} full_windows[] = {
+  { 0, 255, 1, TRUE },
+  { 0, 255, 3, FALSE },
+  { G_MAXUINT64 - 255, G_MAXUINT64, 1, FALSE },
+  { G_MAXUINT64 - 255, G_MAXUINT64, 2, TRUE },
+  { 0, 4095, 1, TRUE },
+  { G_MAXUINT64 - 4095, G_MAXUINT64, 5, FALSE },
+  { 1000, 1099, 1, TRUE },
+  { 100, 163, 64, FALSE },
+};
+
+static void
+model_insert (Model *m, guint64 start, guint64 end, gpointer value)
+{
+  Entry x = { start, end, value };
+  guint at = 0;
+
+  while (at < m->entries->len && entry_at (m, at)->start < start)
+    at++;
+  g_array_insert_val (m->entries, at, x);
+}
+
+START_TEST (test_dense_full_window)
+{
+  guint64 lo = full_windows[_i].lo, hi = full_windows[_i].hi, width = full_windows[_i].width;
+  g_autoptr (GRand) r = g_rand_new_with_seed (6000 + (guint) _i);
+  DaRangeMap *map = da_range_map_new (value_free_counted);
+  DaRangeMap *deep;
+  Model *m = model_new (FALSE, 4096, 4096);
+  guint64 outside = lo > 0 ? lo - 1 : hi + 1;
+  DaRangeMapIter iter;
+  DaRange range;
+  gpointer a = NULL, b = NULL;
+  guint id = 1, n;
+
+  ctx_what = "full window";
+  ctx_seed = (guint) _i;
+  ctx_step = 0;
+  n_freed = 0;
+  if (full_windows[_i].window_first)
+    da_range_map_set_window (map, lo, hi);
+  for (guint64 k = lo;; k++) {
+    guint64 e = hi - k < width - 1 ? hi : k + (width - 1);
+    gpointer v = value_new (id++);
+
+    ck_assert (da_range_map_insert (map, k, e, v));
+    model_insert (m, k, e, v);
+    if (e == hi)
+      break;
+    k = e;
+  }
+  n = m->entries->len;
+  if (!full_windows[_i].window_first) {
+    ck_assert (!da_range_map_is_dense (map));
+    da_range_map_set_window (map, lo, hi);
+  }
+  ck_assert (da_range_map_is_dense (map));
+  verify (map, m, r, 300);
+  assert_gap (map, lo, hi, 1, FALSE, 0);
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, lo > 0 ? 0 : hi + 1);
+  assert_gap_last (map, 0, G_MAXUINT64, 1, TRUE, hi < G_MAXUINT64 ? G_MAXUINT64 : lo - 1);
+  ck_assert_uint_eq (da_range_map_largest_gap (map, lo, hi), 0);
+
+  /* the same window again changes nothing: a live iterator goes on */
+  da_range_map_iter_init (&iter, map, 0);
+  da_range_map_set_window (map, lo, hi);
+  ck_assert (da_range_map_iter_next (&iter, &range, NULL) && range.start == lo);
+
+  /* a deep copy keeps the bitmaps and owns its values */
+  deep = da_range_map_copy_full (map, value_dup, NULL);
+  assert_check (deep);
+  ck_assert (da_range_map_is_dense (deep));
+  ck_assert_uint_eq (da_range_map_memory (deep), da_range_map_memory (map));
+  ck_assert (da_range_map_lookup (deep, hi, NULL, &a) && da_range_map_lookup (map, hi, NULL, &b));
+  ck_assert (a != b && *(guint *) a == *(guint *) b);
+
+  /* a window that leaves a range out makes a tree, and the live iterator
+   * refuses with a critical */
+  n_criticals = 0;
+  da_range_map_set_window (map, lo + 1, hi);
+  ck_assert (!da_range_map_is_dense (map));
+  ck_assert (!da_range_map_iter_next (&iter, &range, NULL));
+  ck_assert_uint_eq (n_criticals, 1);
+  verify (map, m, r, 100);
+  da_range_map_set_window (map, lo, hi);
+  ck_assert (da_range_map_is_dense (map));
+  verify (map, m, r, 100);
+
+  /* an insertion reaching out of the window that fails changes nothing;
+   * one that succeeds makes a tree for good */
+  if (lo > 0)
+    ck_assert (!da_range_map_insert (map, outside, lo, NULL));
+  else
+    ck_assert (!da_range_map_insert (map, hi, outside, NULL));
+  ck_assert (da_range_map_is_dense (map));
+  a = value_new (id++);
+  ck_assert (da_range_map_insert (map, outside, outside, a));
+  model_insert (m, outside, outside, a);
+  ck_assert (!da_range_map_is_dense (map));
+  verify (map, m, r, 100);
+  ck_assert (da_range_map_remove (map, outside, outside));
+  g_array_remove_index (m->entries, lo > 0 ? 0 : m->entries->len - 1);
+  ck_assert (!da_range_map_is_dense (map));
+  verify (map, m, r, 100);
+  da_range_map_set_window (map, lo, hi);
+  ck_assert (da_range_map_is_dense (map));
+  verify (map, m, r, 100);
+
+  /* emptied range by range in a scattered order, the bitmaps go */
+  for (guint i = 0; m->entries->len > 0; i++) {
+    guint j = (guint) ((i * 7919ULL) % m->entries->len);
+    const Entry *x = entry_at (m, j);
+
+    if (i % 2 == 0) {
+      ck_assert (da_range_map_remove (map, x->start, 0));
+    } else {
+      a = da_range_map_steal (map, x->start);
+      ck_assert (a == x->value);
+      g_free (a);
+    }
+    g_array_remove_index (m->entries, j);
+    if (i % 37 == 0)
+      verify (map, m, r, 8);
+    else
+      assert_check (map);
+  }
+  ck_assert_uint_eq (da_range_map_memory (map), 0);
+  ck_assert (da_range_map_is_dense (map));
+  verify (map, m, r, 20);
+
+  /* every value went once: the original's as it emptied, the copy's now */
+  ck_assert_uint_eq (n_freed, (n + 1) / 2 + 1);
+  da_range_map_free (deep);
+  ck_assert_uint_eq (n_freed, (n + 1) / 2 + 1 + n);
+  da_range_map_free (map);
+  model_free (m);
+}
+END_TEST
+
+/* the floor: the keys below it are covered, and only a search for one
+ * free key from at or below it may raise it */
+START_TEST (test_floor)
+{
+  g_autoptr (DaRangeMap) map = da_range_map_new (NULL);
+
+  for (guint64 k = 0; k < 1000; k++) {
+    ck_assert (da_range_map_insert (map, k, k, NULL));
+    assert_check (map);
+  }
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, 1000);
+  assert_gap (map, 0, 999, 1, FALSE, 0);
+  /* a removal below the floor: the hole is found from below it */
+  ck_assert (da_range_map_remove (map, 500, 500));
+  assert_check (map);
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, 500);
+  assert_gap (map, 501, G_MAXUINT64, 1, TRUE, 1000);
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, 500);
+  ck_assert (da_range_map_insert (map, 500, 500, NULL));
+  assert_gap (map, 0, 999, 1, FALSE, 0);
+
+  /* a hole of one and a hole of three above it: a search for three keys
+   * finds the second and leaves the first below the floor */
+  ck_assert (da_range_map_remove (map, 10, 10));
+  for (guint64 k = 20; k <= 22; k++)
+    ck_assert (da_range_map_remove (map, k, k));
+  assert_check (map);
+  assert_gap (map, 0, G_MAXUINT64, 3, TRUE, 20);
+  assert_check (map);
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, 10);
+  assert_gap (map, 11, G_MAXUINT64, 1, TRUE, 20);
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, 10);
+  assert_gap (map, 0, 9, 1, FALSE, 0);
+  assert_gap (map, 0, 10, 1, TRUE, 10);
+  assert_gap (map, 0, 10, 2, FALSE, 0);
+  assert_gap_last (map, 0, 999, 1, TRUE, 22);
+  assert_gap_last (map, 0, 19, 1, TRUE, 10);
+  ck_assert_uint_eq (da_range_map_largest_gap (map, 0, 999), 3);
+  ck_assert_uint_eq (da_range_map_largest_gap (map, 0, 19), 1);
+  assert_check (map);
+
+  /* filling the first hole raises the floor to the next one */
+  ck_assert (da_range_map_insert (map, 10, 10, NULL));
+  assert_check (map);
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, 20);
+  assert_gap (map, 0, 19, 1, FALSE, 0);
+  assert_gap_last (map, 0, 999, 2, TRUE, 21);
+
+  /* up to the last key: nothing is free once the holes are filled */
+  ck_assert (da_range_map_insert (map, 1000, G_MAXUINT64, NULL));
+  for (guint64 k = 20; k <= 22; k++) {
+    ck_assert (da_range_map_insert (map, k, k, NULL));
+    assert_check (map);
+  }
+  assert_gap (map, 0, G_MAXUINT64, 1, FALSE, 0);
+  ck_assert_uint_eq (da_range_map_largest_gap (map, 0, G_MAXUINT64), 0);
+  ck_assert (da_range_map_remove (map, 1000, 0));
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, 1000);
+  ck_assert (da_range_map_remove (map, 0, 0));
+  assert_check (map);
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, 0);
+  assert_gap (map, 1, G_MAXUINT64, 1, TRUE, 1000);
+  assert_gap (map, 1, G_MAXUINT64, 2, TRUE, 1000);
+
+  /* emptied, the map starts again from nothing */
+  da_range_map_clear (map);
+  assert_check (map);
+  ck_assert (da_range_map_insert (map, 5, 5, NULL));
+  assert_gap (map, 0, G_MAXUINT64, 1, TRUE, 0);
+  assert_check (map);
+}
+END_TEST
+
 static guint64
 mix64 (guint64 x)
 {
@@ -1227,6 +1525,48 @@ START_TEST (test_memory)
   ck_assert (da_range_map_remove (set, 0, G_MAXUINT64));
   ck_assert_uint_eq (da_range_map_memory (set), 0);
   assert_check (set);
+}
+END_TEST
+
+/* a pool's map of reservations: 192 of 256 keys taken one by one, in
+ * random order, take no more as bitmaps than as a tree */
+START_TEST (test_memory_dense)
+{
+  g_autoptr (DaRangeMap) tree = da_range_map_new (NULL);
+  g_autoptr (DaRangeMap) dense = da_range_map_new (NULL);
+  g_autoptr (GRand) r = g_rand_new_with_seed (7);
+  const guint64 base = 0x10000;
+  guint order[256];
+
+  for (guint i = 0; i < 256; i++)
+    order[i] = i;
+  for (guint i = 255; i > 0; i--) {
+    guint j = (guint) g_rand_int_range (r, 0, (gint32) i + 1), t = order[i];
+
+    order[i] = order[j];
+    order[j] = t;
+  }
+  da_range_map_set_window (dense, base, base + 255);
+  ck_assert_uint_eq (da_range_map_memory (dense), 0);
+  for (guint i = 0; i < 192; i++) {
+    ck_assert (da_range_map_insert (tree, base + order[i], base + order[i], GUINT_TO_POINTER (i + 1)));
+    ck_assert (da_range_map_insert (dense, base + order[i], base + order[i], GUINT_TO_POINTER (i + 1)));
+  }
+  assert_check (tree);
+  assert_check (dense);
+  ck_assert (da_range_map_is_dense (dense));
+  ck_assert_msg (da_range_map_memory (dense) <= da_range_map_memory (tree), "bitmaps take %" G_GSIZE_FORMAT
+                 " bytes, a tree %" G_GSIZE_FORMAT, da_range_map_memory (dense), da_range_map_memory (tree));
+  /* a block of values goes with the last start of its word */
+  for (guint i = 0; i < 192; i++) {
+    if (order[i] < 64)
+      ck_assert (da_range_map_remove (dense, base + order[i], 0));
+  }
+  assert_check (dense);
+  ck_assert_uint_lt (da_range_map_memory (dense), da_range_map_memory (tree));
+  da_range_map_clear (dense);
+  ck_assert_uint_eq (da_range_map_memory (dense), 0);
+  assert_check (dense);
 }
 END_TEST
 
@@ -1299,6 +1639,9 @@ main (void)
   tcase_add_test (tc, test_iterator);
   tcase_add_test (tc, test_sequential_edges);
   tcase_add_test (tc, test_memory);
+  tcase_add_test (tc, test_memory_dense);
+  tcase_add_test (tc, test_floor);
+  tcase_add_loop_test (tc, test_dense_full_window, 0, G_N_ELEMENTS (full_windows));
 #ifdef DA_RANGE_MAP_COUNT_VISITS
   tcase_add_test (tc, test_gap_search_is_logarithmic);
 #endif
@@ -1307,6 +1650,7 @@ main (void)
   tcase_add_loop_test (tc_diff, test_differential_set, 0, 12);
   tcase_add_loop_test (tc_diff, test_differential_map, 0, 12);
   tcase_add_loop_test (tc_diff, test_differential_large, 0, 2);
+  tcase_add_loop_test (tc_diff, test_differential_dense, 0, G_N_ELEMENTS (windows));
   suite_add_tcase (s, tc_diff);
 
   return da_test_run_suite (s);
