@@ -95,6 +95,9 @@ void da_reservation_free (DaEngine *engine, DaReservation *res);
 
 DaPool *da_pool_new (DaScope *scope, DaAddressType *type);
 void da_pool_free (DaPool *pool);
+/* after the pool's keys changed: the reservations of a pool whose keys
+ * span few enough are kept as bitmaps */
+void da_pool_keys_changed (DaPool *pool);
 /* end the cool-downs whose time has come: logarithmic in their number */
 void da_pool_prune_cooling (DaPool *pool, gint64 now);
 /* cool [start, end] down until then (nothing cooling may overlap it) */

@@ -594,6 +594,8 @@ prim_pool_add (DaScope *scope, DaAddressType *type, guint64 start, guint64 end, 
   if (added->len == 0 && !tag_created)
     return TRUE;
   da_range_map_insert (set, start, end, NULL);
+  if (tag == NULL)
+    da_pool_keys_changed (pool);
 
   change = change_new (DA_CHANGE_POOL_ADD, scope);
   change->type = g_strdup (type_name);
@@ -634,6 +636,8 @@ prim_pool_remove (DaPool *pool, guint64 start, guint64 end, const char *tag, DaT
   if (removed->len == 0)
     return;
   da_range_map_remove (set, start, end);
+  if (tag == NULL)
+    da_pool_keys_changed (pool);
   if (tag != NULL && da_range_map_n_ranges (set) == 0) {
     g_hash_table_remove (pool->tags, tag);
     tag_gone = TRUE;
@@ -879,6 +883,8 @@ undo_apply (DaEngine *engine, Undo *undo)
 
       da_range_map_remove (set, r->start, r->end);
     }
+    if (undo->tag == NULL)
+      da_pool_keys_changed (pool);
     if (undo->tag_created)
       g_hash_table_remove (pool->tags, undo->tag);
     break;
@@ -896,6 +902,8 @@ undo_apply (DaEngine *engine, Undo *undo)
 
       da_range_map_insert (set, r->start, r->end, NULL);
     }
+    if (undo->tag == NULL)
+      da_pool_keys_changed (pool);
     break;
   }
   case UNDO_RESERVED:

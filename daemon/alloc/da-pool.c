@@ -326,6 +326,16 @@ da_pool_new (DaScope *scope, DaAddressType *type)
 }
 
 void
+da_pool_keys_changed (DaPool *pool)
+{
+  DaRange first, last;
+
+  /* a window too wide, or one that leaves a reservation out, keeps the tree */
+  if (da_range_map_first (pool->ranges, &first, NULL) && da_range_map_last (pool->ranges, &last, NULL))
+    da_range_map_set_window (pool->used, first.start, last.end);
+}
+
+void
 da_pool_free (DaPool *pool)
 {
   DaRangeMapIter iter;

@@ -5,6 +5,7 @@
 
 #include "daemon/alloc/da-alloc-error.h"
 #include "daemon/alloc/da-drive.h"
+#include "daemon/alloc/da-engine-private.h"
 #include "da-test-util.h"
 #include "tests/common/da-test-suite.h"
 
@@ -1445,6 +1446,66 @@ START_TEST (test_search_matches_brute_force)
 }
 END_TEST
 
+/* a pool whose keys span at most DA_RANGE_MAP_DENSE_KEYS keeps its
+ * reservations as bitmaps; keys added past that make it a tree, and taking
+ * them out again (or an undo) brings the bitmaps back, with every
+ * reservation and answer the same */
+static guint64
+reserve_id (DaScope *vm, DaEngine *engine, const char *alias)
+{
+  g_autoptr (GError) error = NULL;
+  DaRequest request = { .type = "id", .alias = alias };
+  DaReservation *res;
+
+  da_constraint_init (&request.constraint, da_catalog_get_type (da_engine_get_catalog (engine), "id"), TRUE);
+  res = da_scope_reserve (vm, &request, NOW, NULL, NULL, &error);
+  ck_assert_msg (res != NULL, "%s", error ? error->message : "");
+  return da_reservation_get_start (res);
+}
+
+START_TEST (test_small_pool_keeps_bitmaps)
+{
+  g_autoptr (DaEngine) engine = da_test_engine ();
+  DaScope *vm = new_vm (engine, "vm1", "pc");
+  g_autoptr (GError) error = NULL;
+  DaTxn *txn;
+  DaPool *pool;
+  char alias[16];
+
+  ck_assert (da_scope_add_keys (vm, "id", 100, 355, NULL, NULL, &error));
+  pool = da_scope_get_pool (vm, "id");
+  ck_assert (da_range_map_is_dense (pool->used));
+  for (guint i = 0; i < 10; i++) {
+    g_snprintf (alias, sizeof alias, "d%u", i);
+    ck_assert_uint_eq (reserve_id (vm, engine, alias), 100 + i);
+  }
+  ck_assert (da_scope_release (vm, "d3", DA_RELEASE_NOW, NOW, NULL, NULL, &error));
+
+  /* wider than the bitmaps go: a tree, holding the same */
+  ck_assert (da_scope_add_keys (vm, "id", 356, 100000, NULL, NULL, &error));
+  ck_assert (!da_range_map_is_dense (pool->used));
+  ck_assert_uint_eq (da_reservation_get_start (da_scope_lookup (vm, "d9")), 109);
+  ck_assert_uint_eq (reserve_id (vm, engine, "again"), 103);
+  ck_assert (da_range_map_check (pool->used, NULL));
+
+  /* narrow again */
+  ck_assert (da_scope_remove_keys (vm, "id", 4000, 100000, NULL, &error));
+  ck_assert (da_range_map_is_dense (pool->used));
+  ck_assert_uint_eq (da_range_map_n_ranges (pool->used), 10);
+  ck_assert_uint_eq (reserve_id (vm, engine, "next"), 110);
+  ck_assert_uint_eq (da_reservation_get_start (da_scope_lookup (vm, "again")), 103);
+
+  /* an addition taken back restores the bitmaps */
+  txn = da_txn_new (engine);
+  ck_assert (da_scope_add_keys (vm, "id", 5000, 9000, NULL, txn, &error));
+  ck_assert (!da_range_map_is_dense (pool->used));
+  da_txn_rollback (txn);
+  ck_assert (da_range_map_is_dense (pool->used));
+  ck_assert (da_range_map_check (pool->used, NULL));
+  ck_assert_uint_eq (reserve_id (vm, engine, "last"), 111);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1461,6 +1522,7 @@ main (void)
   tcase_add_test (seed, test_seed_mmio_aligned);
   suite_add_tcase (s, seed);
   tcase_add_test (tc, test_templates);
+  tcase_add_test (tc, test_small_pool_keeps_bitmaps);
   tcase_add_test (tc, test_huge_run);
   tcase_add_test (tc, test_run_longer_than_box_row);
   tcase_add_test (tc, test_virtio_serial_controllers);
