@@ -1289,6 +1289,33 @@ typedef struct {
 
 static void node_free (DaRangeMap *map, gpointer node, guint height, gboolean free_values);
 
+/* leaves map empty, in either form, freeing its nodes or bitmaps and, when
+ * free_values, its values; the map is detached first so that a value_free
+ * looking at it sees it empty */
+static void
+map_empty (DaRangeMap *map, gboolean free_values)
+{
+  gpointer root = map->root;
+  guint height = map->height;
+  DaDense *dense = map->dense;
+
+  if (root == NULL && dense == NULL)
+    return;
+  map->root = NULL;
+  map->dense = NULL;
+  map->height = 0;
+  map->n_ranges = 0;
+  map->n_keys = 0;
+  map->serial++;
+  finger_invalidate (map);
+  if (map->finger != NULL)
+    map->finger->floor = 0;
+  if (dense != NULL)
+    dense_free (map, dense, free_values);
+  else
+    node_free (map, root, height, free_values);
+}
+
 /* every range of map with its value, in order, leaving the map empty
  * without freeing any value */
 static GArray *
@@ -1305,18 +1332,7 @@ map_take_entries (DaRangeMap *map)
     e.end = range.end;
     g_array_append_val (entries, e);
   }
-  if (map->dense != NULL)
-    dense_free (map, map->dense, FALSE);
-  else if (map->root != NULL)
-    node_free (map, map->root, map->height, FALSE);
-  map->dense = NULL;
-  map->root = NULL;
-  map->height = 0;
-  map->n_ranges = 0;
-  map->n_keys = 0;
-  map->serial++;
-  finger_invalidate (map);
-  map->finger->floor = 0;
+  map_empty (map, FALSE);
   return entries;
 }
 
@@ -1614,26 +1630,7 @@ da_range_map_clear (DaRangeMap *map)
 {
   g_return_if_fail (map != NULL);
 
-  if (map->root != NULL || map->dense != NULL) {
-    gpointer root = map->root;
-    guint height = map->height;
-    DaDense *dense = map->dense;
-
-    /* detach first so that a value_free looking at the map sees it empty */
-    map->root = NULL;
-    map->dense = NULL;
-    map->height = 0;
-    map->n_ranges = 0;
-    map->n_keys = 0;
-    map->serial++;
-    finger_invalidate (map);
-    if (map->finger != NULL)
-      map->finger->floor = 0;
-    if (dense != NULL)
-      dense_free (map, dense, TRUE);
-    else
-      node_free (map, root, height, TRUE);
-  }
+  map_empty (map, TRUE);
 }
 
 void
