@@ -2083,9 +2083,18 @@ da_range_map_prefetch (const DaRangeMap *map, guint64 key)
 {
   g_return_if_fail (map != NULL);
 
-  /* the descent asks for each node's lines as it reaches it */
-  if (map->root != NULL && map_is_large (map))
-    descend (map, key, NULL);
+  /* the descent asks for each node's lines as it reaches it.  An
+   * insertion or removal at key then shifts the entries after it in all
+   * three of the leaf's arrays: those lines are asked for too, at once
+   * (waiting for them after the search would be a second trip). */
+  if (map->root != NULL && map_is_large (map)) {
+    DaLeaf *leaf = descend (map, key, NULL);
+
+    if (!map->is_set) {
+      prefetch_lines (LEAF_END (leaf), LEAF_MAX * sizeof (guint64));
+      prefetch_lines (LEAF_VALUE (leaf), LEAF_MAX * sizeof (gpointer));
+    }
+  }
 }
 
 gboolean

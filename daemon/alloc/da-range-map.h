@@ -81,8 +81,8 @@ gboolean da_range_map_first (const DaRangeMap *map, DaRange *range, gpointer *va
 /* the map's only range; FALSE unless it holds exactly one (constant time) */
 gboolean da_range_map_get_single (const DaRangeMap *map, DaRange *range);
 gboolean da_range_map_last (const DaRangeMap *map, DaRange *range, gpointer *value);
-/* start fetching the memory a lookup of key will read, so that the wait
- * overlaps other work; changes nothing */
+/* start fetching the memory a lookup, insertion or removal at key will
+ * read, so that the wait overlaps other work; changes nothing */
 void da_range_map_prefetch (const DaRangeMap *map, guint64 key);
 /* whether any key of [start, end] is covered */
 gboolean da_range_map_intersects (const DaRangeMap *map, guint64 start, guint64 end);
