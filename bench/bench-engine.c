@@ -540,6 +540,10 @@ bench_big (void)
   }
   printf ("  goals: <= 300 ns/op at 1M live ranges, <= 96 bytes per reservation (RSS growth over the reserves,\n"
           "  less the aliases' bytes); the cool-down line pays for every release's cool-down entry\n");
+  /* a release by name cannot know where its reservation lies before
+   * its name's slot arrives, nor the leaf to change before that */
+  printf ("  a random release by name waits for two loads one after the other at the least (its name's slot,\n"
+          "  then its reservation and leaf together): %.0f ns here\n", 2 * latency);
 }
 
 /* ---- 3. fragmentation ---- */
