@@ -1589,7 +1589,9 @@ da_scope_reserve_batch (DaScope *scope, const DaRequest *requests, guint n_reque
  * a cache miss, and so are the reservation and the leaf of the pool's map
  * holding its address, which the slot keeps: for a release, which needs
  * both, they are asked for at once, the leaf in the pool most reservations
- * are in (if the guess is wrong, only the wait is longer). */
+ * are in (if the guess is wrong, only the wait is longer).  With a
+ * cool-down the release also puts the run into that pool's cooling map,
+ * whose leaf is another miss: it is asked for too. */
 static DaReservation *
 lookup_or_fail (DaScope *scope, const char *alias, gboolean releasing, guint32 *hash, GError **error)
 {
@@ -1599,8 +1601,11 @@ lookup_or_fail (DaScope *scope, const char *alias, gboolean releasing, guint32 *
 
   if (releasing && alias != NULL && scope->biggest_pool != NULL
       && da_alias_index_size (&scope->aliases) >= PREFETCH_MIN_RESERVATIONS
-      && da_alias_index_peek (&scope->aliases, h, &start))
+      && da_alias_index_peek (&scope->aliases, h, &start)) {
     da_range_map_prefetch (scope->biggest_pool->used, start);
+    if (scope->engine->cooldown > 0)
+      da_range_map_prefetch (scope->biggest_pool->cooling, start);
+  }
   res = alias != NULL ? da_alias_index_lookup (&scope->aliases, alias, h, NULL) : NULL;
   if (hash != NULL)
     *hash = h;
